@@ -290,7 +290,7 @@ function runGraph(model, input) {
   if (!Array.isArray(res)) res = [res];
   const info = model.outputs.map((o, k) => {
     const sig = model.signature && model.signature.outputs
-      ? Object.keys(model.signature.outputs).find((key) => model.signature.outputs[key].name === o.name) : undefined;
+      ? Object.keys(model.signature.outputs).find((key) => model.signature.outputs[key].name.replace(/:0$/, '') === o.name) : undefined;
     return { node: o.name, ...(sig ? { signature: sig } : {}), shape: res[k].shape };
   });
   return { outputs: res, info };
