@@ -1,0 +1,185 @@
+//! Image pre-processing: affine bilinear sampling (letterbox, rotated face crops), conversion to
+//! NCHW tensors, and the simple image statistics (luma, Laplacian variance).
+//!
+//! Coordinates are continuous pixels: pixel `(i, j)` covers `[i, i+1) × [j, j+1)` and its centre
+//! is `(i + 0.5, j + 0.5)`. Every crop is described by an [`Affine`] map from output pixel
+//! coordinates to source image coordinates, so that landmarks found in a crop map back to the
+//! image with the same transform.
+
+use candle_core::{Device, Result, Tensor};
+use image::RgbImage;
+
+/// `src = [a·x + b·y + c, d·x + e·y + f]`, mapping crop coordinates to image coordinates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Affine {
+    pub m: [f32; 6],
+}
+
+impl Affine {
+    /// Applies the map to a point.
+    pub fn apply(&self, p: [f32; 2]) -> [f32; 2] {
+        let m = &self.m;
+        [
+            m[0] * p[0] + m[1] * p[1] + m[2],
+            m[3] * p[0] + m[4] * p[1] + m[5],
+        ]
+    }
+
+    /// Scale factor of lengths (the maps used here are similarities).
+    pub fn scale(&self) -> f32 {
+        (self.m[0] * self.m[0] + self.m[3] * self.m[3]).sqrt()
+    }
+
+    /// A square `out`×`out` crop of side `side` image pixels centred on `center`, rotated by
+    /// `angle` radians (the crop's x axis points along `(cos angle, sin angle)` in the image).
+    pub fn square_crop(center: [f32; 2], side: f32, angle: f32, out: usize) -> Self {
+        let s = side / out as f32;
+        let (sin, cos) = angle.sin_cos();
+        let half = out as f32 / 2.0;
+        // src = center + R·(p − half)·s
+        let a = cos * s;
+        let b = -sin * s;
+        let d = sin * s;
+        let e = cos * s;
+        Self {
+            m: [
+                a,
+                b,
+                center[0] - a * half - b * half,
+                d,
+                e,
+                center[1] - d * half - e * half,
+            ],
+        }
+    }
+
+    /// Letterbox: fits a `w×h` image into an `out`×`out` square, centred, without distortion.
+    pub fn letterbox(w: u32, h: u32, out: usize) -> Self {
+        let side = w.max(h) as f32;
+        Self::square_crop([w as f32 / 2.0, h as f32 / 2.0], side, 0.0, out)
+    }
+}
+
+/// Samples an `out_w`×`out_h` RGB crop (HWC, values 0–255) through `map` with bilinear
+/// interpolation; outside the image is black.
+pub fn sample(img: &RgbImage, map: &Affine, out_w: usize, out_h: usize) -> Vec<f32> {
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    let raw = img.as_raw();
+    let mut out = vec![0f32; out_w * out_h * 3];
+    let px = |x: i64, y: i64, c: usize| -> f32 {
+        if x < 0 || y < 0 || x >= w || y >= h {
+            0.0
+        } else {
+            raw[((y * w + x) * 3) as usize + c] as f32
+        }
+    };
+    for v in 0..out_h {
+        for u in 0..out_w {
+            let [sx, sy] = map.apply([u as f32 + 0.5, v as f32 + 0.5]);
+            // back to "index" space where pixel centres are integers
+            let (fx, fy) = (sx - 0.5, sy - 0.5);
+            let (x0, y0) = (fx.floor() as i64, fy.floor() as i64);
+            let (ax, ay) = (fx - x0 as f32, fy - y0 as f32);
+            let o = (v * out_w + u) * 3;
+            for c in 0..3 {
+                let top = px(x0, y0, c) * (1.0 - ax) + px(x0 + 1, y0, c) * ax;
+                let bot = px(x0, y0 + 1, c) * (1.0 - ax) + px(x0 + 1, y0 + 1, c) * ax;
+                out[o + c] = top * (1.0 - ay) + bot * ay;
+            }
+        }
+    }
+    out
+}
+
+/// HWC RGB (0–255) → `[1, 3, h, w]` with `value·scale + offset`.
+pub fn to_nchw(hwc: &[f32], w: usize, h: usize, scale: f32, offset: f32) -> Result<Tensor> {
+    let mut chw = vec![0f32; 3 * w * h];
+    for (i, p) in hwc.chunks_exact(3).enumerate() {
+        for c in 0..3 {
+            chw[c * w * h + i] = p[c] * scale + offset;
+        }
+    }
+    Tensor::from_vec(chw, (1, 3, h, w), &Device::Cpu)
+}
+
+/// Rec. 601 luma (0–255) of HWC RGB pixels.
+pub fn luma(hwc: &[f32]) -> Vec<f32> {
+    hwc.chunks_exact(3)
+        .map(|p| 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2])
+        .collect()
+}
+
+/// Variance of the 4-neighbour Laplacian (`[0 1 0; 1 −4 1; 0 1 0]`) over the interior of a
+/// `w×h` grey image: the usual focus measure. Same scale as OpenCV's on 8-bit images.
+pub fn laplacian_variance(grey: &[f32], w: usize, h: usize) -> f32 {
+    if w < 3 || h < 3 {
+        return 0.0;
+    }
+    let mut sum = 0f64;
+    let mut sum2 = 0f64;
+    let mut n = 0f64;
+    for y in 1..h - 1 {
+        for x in 1..w - 1 {
+            let i = y * w + x;
+            let l = grey[i - 1] + grey[i + 1] + grey[i - w] + grey[i + w] - 4.0 * grey[i];
+            sum += l as f64;
+            sum2 += (l as f64) * (l as f64);
+            n += 1.0;
+        }
+    }
+    let mean = sum / n;
+    (sum2 / n - mean * mean).max(0.0) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn square_crop_maps_centre_and_corners() {
+        let a = Affine::square_crop([100.0, 50.0], 40.0, 0.0, 192);
+        assert_eq!(a.apply([96.0, 96.0]), [100.0, 50.0]);
+        let c = a.apply([0.0, 0.0]);
+        assert!((c[0] - 80.0).abs() < 1e-4 && (c[1] - 30.0).abs() < 1e-4);
+        // rotated by 90°: the crop's x axis points down the image
+        let r = Affine::square_crop([0.0, 0.0], 192.0, std::f32::consts::FRAC_PI_2, 192);
+        let p = r.apply([192.0, 96.0]);
+        assert!(p[0].abs() < 1e-3 && (p[1] - 96.0).abs() < 1e-3, "{p:?}");
+    }
+
+    #[test]
+    fn identity_sampling_reproduces_the_image() {
+        let img = RgbImage::from_fn(4, 3, |x, y| image::Rgb([(x * 10) as u8, (y * 20) as u8, 7]));
+        let id = Affine {
+            m: [1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+        };
+        let out = sample(&img, &id, 4, 3);
+        assert_eq!(&out[0..3], &[0.0, 0.0, 7.0]);
+        let o = (2 * 4 + 3) * 3;
+        assert_eq!(&out[o..o + 3], &[30.0, 40.0, 7.0]);
+    }
+
+    #[test]
+    fn letterbox_pads_the_short_side() {
+        let a = Affine::letterbox(640, 480, 256);
+        // top-left of the square lies 80 px above the image
+        let p = a.apply([0.0, 0.0]);
+        assert!(
+            (p[0] - 0.0).abs() < 1e-3 && (p[1] + 80.0).abs() < 1e-3,
+            "{p:?}"
+        );
+        assert!((a.scale() - 2.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn laplacian_variance_is_zero_on_flat_and_ramp_images() {
+        let flat = vec![5.0; 25];
+        assert_eq!(laplacian_variance(&flat, 5, 5), 0.0);
+        let ramp: Vec<f32> = (0..25).map(|i| (i % 5) as f32).collect();
+        assert_eq!(laplacian_variance(&ramp, 5, 5), 0.0);
+        let checker: Vec<f32> = (0..25)
+            .map(|i| if (i % 5 + i / 5) % 2 == 0 { 255.0 } else { 0.0 })
+            .collect();
+        assert!(laplacian_variance(&checker, 5, 5) > 0.0);
+    }
+}

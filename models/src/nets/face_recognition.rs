@@ -1,0 +1,181 @@
+//! The face descriptor of `@vladmandic/face-api` 1.7.15 (`model/face_recognition_model`): a port
+//! of dlib's ResNet-34-style face recognition network (LFW 99.38% for the original), weights
+//! uint8-quantised. Architecture as in face-api's `src/faceRecognitionNet/*.ts`.
+//!
+//! - Input of [`FaceRecognition::forward`]: `[1, 3, 150, 150]`, the aligned face as RGB in
+//!   0–255 minus the mean `(122.782, 117.001, 104.298)`, divided by 255 (face-api does this at
+//!   the start of `forwardInput`); [`FaceRecognition::forward_rgb`] takes plain 0–255 RGB.
+//! - Output: `[1, 128]` descriptor; faces of one person are within Euclidean distance ~0.6.
+//!
+//! Every conv layer is conv + bias followed by a per-channel scale (`x·w + b`). Residual blocks
+//! are two 3×3 SAME layers; the strided ("down") blocks use a 3×3/2 VALID first layer, a 2×2
+//! average pool on the skip, zero channels appended to the skip, and a zero row/column appended
+//! to the main path when the two sizes differ.
+
+use candle_core::{Module, Result, Tensor};
+use candle_nn::VarBuilder;
+
+use crate::layers::{pad_channels, Act, Conv2d, Padding};
+
+/// Side of the square input.
+pub const INPUT_SIZE: usize = 150;
+/// Descriptor length.
+pub const DIM: usize = 128;
+/// Per-channel mean subtracted from 0–255 RGB.
+pub const MEAN_RGB: [f32; 3] = [122.782, 117.001, 104.298];
+
+/// Conv + bias + per-channel scale (+ ReLU), `<name>.conv.filters/.bias`, `<name>.scale.weights/.biases`.
+#[derive(Debug, Clone)]
+struct ConvLayer {
+    conv: Conv2d,
+    scale: Tensor,
+    shift: Tensor,
+    relu: bool,
+}
+
+impl ConvLayer {
+    fn load(
+        vb: &VarBuilder,
+        (c_in, c_out, k): (usize, usize, usize),
+        stride: usize,
+        padding: Padding,
+        relu: bool,
+    ) -> Result<Self> {
+        let conv = Conv2d::from_parts(
+            vb.pp("conv").get((c_out, c_in, k, k), "filters")?,
+            vb.pp("conv").get(c_out, "bias")?,
+            stride,
+            padding,
+            Act::None,
+        )?;
+        Ok(Self {
+            conv,
+            scale: vb
+                .pp("scale")
+                .get(c_out, "weights")?
+                .reshape((1, c_out, 1, 1))?,
+            shift: vb
+                .pp("scale")
+                .get(c_out, "biases")?
+                .reshape((1, c_out, 1, 1))?,
+            relu,
+        })
+    }
+}
+
+impl Module for ConvLayer {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = self
+            .conv
+            .forward(x)?
+            .broadcast_mul(&self.scale)?
+            .broadcast_add(&self.shift)?;
+        if self.relu {
+            y.relu()
+        } else {
+            Ok(y)
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Residual {
+    conv1: ConvLayer,
+    conv2: ConvLayer,
+    down: bool,
+    c_out: usize,
+}
+
+impl Residual {
+    fn load(vb: &VarBuilder, name: &str, c_in: usize, c_out: usize, down: bool) -> Result<Self> {
+        let vb = vb.pp(name);
+        let (stride, pad) = if down {
+            (2, Padding::Valid)
+        } else {
+            (1, Padding::Same)
+        };
+        Ok(Self {
+            conv1: ConvLayer::load(&vb.pp("conv1"), (c_in, c_out, 3), stride, pad, true)?,
+            conv2: ConvLayer::load(&vb.pp("conv2"), (c_out, c_out, 3), 1, Padding::Same, false)?,
+            down,
+            c_out,
+        })
+    }
+}
+
+impl Module for Residual {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut y = self.conv2.forward(&self.conv1.forward(x)?)?;
+        let skip = if self.down {
+            let pooled = pad_channels(&x.avg_pool2d_with_stride(2, 2)?, self.c_out)?;
+            let (ph, pw) = (pooled.dim(2)?, pooled.dim(3)?);
+            let (yh, yw) = (y.dim(2)?, y.dim(3)?);
+            if (ph, pw) != (yh, yw) {
+                y = y
+                    .pad_with_zeros(2, 0, ph.saturating_sub(yh))?
+                    .pad_with_zeros(3, 0, pw.saturating_sub(yw))?;
+            }
+            pooled
+        } else {
+            x.clone()
+        };
+        (y + skip)?.relu()
+    }
+}
+
+/// The face descriptor network.
+#[derive(Debug, Clone)]
+pub struct FaceRecognition {
+    stem: ConvLayer,
+    blocks: Vec<Residual>,
+    fc: Tensor,
+    mean: Tensor,
+}
+
+impl FaceRecognition {
+    pub fn load(vb: VarBuilder) -> Result<Self> {
+        let stem = ConvLayer::load(&vb.pp("conv32_down"), (3, 32, 7), 2, Padding::Valid, true)?;
+        let spec: [(&str, usize, usize, bool); 14] = [
+            ("conv32_1", 32, 32, false),
+            ("conv32_2", 32, 32, false),
+            ("conv32_3", 32, 32, false),
+            ("conv64_down", 32, 64, true),
+            ("conv64_1", 64, 64, false),
+            ("conv64_2", 64, 64, false),
+            ("conv64_3", 64, 64, false),
+            ("conv128_down", 64, 128, true),
+            ("conv128_1", 128, 128, false),
+            ("conv128_2", 128, 128, false),
+            ("conv256_down", 128, 256, true),
+            ("conv256_1", 256, 256, false),
+            ("conv256_2", 256, 256, false),
+            ("conv256_down_out", 256, 256, true),
+        ];
+        let blocks = spec
+            .iter()
+            .map(|&(n, i, o, d)| Residual::load(&vb, n, i, o, d))
+            .collect::<Result<Vec<_>>>()?;
+        let mean = Tensor::new(&MEAN_RGB, vb.device())?.reshape((1, 3, 1, 1))?;
+        Ok(Self {
+            stem,
+            blocks,
+            fc: vb.get((DIM, 256), "fc")?,
+            mean,
+        })
+    }
+
+    /// `[N, 128]` descriptors for `[N, 3, 150, 150]` RGB in 0–255.
+    pub fn forward_rgb(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward(&(x.broadcast_sub(&self.mean)? / 255.0)?)
+    }
+
+    /// `[N, 128]` descriptors for normalised input (see the module docs).
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut h = self.stem.forward(x)?;
+        h = h.max_pool2d_with_stride(3, 2)?;
+        for b in &self.blocks {
+            h = b.forward(&h)?;
+        }
+        h.mean((2, 3))?.matmul(&self.fc.t()?)
+    }
+}
