@@ -1,0 +1,224 @@
+//! REST bodies of the public contract (`shared/API.md`), shared by the server, the browser and
+//! the generated OpenAPI document. Field names here are the contract: add only optional fields.
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use utoipa::ToSchema;
+
+/// How a session verifies liveness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema, sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "TEXT", rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Random challenges (blink, turn, smile …).
+    #[default]
+    Active,
+    /// Hold still facing the camera for about three seconds.
+    Passive,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Active => "active",
+            Mode::Passive => "passive",
+        }
+    }
+}
+
+/// Where a session is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema, sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "TEXT", rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    Created,
+    InProgress,
+    Completed,
+    Expired,
+}
+
+/// The authoritative outcome of a completed session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema, sqlx::Type))]
+#[cfg_attr(feature = "ssr", sqlx(type_name = "TEXT", rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Retry,
+}
+
+/// The actions an active session can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ChallengeKind {
+    Blink,
+    TurnLeft,
+    TurnRight,
+    Nod,
+    Smile,
+    MouthOpen,
+}
+
+impl ChallengeKind {
+    /// The whole pool, in a fixed order (the server shuffles it per session).
+    pub const ALL: [ChallengeKind; 6] = [
+        ChallengeKind::Blink,
+        ChallengeKind::TurnLeft,
+        ChallengeKind::TurnRight,
+        ChallengeKind::Nod,
+        ChallengeKind::Smile,
+        ChallengeKind::MouthOpen,
+    ];
+}
+
+/// `POST /api/v1/managed-session` request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct ManagedSessionRequest {
+    /// Where the browser returns after the verdict (https, public host).
+    pub redirect_url: String,
+    /// Where the signed verdict is POSTed (https, public host).
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// The integrator's own reference, echoed back (at most 128 characters).
+    #[serde(default)]
+    pub reference_id: Option<String>,
+    #[serde(default)]
+    pub mode: Option<Mode>,
+    /// UI language, e.g. `en`.
+    #[serde(default)]
+    pub locale: Option<String>,
+}
+
+/// `POST /api/v1/session` request (direct session, no API key).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct DirectSessionRequest {
+    #[serde(default)]
+    pub mode: Option<Mode>,
+    /// CAPTCHA solution; required when CAPTCHA is enabled. For the built-in proof of work it is
+    /// `"<challenge>:<nonce>"`.
+    #[serde(default)]
+    pub captcha: Option<String>,
+    /// UI language, e.g. `en`.
+    #[serde(default)]
+    pub locale: Option<String>,
+}
+
+/// 201 answer to both session-creating routes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct SessionCreated {
+    pub session_id: String,
+    /// The page to send the user to; holds the single-use capture secret.
+    pub session_url: String,
+    /// Result token, for the integrator's backend only.
+    pub token: String,
+    pub mode: Mode,
+    /// RFC 3339 UTC.
+    pub expires_at: String,
+}
+
+/// Per-layer scores in [0, 1].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct Layers {
+    pub anti_spoof: f64,
+    pub deepfake: f64,
+    pub face_consistency: f64,
+    pub motion: f64,
+    /// Active mode only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenges: Option<f64>,
+}
+
+/// One challenge of an active session and whether it was met.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct ChallengeOutcome {
+    pub kind: ChallengeKind,
+    pub passed: bool,
+}
+
+/// `GET /api/v1/session/{id}/result`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct SessionResult {
+    pub session_id: String,
+    pub status: SessionStatus,
+    pub mode: Mode,
+    pub reference_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layers: Option<Layers>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenges: Option<Vec<ChallengeOutcome>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasons: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub camera_metadata: Option<serde_json::Value>,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<String>,
+    pub photo_available: bool,
+}
+
+/// The body POSTed to a managed session's `webhook_url` once per final verdict.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct WebhookPayload {
+    /// Always `liveness.verdict`.
+    pub event: String,
+    pub session_id: String,
+    pub verdict: Verdict,
+    pub confidence: f64,
+    pub reference_id: Option<String>,
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub camera_metadata: Option<serde_json::Value>,
+    /// Coarse location of the capture, when known. iLive does no IP geolocation, so this is
+    /// `null` unless a deployment fills it.
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub location: Option<serde_json::Value>,
+    /// RFC 3339 UTC time of the verdict.
+    pub timestamp: String,
+}
+
+/// The one error shape of every route.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct ErrorBody {
+    pub detail: ErrorDetail,
+}
+
+/// A stable machine `code` and a human message.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+/// `GET /api/v1/captcha`: what a client needs to solve the CAPTCHA of a direct session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct CaptchaInfo {
+    /// `none`, `pow`, `turnstile` or `hcaptcha`.
+    pub provider: String,
+    /// Proof of work: the challenge string to extend with a nonce.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<String>,
+    /// Proof of work: leading zero bits required of SHA-256(`challenge:nonce`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub difficulty: Option<u32>,
+    /// Turnstile / hCaptcha: the public site key for the widget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_key: Option<String>,
+}

@@ -1,0 +1,120 @@
+//! The verification WebSocket's messages (`GET /api/v1/session/{id}/ws`). Frames travel as
+//! binary JPEG messages; everything else is one of these JSON enums, tagged by `type`.
+use serde::{Deserialize, Serialize};
+
+use crate::api::{ChallengeKind, Mode, Verdict};
+
+/// What the browser reports about its camera in `hello`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CameraMetadata {
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub width: Option<u32>,
+    #[serde(default)]
+    pub height: Option<u32>,
+    #[serde(default)]
+    pub frame_rate: Option<f64>,
+    #[serde(default)]
+    pub facing_mode: Option<String>,
+}
+
+/// Browser → server text messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// First message: camera metadata and the UI language.
+    Hello {
+        #[serde(default)]
+        camera: CameraMetadata,
+        #[serde(default)]
+        locale: Option<String>,
+    },
+    /// The person gave up.
+    Cancel,
+}
+
+/// Where the face is relative to what the engine needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaceStatus {
+    Ok,
+    NoFace,
+    MultipleFaces,
+    TooFar,
+    TooClose,
+    OffCenter,
+    TooDark,
+    TooBright,
+    Blurry,
+    NotFrontal,
+}
+
+/// A face box in the coordinates of the frame the browser sent.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FaceBox {
+    pub left: f32,
+    pub top: f32,
+    pub width: f32,
+    pub height: f32,
+}
+
+/// Server → browser messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// The session is open; `challenges` is 0 in passive mode.
+    Ready { mode: Mode, challenges: u32 },
+    /// Guidance about the face in the latest analysed frame.
+    Face {
+        status: FaceStatus,
+        #[serde(rename = "box", default, skip_serializing_if = "Option::is_none")]
+        face_box: Option<FaceBox>,
+        frame_width: u32,
+        frame_height: u32,
+    },
+    /// The current challenge.
+    Challenge {
+        kind: ChallengeKind,
+        index: u32,
+        total: u32,
+        seconds_left: f32,
+    },
+    /// The challenge at `index` was met.
+    ChallengePassed { kind: ChallengeKind, index: u32 },
+    /// Overall progress in [0, 1].
+    Progress { value: f32 },
+    /// Capture is over; the verdict is being computed.
+    Analyzing,
+    /// The final answer. `redirect` is set for managed sessions.
+    Verdict {
+        verdict: Verdict,
+        confidence: f64,
+        reasons: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        redirect: Option<String>,
+    },
+    /// Something went wrong; `code` is stable.
+    Error { code: String, message: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_tagged_by_type() {
+        let msg = ServerMessage::Ready {
+            mode: Mode::Passive,
+            challenges: 0,
+        };
+        let json = serde_json::to_value(&msg).unwrap();
+        assert_eq!(json["type"], "ready");
+        assert_eq!(json["mode"], "passive");
+
+        let hello: ClientMessage =
+            serde_json::from_str(r#"{"type":"hello","camera":{"width":640,"height":480}}"#)
+                .unwrap();
+        assert!(matches!(hello, ClientMessage::Hello { camera, .. } if camera.width == Some(640)));
+    }
+}

@@ -1,0 +1,88 @@
+//! Operational routes: liveness and readiness probes and Prometheus metrics.
+use axum::{
+    extract::State,
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "service",
+    responses((status = 200, description = "`{\"status\":\"ok\"}`")))]
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// The database answers and the face models are loaded.
+#[utoipa::path(get, path = "/readyz", tag = "service",
+    responses((status = 200, description = "Ready."), (status = 503, description = "Not ready; the body says what is missing.")))]
+async fn readyz(State(state): State<AppState>) -> Response {
+    let database = sqlx::query("SELECT 1").execute(&state.db).await.is_ok();
+    let models = state.models_ready();
+    let status = if database && models {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let word = |ok: bool| if ok { "ok" } else { "unavailable" };
+    (
+        status,
+        Json(serde_json::json!({
+            "status": if status == StatusCode::OK { "ready" } else { "not_ready" },
+            "database": word(database),
+            "models": word(models),
+        })),
+    )
+        .into_response()
+}
+
+/// Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, content_type = "text/plain", description = "Prometheus text format 0.0.4")))]
+async fn metrics(State(state): State<AppState>) -> Response {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, COUNT(*) FROM sessions GROUP BY status")
+            .fetch_all(&state.db)
+            .await
+            .unwrap_or_default();
+    let pending: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, COUNT(*) FROM webhook_deliveries GROUP BY status")
+            .fetch_all(&state.db)
+            .await
+            .unwrap_or_default();
+    let to_samples = |rows: Vec<(String, i64)>| {
+        rows.into_iter()
+            .map(|(s, n)| (format!("status=\"{s}\""), n as f64))
+            .collect::<Vec<_>>()
+    };
+    let body = state.metrics.render(&[
+        (
+            "ilive_sessions",
+            "Stored sessions by status.",
+            to_samples(rows),
+        ),
+        (
+            "ilive_webhook_deliveries",
+            "Webhook deliveries by status.",
+            to_samples(pending),
+        ),
+    ]);
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,166 @@
+//! Typed configuration, from command-line flags or `ILIVE_*` environment variables.
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+use clap::{Args, ValueEnum};
+
+/// A secret string: usable, but never printed by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+/// Which CAPTCHA guards direct sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CaptchaProvider {
+    /// No CAPTCHA (rate limits still apply).
+    None,
+    /// Self-hosted SHA-256 proof of work: no third party, works offline.
+    Pow,
+    /// Cloudflare Turnstile (needs `--captcha-secret` and `--captcha-site-key`).
+    Turnstile,
+    /// hCaptcha (needs `--captcha-secret` and `--captcha-site-key`).
+    Hcaptcha,
+}
+
+impl CaptchaProvider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaptchaProvider::None => "none",
+            CaptchaProvider::Pow => "pow",
+            CaptchaProvider::Turnstile => "turnstile",
+            CaptchaProvider::Hcaptcha => "hcaptcha",
+        }
+    }
+}
+
+/// Everything the service needs to run. Each field is a flag and an environment variable.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "ILIVE_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// Public base URL that users' browsers reach this service at; used to build `session_url`.
+    /// Defaults to `http://<addr>`.
+    #[arg(long, env = "ILIVE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Database URL (SQLite file, created if missing).
+    #[arg(long, env = "ILIVE_DATABASE_URL", default_value = "sqlite://ilive.db")]
+    pub database_url: String,
+
+    /// Directory holding the converted model weights (`*.safetensors`).
+    #[arg(long, env = "ILIVE_MODELS_DIR")]
+    pub models_dir: Option<PathBuf>,
+
+    /// Directory with the built browser assets (`pkg/ilive.js`, `pkg/ilive.wasm`, `pkg/ilive.css`).
+    #[arg(long, env = "ILIVE_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+
+    /// Session lifetime in seconds, from creation.
+    #[arg(long, env = "ILIVE_SESSION_TTL_SECS", default_value_t = 1800)]
+    pub session_ttl_secs: i64,
+
+    /// How long an expired session's tombstone (id and status only) is kept, in seconds, so
+    /// that late requests get 410 rather than 404.
+    #[arg(long, env = "ILIVE_TOMBSTONE_SECS", default_value_t = 7 * 24 * 3600)]
+    pub tombstone_secs: i64,
+
+    /// Seconds between sweeps of expired sessions.
+    #[arg(long, env = "ILIVE_SWEEP_INTERVAL_SECS", default_value_t = 30)]
+    pub sweep_interval_secs: u64,
+
+    /// A single legacy API key accepted on the managed-session route; its sessions get unsigned
+    /// webhooks. Prefer per-tenant keys (`ilive keys create`).
+    #[arg(long, env = "ILIVE_LEGACY_API_KEY")]
+    pub legacy_api_key: Option<Secret>,
+
+    /// DEVELOPMENT ONLY: accept plain-http and loopback/private `redirect_url`/`webhook_url`.
+    #[arg(long, env = "ILIVE_DEV_ALLOW_INSECURE_URLS", default_value_t = false)]
+    pub dev_allow_insecure_urls: bool,
+
+    /// TESTING ONLY: an extra PEM root certificate trusted for webhook delivery.
+    #[arg(long, env = "ILIVE_TEST_WEBHOOK_CA")]
+    pub test_webhook_ca: Option<PathBuf>,
+
+    /// Requests per minute per client address on `POST /api/v1/session`.
+    #[arg(long, env = "ILIVE_DIRECT_RATE_LIMIT", default_value_t = 10)]
+    pub direct_rate_limit: u32,
+
+    /// Requests per minute per API key on keyed routes.
+    #[arg(long, env = "ILIVE_KEY_RATE_LIMIT", default_value_t = 120)]
+    pub key_rate_limit: u32,
+
+    /// Take the client address from the first `X-Forwarded-For` entry (only behind a proxy
+    /// that sets it).
+    #[arg(long, env = "ILIVE_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
+
+    /// CAPTCHA on direct sessions.
+    #[arg(long, env = "ILIVE_CAPTCHA", value_enum, default_value_t = CaptchaProvider::None)]
+    pub captcha: CaptchaProvider,
+
+    /// Leading zero bits required by the proof-of-work CAPTCHA (each bit doubles the work;
+    /// 18 ≈ a quarter second in a browser).
+    #[arg(long, env = "ILIVE_POW_DIFFICULTY", default_value_t = 18)]
+    pub pow_difficulty: u32,
+
+    /// Turnstile / hCaptcha secret key.
+    #[arg(long, env = "ILIVE_CAPTCHA_SECRET")]
+    pub captcha_secret: Option<Secret>,
+
+    /// Turnstile / hCaptcha public site key, handed to the page.
+    #[arg(long, env = "ILIVE_CAPTCHA_SITE_KEY")]
+    pub captcha_site_key: Option<String>,
+
+    /// Webhook request timeout in seconds.
+    #[arg(long, env = "ILIVE_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
+    pub webhook_timeout_secs: u64,
+
+    /// Attempts per webhook delivery before it is marked failed.
+    #[arg(long, env = "ILIVE_WEBHOOK_MAX_ATTEMPTS", default_value_t = 8)]
+    pub webhook_max_attempts: u32,
+
+    /// First retry delay in seconds; doubles on each attempt (capped at one hour).
+    #[arg(long, env = "ILIVE_WEBHOOK_BACKOFF_SECS", default_value_t = 5)]
+    pub webhook_backoff_secs: u64,
+}
+
+impl Config {
+    /// The base URL that `session_url` is built on, without a trailing slash.
+    pub fn public_base(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.addr),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let s = Secret("iksk_supersecret".into());
+        assert_eq!(format!("{s:?}"), "[redacted]");
+        assert!(!format!("{:?}", Some(s)).contains("supersecret"));
+    }
+}

@@ -1,0 +1,179 @@
+//! The service's error type and its one JSON shape: `{"detail":{"code","message"}}`.
+//! Client mistakes map to 4xx with a stable code; internal failures are logged and answered with a
+//! generic 500 that never echoes their text.
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+
+use app::api::{ErrorBody, ErrorDetail};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 401: no `Authorization: Bearer` header.
+    #[error("an API key is required: send `Authorization: Bearer iksk_…`")]
+    MissingApiKey,
+    /// 401: unknown or revoked key.
+    #[error("the API key is not valid")]
+    InvalidApiKey,
+    /// 403: the key's tenant is disabled.
+    #[error("this account is inactive")]
+    AccountInactive,
+    /// 400: malformed JSON, wrong types, bad values.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// 413: a JSON body over the limit.
+    #[error("the request body is too large (limit {0} bytes)")]
+    RequestTooLarge(usize),
+    /// 422: `redirect_url` refused.
+    #[error("redirect_url is not acceptable: {0}")]
+    InvalidRedirectUrl(String),
+    /// 422: `webhook_url` refused.
+    #[error("webhook_url is not acceptable: {0}")]
+    InvalidWebhookUrl(String),
+    /// 403: CAPTCHA on and no solution given.
+    #[error("a CAPTCHA solution is required (see GET /api/v1/captcha)")]
+    CaptchaRequired,
+    /// 403: CAPTCHA solution wrong, stale or reused.
+    #[error("the CAPTCHA solution is not valid: {0}")]
+    CaptchaInvalid(String),
+    /// 404: unknown session id.
+    #[error("no session with this id")]
+    SessionNotFound,
+    /// 410: session past its lifetime.
+    #[error("this session has expired")]
+    SessionExpired,
+    /// 401: wrong result token or capture secret.
+    #[error("the token is not valid for this session")]
+    InvalidToken,
+    /// 409: the capture link was already used.
+    #[error("this verification link has already been used")]
+    SessionAlreadyStarted,
+    /// 404: the verdict is not `pass`, so there is no photo.
+    #[error("no photo: the session did not pass")]
+    PhotoNotAvailable,
+    /// 413: an uploaded image over 8 MB.
+    #[error("the image is larger than {0} bytes")]
+    ImageTooLarge(usize),
+    /// 400: an empty upload.
+    #[error("the image is empty")]
+    EmptyImage,
+    /// 400: an upload that is not a JPEG, PNG or WebP image.
+    #[error("the image could not be decoded: {0}")]
+    InvalidImage(String),
+    /// 422: no face in the source image of a comparison.
+    #[error("no face was found in the source image")]
+    NoFaceInSource,
+    /// 422: no face in the target image of a comparison.
+    #[error("no face was found in the target image")]
+    NoFaceInTarget,
+    /// 422: no face in the image.
+    #[error("no face was found in the image")]
+    NoFace,
+    /// 429: too many requests; retry after `retry_after` seconds.
+    #[error("too many requests: retry in {retry_after} s")]
+    RateLimited { limit: u32, retry_after: u64 },
+    /// 404: no route.
+    #[error("no such route")]
+    NotFound,
+    /// 503: a dependency (database, models) is not ready.
+    #[error("the service is not ready: {0}")]
+    Unavailable(String),
+    /// 500: anything internal; logged, never echoed.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::Internal(e.into())
+    }
+}
+
+impl Error {
+    pub fn status(&self) -> StatusCode {
+        use Error::*;
+        match self {
+            MissingApiKey | InvalidApiKey | InvalidToken => StatusCode::UNAUTHORIZED,
+            AccountInactive | CaptchaRequired | CaptchaInvalid(_) => StatusCode::FORBIDDEN,
+            InvalidRequest(_) | EmptyImage | InvalidImage(_) => StatusCode::BAD_REQUEST,
+            RequestTooLarge(_) | ImageTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            InvalidRedirectUrl(_)
+            | InvalidWebhookUrl(_)
+            | NoFaceInSource
+            | NoFaceInTarget
+            | NoFace => StatusCode::UNPROCESSABLE_ENTITY,
+            SessionNotFound | PhotoNotAvailable | NotFound => StatusCode::NOT_FOUND,
+            SessionExpired => StatusCode::GONE,
+            SessionAlreadyStarted => StatusCode::CONFLICT,
+            RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine code clients match on.
+    pub fn code(&self) -> &'static str {
+        use Error::*;
+        match self {
+            MissingApiKey => "missing_api_key",
+            InvalidApiKey => "invalid_api_key",
+            AccountInactive => "account_inactive",
+            InvalidRequest(_) => "invalid_request",
+            RequestTooLarge(_) => "request_too_large",
+            InvalidRedirectUrl(_) => "invalid_redirect_url",
+            InvalidWebhookUrl(_) => "invalid_webhook_url",
+            CaptchaRequired => "captcha_required",
+            CaptchaInvalid(_) => "captcha_invalid",
+            SessionNotFound => "session_not_found",
+            SessionExpired => "session_expired",
+            InvalidToken => "invalid_token",
+            SessionAlreadyStarted => "session_already_started",
+            PhotoNotAvailable => "photo_not_available",
+            ImageTooLarge(_) => "image_too_large",
+            EmptyImage => "empty_image",
+            InvalidImage(_) => "invalid_image",
+            NoFaceInSource => "no_face_in_source",
+            NoFaceInTarget => "no_face_in_target",
+            NoFace => "no_face",
+            RateLimited { .. } => "rate_limited",
+            NotFound => "not_found",
+            Unavailable(_) => "not_ready",
+            Internal(_) => "internal_error",
+        }
+    }
+
+    /// The JSON body for this error.
+    pub fn body(&self) -> ErrorBody {
+        let message = match self {
+            Error::Internal(_) => "internal error; it has been logged".to_owned(),
+            other => other.to_string(),
+        };
+        ErrorBody {
+            detail: ErrorDetail {
+                code: self.code().to_owned(),
+                message,
+            },
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        if let Error::Internal(e) = &self {
+            tracing::error!(error = ?e, "internal error");
+        }
+        let mut resp = (self.status(), Json(self.body())).into_response();
+        if let Error::RateLimited { limit, retry_after } = self {
+            let h = resp.headers_mut();
+            h.insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+            h.insert("x-ratelimit-limit", HeaderValue::from(limit));
+            h.insert("x-ratelimit-remaining", HeaderValue::from(0));
+            h.insert("x-ratelimit-reset", HeaderValue::from(retry_after.max(1)));
+        }
+        resp
+    }
+}

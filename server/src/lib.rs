@@ -1,0 +1,168 @@
+//! iLive's server as a library: [`serve`] runs the whole service (REST API, WebSocket, Leptos
+//! SSR, webhook delivery, expiry sweeps) on a listener until a shutdown signal, so tests can run
+//! the real thing on port 0.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod captcha;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod ratelimit;
+pub mod ssr;
+pub mod store;
+pub mod url_safety;
+pub mod webhook;
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{
+    extract::{DefaultBodyLimit, FromRef, MatchedPath, Request, State},
+    middleware::{self, Next},
+    response::Response,
+    Router,
+};
+use leptos::config::LeptosOptions;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use tracing::{info, warn};
+
+use crate::{
+    captcha::Captcha, config::Config, metrics::Metrics, ratelimit::RateLimiter, store::Db,
+    webhook::WebhookSignal,
+};
+
+/// Shared by every handler.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub limits: Arc<RateLimiter>,
+    pub captcha: Arc<Captcha>,
+    pub metrics: Arc<Metrics>,
+    pub webhooks: WebhookSignal,
+}
+
+impl AppState {
+    /// Whether the face models are loaded (always, once the engine is wired in).
+    pub fn models_ready(&self) -> bool {
+        true
+    }
+}
+
+/// Runs the service on `listener` until `shutdown` completes. In-flight requests finish; queued
+/// webhooks stay in the database for the next start.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    if config.dev_allow_insecure_urls {
+        warn!("DEVELOPMENT SETTING ON: plain-http and private/loopback redirect and webhook URLs are accepted. Never use this in production.");
+    }
+    let db = store::connect(&config.database_url).await?;
+    let config = Arc::new(config);
+    let metrics = Arc::new(Metrics::default());
+    let signal = WebhookSignal::default();
+    let state = AppState {
+        leptos_options: ssr::leptos_options(&config, listener.local_addr()?),
+        db: db.clone(),
+        config: config.clone(),
+        limits: Arc::new(RateLimiter::default()),
+        captcha: Arc::new(Captcha::new(&config, &db).await?),
+        metrics: metrics.clone(),
+        webhooks: signal.clone(),
+    };
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = webhook::Worker::new(db.clone(), config.clone(), metrics, signal)?;
+    let worker = tokio::spawn(worker.run(stop_rx.clone()));
+    let sweeper = tokio::spawn(sweep_loop(db.clone(), config.clone(), stop_rx));
+
+    let app = router(state);
+    info!(addr = %listener.local_addr()?, "iLive listening");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+
+    info!("shutting down: finishing webhook attempts in flight");
+    let _ = stop_tx.send(true);
+    let _ = tokio::join!(worker, sweeper);
+    db.close().await;
+    Ok(())
+}
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(api::router())
+        .layer(DefaultBodyLimit::max(extract::JSON_LIMIT))
+        .merge(ssr::router(&state))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(MatchedPath::as_str)
+                .unwrap_or("unmatched");
+            tracing::info_span!("http", method = %req.method(), route)
+        }))
+        .with_state(state)
+}
+
+async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let resp = next.run(req).await;
+    state.metrics.inc(
+        "ilive_http_requests_total",
+        &[
+            ("route", &route),
+            ("method", &method),
+            ("status", resp.status().as_str()),
+        ],
+    );
+    resp
+}
+
+async fn sweep_loop(db: Db, config: Arc<Config>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let every = Duration::from_secs(config.sweep_interval_secs.max(1));
+    loop {
+        match store::sessions::sweep(&db, store::now(), config.tombstone_secs).await {
+            Ok(s) if s.expired + s.removed > 0 => {
+                info!(expired = s.expired, removed = s.removed, "swept sessions")
+            }
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "sweep failed"),
+        }
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+/// Unknown paths under `/api` answer in the API's error shape; other unknown paths get the
+/// app's "not found" page.
+async fn api_not_found(State(state): State<AppState>, req: Request) -> Response {
+    use axum::response::IntoResponse;
+    if req.uri().path().starts_with("/api/") {
+        return error::Error::NotFound.into_response();
+    }
+    let options = state.leptos_options.clone();
+    let handler = leptos_axum::render_app_to_stream(move || app::shell(options.clone()));
+    handler(req).await.into_response()
+}
