@@ -65,6 +65,9 @@ pub struct AnalyzeOptions {
     pub max_faces: usize,
     /// Minimum detector score in `[0, 1]`.
     pub min_score: f32,
+    /// Minimum FaceMesh face-presence probability; detections below it are dropped (BlazeFace
+    /// alone fires on some animal faces, which FaceMesh rejects with ~0.01).
+    pub min_mesh_score: f32,
 }
 
 impl Default for AnalyzeOptions {
@@ -75,6 +78,7 @@ impl Default for AnalyzeOptions {
             emotion: false,
             max_faces: 4,
             min_score: 0.5,
+            min_mesh_score: 0.5,
         }
     }
 }
@@ -388,17 +392,20 @@ impl FaceModels {
         }
         let mut faces = Vec::new();
         for det in self.detect(img, opts)? {
-            faces.push(self.analyze_detection(img, &det, opts)?);
+            if let Some(face) = self.analyze_detection(img, &det, opts)? {
+                faces.push(face);
+            }
         }
         Ok(faces)
     }
 
+    /// `None` when FaceMesh does not see a face in the crop.
     fn analyze_detection(
         &self,
         img: &RgbImage,
         det: &blazeface::Detection,
         opts: &AnalyzeOptions,
-    ) -> Result<Face> {
+    ) -> Result<Option<Face>> {
         let center = [
             (det.start[0] + det.end[0]) / 2.0,
             (det.start[1] + det.end[1]) / 2.0,
@@ -413,6 +420,9 @@ impl FaceModels {
         let (raw, mesh_score) = self
             .mesh
             .landmarks(&to_nchw(&crop, n, n, 1.0 / 255.0, 0.0)?)?;
+        if mesh_score < opts.min_mesh_score {
+            return Ok(None);
+        }
         let zscale = map.scale();
         let landmarks: Vec<[f32; 3]> = raw
             .iter()
@@ -476,7 +486,7 @@ impl FaceModels {
             None
         };
 
-        Ok(Face {
+        Ok(Some(Face {
             bbox,
             score: det.score,
             mesh_score,
@@ -493,7 +503,7 @@ impl FaceModels {
             anti_spoof,
             embedding,
             landmarks,
-        })
+        }))
     }
 
     /// The descriptor of the face whose landmarks are given: a square crop around the landmarks,
@@ -531,13 +541,29 @@ impl FaceModels {
         Ok(Embedding(arr))
     }
 
-    /// The raw networks, for reference checks and benchmarks.
+    /// BlazeFace (for benchmarks and checks).
     pub fn detector(&self) -> &blazeface::BlazeFace {
         &self.detector
     }
-    /// FaceMesh.
+    /// FaceMesh (for benchmarks and checks).
     pub fn mesh(&self) -> &facemesh::FaceMesh {
         &self.mesh
+    }
+    /// AntiSpoof (for benchmarks and checks).
+    pub fn antispoof(&self) -> &antispoof::AntiSpoof {
+        &self.antispoof
+    }
+    /// Liveness (for benchmarks and checks).
+    pub fn liveness(&self) -> &liveness::Liveness {
+        &self.liveness
+    }
+    /// Emotion (for benchmarks and checks).
+    pub fn emotion(&self) -> &emotion::Emotion {
+        &self.emotion
+    }
+    /// The face descriptor network (for benchmarks and checks).
+    pub fn descriptor(&self) -> &face_recognition::FaceRecognition {
+        &self.descriptor
     }
 }
 

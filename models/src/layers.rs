@@ -3,6 +3,8 @@
 //! an even size), PReLU, max-pooling padded with −∞, channel zero-padding, and the BlazeFace-style
 //! residual block. Weights are loaded from the names written by [`crate::convert`].
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use candle_core::{Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
 
@@ -141,6 +143,14 @@ impl Module for Conv2d {
     }
 }
 
+static CANDLE_DEPTHWISE: AtomicBool = AtomicBool::new(false);
+
+/// Routes every depthwise layer through candle's grouped `conv2d` instead of the direct kernel
+/// (process-wide). Only for benchmarks and comparisons: the results are equal, just slower.
+pub fn use_candle_depthwise(on: bool) {
+    CANDLE_DEPTHWISE.store(on, Ordering::Relaxed);
+}
+
 /// A depthwise 3×3 (or k×k) convolution without bias, `<name>.depthwise` (`[C, 1, k, k]`).
 #[derive(Debug, Clone)]
 pub struct DepthwiseConv {
@@ -171,6 +181,13 @@ impl Module for DepthwiseConv {
         let (_, _, h, w) = x.dims4()?;
         let (_, _, kh, kw) = self.weight.dims4()?;
         let p = pad2d(self.padding, h, w, kh, kw, self.stride);
+        if CANDLE_DEPTHWISE.load(Ordering::Relaxed) {
+            let c = x.dim(1)?;
+            return x
+                .pad_with_zeros(2, p.top, p.bottom)?
+                .pad_with_zeros(3, p.left, p.right)?
+                .conv2d(&self.weight, 0, self.stride, 1, c);
+        }
         // The kernel is rebuilt per call: it only copies the few weights of this layer.
         DepthwiseKernel::new(&self.weight, None, self.stride, p)?.forward(&x.contiguous()?)
     }

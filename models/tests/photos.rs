@@ -1,0 +1,174 @@
+//! Proof of sense on real photos (`$ILIVE_FIXTURES_DIR/images`, fetched by
+//! `bash scripts/models/reference/run.sh`): faces are found where there are faces and not on a
+//! cat, the yaw sign follows the documented convention, and descriptors of one person are
+//! closer than dlib's 0.6 cut-off while different people are farther.
+
+use std::path::PathBuf;
+
+use image::RgbImage;
+use models::{embedding_distance, AnalyzeOptions, Face, FaceModels};
+
+fn cache_dir(var: &str, sub: &str) -> PathBuf {
+    if let Some(d) = std::env::var_os(var) {
+        return PathBuf::from(d);
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    std::env::var_os("ILIVE_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".cache/ilive"))
+        .join(sub)
+}
+
+fn models() -> FaceModels {
+    FaceModels::load(&cache_dir("ILIVE_MODELS_DIR", "models")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn photo(name: &str) -> RgbImage {
+    let path = cache_dir("ILIVE_FIXTURES_DIR", "fixtures")
+        .join("images")
+        .join(name);
+    image::open(&path)
+        .unwrap_or_else(|e| {
+            panic!(
+                "test photo {} unavailable ({e}): run `bash scripts/models/reference/run.sh`",
+                path.display()
+            )
+        })
+        .to_rgb8()
+}
+
+fn analyze(m: &FaceModels, img: &RgbImage, opts: &AnalyzeOptions) -> Vec<Face> {
+    m.analyze(img, opts)
+        .unwrap_or_else(|e| panic!("analysis failed: {e}"))
+}
+
+#[test]
+fn faces_are_found_on_people_and_not_on_a_cat() {
+    let m = models();
+    for name in [
+        "obama.jpg",
+        "biden.jpg",
+        "grace_hopper.jpg",
+        "astronaut.png",
+    ] {
+        let faces = analyze(&m, &photo(name), &AnalyzeOptions::default());
+        assert_eq!(faces.len(), 1, "{name}: {} faces", faces.len());
+        let f = &faces[0];
+        assert!(
+            f.score > 0.8 && f.mesh_score > 0.9,
+            "{name}: scores {} {}",
+            f.score,
+            f.mesh_score
+        );
+        assert_eq!(f.landmarks.len(), 468);
+        for ear in [f.eye_aspect_ratio.left, f.eye_aspect_ratio.right] {
+            assert!((0.15..0.45).contains(&ear), "{name}: open-eye EAR {ear}");
+        }
+        assert!(
+            (0.0..=1.0).contains(&f.brightness) && f.sharpness > 0.0,
+            "{name}"
+        );
+        assert!(
+            f.pose.yaw.abs() < 30.0 && f.pose.roll.abs() < 30.0,
+            "{name}: {:?}",
+            f.pose
+        );
+    }
+    assert!(
+        analyze(&m, &photo("chelsea.png"), &AnalyzeOptions::default()).is_empty(),
+        "a face on the cat"
+    );
+}
+
+#[test]
+fn yaw_sign_follows_the_nose_and_flips_in_a_mirror() {
+    let m = models();
+    // obama2.jpg: the subject turns to their right (nose toward the image's left).
+    let img = photo("obama2.jpg");
+    let faces = analyze(&m, &img, &AnalyzeOptions::default());
+    let f = faces
+        .first()
+        .unwrap_or_else(|| panic!("no face in obama2.jpg"));
+    let lm = &f.landmarks;
+    let nose_right_of_eyes = lm[1][0] > (lm[33][0] + lm[263][0]) / 2.0;
+    assert!(
+        !nose_right_of_eyes && f.pose.yaw < -8.0,
+        "yaw {} for a turn to the subject's right",
+        f.pose.yaw
+    );
+    let mirrored = analyze(
+        &m,
+        &image::imageops::flip_horizontal(&img),
+        &AnalyzeOptions::default(),
+    );
+    let g = mirrored
+        .first()
+        .unwrap_or_else(|| panic!("no face in the mirrored photo"));
+    assert!(g.pose.yaw > 8.0, "mirrored yaw {}", g.pose.yaw);
+    assert!(
+        (f.pose.roll + g.pose.roll).abs() < 3.0,
+        "roll {} vs mirrored {}",
+        f.pose.roll,
+        g.pose.roll
+    );
+}
+
+#[test]
+fn descriptors_separate_people() {
+    let m = models();
+    let opts = AnalyzeOptions {
+        embedding: true,
+        ..Default::default()
+    };
+    let emb = |name: &str| {
+        analyze(&m, &photo(name), &opts)
+            .first()
+            .and_then(|f| f.embedding)
+            .unwrap_or_else(|| panic!("no descriptor for {name}"))
+    };
+    let (o1, o2, o3, b) = (
+        emb("obama.jpg"),
+        emb("obama2.jpg"),
+        emb("obama3.jpg"),
+        emb("biden.jpg"),
+    );
+    for (x, y) in [(&o1, &o2), (&o1, &o3), (&o2, &o3)] {
+        assert!(
+            embedding_distance(x, y) < 0.6,
+            "same person at {}",
+            embedding_distance(x, y)
+        );
+    }
+    for x in [&o1, &o2, &o3] {
+        assert!(
+            embedding_distance(x, &b) > 0.6,
+            "different people at {}",
+            embedding_distance(x, &b)
+        );
+    }
+}
+
+#[test]
+fn optional_outputs_follow_the_options() {
+    let m = models();
+    let img = photo("obama.jpg");
+    let plain = analyze(&m, &img, &AnalyzeOptions::default());
+    assert!(
+        plain[0].smile.is_none() && plain[0].anti_spoof.is_none() && plain[0].embedding.is_none()
+    );
+    let all = AnalyzeOptions {
+        anti_spoof: true,
+        embedding: true,
+        emotion: true,
+        ..Default::default()
+    };
+    let f = &analyze(&m, &img, &all)[0];
+    // obama.jpg smiles broadly.
+    assert!(f.smile.is_some_and(|s| s > 0.5), "smile {:?}", f.smile);
+    let a = f
+        .anti_spoof
+        .unwrap_or_else(|| panic!("no anti-spoof scores"));
+    assert!((0.0..=1.0).contains(&a.antispoof_real) && (0.0..=1.0).contains(&a.liveness_real));
+}
