@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the build tools iLive needs, skipping whatever is already present:
+# the wasm32 target, wasm-bindgen-cli at the exact version in Cargo.lock, and (for size) npm's
+# binaryen wasm-opt. Safe to run any number of times.
+source "$(dirname "$0")/lib.sh"
+
+command -v cargo >/dev/null || die "Rust is required: install it with rustup"
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# wasm-bindgen-cli must match the wasm-bindgen crate exactly.
+want="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[^0-9.]/,""); print}' "$ILIVE_ROOT/Cargo.lock")"
+have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)"
+if [ "$have" != "$want" ]; then
+  log "installing wasm-bindgen-cli $want (a few minutes, once)"
+  cargo install wasm-bindgen-cli --version "$want"
+fi
+
+# Debian's wasm-opt (binaryen 108) miscompiles the release WASM; npm's binaryen works.
+tools="$ILIVE_CACHE/tools"
+if [ ! -x "$tools/node_modules/.bin/wasm-opt" ]; then
+  if command -v npm >/dev/null; then
+    log "installing binaryen's wasm-opt from npm"
+    mkdir -p "$tools"
+    (cd "$tools" && npm install --silent --no-audit --no-fund binaryen@132.0.0 >/dev/null) \
+      || log "wasm-opt unavailable: the WASM will be larger but still works"
+  fi
+fi

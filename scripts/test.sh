@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# THE TEST COMMAND. Sets up what is missing (tools, model weights, reference outputs of the
+# original runtime, test photos), builds, and runs every test: unit and integration tests of all
+# crates against the real server, models and weights.
+source "$(dirname "$0")/lib.sh"
+start=$(date +%s)
+
+bash "$ILIVE_ROOT/scripts/setup.sh"
+bash "$ILIVE_ROOT/scripts/models/setup.sh"
+bash "$ILIVE_ROOT/scripts/fixtures/fetch-images.sh"
+bash "$ILIVE_ROOT/scripts/models/reference/run.sh"
+bash "$ILIVE_ROOT/scripts/build-site.sh"
+
+export ILIVE_MODELS_DIR ILIVE_FIXTURES_DIR
+export ILIVE_SITE_ROOT="$ILIVE_ROOT/target/site"
+log "running the Rust tests"
+cargo test --workspace --no-fail-fast
+
+log "all tests passed in $(( $(date +%s) - start )) s"

@@ -1,0 +1,527 @@
+//! The sessions API through the real server: creation, auth, validation, result, photo, expiry.
+mod common;
+
+use app::api::{ChallengeKind, ChallengeOutcome, Layers, Verdict};
+use common::{error_code, TestServer, PUBLIC_URL};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use server::store::sessions::{self, Completion, Photo, ResultDetails};
+
+async fn managed(srv: &TestServer, key: &str, body: Value) -> reqwest::Response {
+    Client::new()
+        .post(srv.url("/api/v1/managed-session"))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn completion(verdict: Verdict, photo: bool) -> Completion {
+    Completion {
+        verdict,
+        confidence: 0.912345,
+        details: ResultDetails {
+            layers: Some(Layers {
+                anti_spoof: 0.9,
+                deepfake: 0.95,
+                face_consistency: 1.0,
+                motion: 0.8,
+                challenges: Some(1.0),
+            }),
+            challenges: vec![ChallengeOutcome {
+                kind: ChallengeKind::Blink,
+                passed: true,
+            }],
+            reasons: vec![],
+        },
+        camera_metadata: Some(json!({"label": "test cam", "width": 640, "height": 480})),
+        photo: photo.then(|| Photo {
+            jpeg: vec![0xff, 0xd8, 0xff, 0xd9],
+            geometry: json!({"eye_line_y": 240}),
+        }),
+    }
+}
+
+#[tokio::test]
+async fn managed_session_lifecycle() {
+    let srv = TestServer::start(&[]).await;
+    let (key, tenant) = srv.create_key("acme").await;
+    let resp = managed(
+        &srv,
+        &key,
+        json!({"redirect_url": PUBLIC_URL, "reference_id": "user-42", "mode": "passive", "locale": "de"}),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    assert!(resp.headers().contains_key("x-ratelimit-remaining"));
+    let created: Value = resp.json().await.unwrap();
+    let id = created["session_id"].as_str().unwrap();
+    let token = created["token"].as_str().unwrap();
+    let url = created["session_url"].as_str().unwrap();
+    assert_eq!(created["mode"], "passive");
+    assert!(uuid::Uuid::parse_str(id).is_ok());
+    assert!(url.starts_with(&format!("{}/session/{id}?c=", srv.base)));
+    assert!(
+        !url.contains(token),
+        "the result token must never be in session_url"
+    );
+    assert!(created["expires_at"].as_str().unwrap().ends_with('Z'));
+
+    let result: Value = Client::new()
+        .get(srv.url(&format!("/api/v1/session/{id}/result?token={token}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(result["status"], "created");
+    assert_eq!(result["reference_id"], "user-42");
+    assert_eq!(result["photo_available"], false);
+    assert!(result.get("verdict").is_none());
+
+    let photo = Client::new()
+        .get(srv.url(&format!("/api/v1/session/{id}/photo?token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(photo.status(), StatusCode::ACCEPTED);
+    assert!(photo.headers().contains_key("retry-after"));
+
+    // Complete through the library, as the engine does.
+    let db = srv.db().await;
+    let done = sessions::complete(&db, id, completion(Verdict::Pass, true))
+        .await
+        .unwrap();
+    assert_eq!(done.tenant_id.as_deref(), Some(tenant.id.as_str()));
+    assert!(sessions::complete(&db, id, completion(Verdict::Pass, true))
+        .await
+        .is_err());
+
+    let result: Value = Client::new()
+        .get(srv.url(&format!("/api/v1/session/{id}/result?token={token}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(result["status"], "completed");
+    assert_eq!(result["verdict"], "pass");
+    assert_eq!(result["confidence"], 0.9123);
+    assert_eq!(result["layers"]["challenges"], 1.0);
+    assert_eq!(result["challenges"][0]["kind"], "blink");
+    assert_eq!(result["camera_metadata"]["width"], 640);
+    assert_eq!(result["photo_available"], true);
+    assert!(result["completed_at"].is_string());
+
+    let photo = Client::new()
+        .get(srv.url(&format!("/api/v1/session/{id}/photo?token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(photo.status(), StatusCode::OK);
+    assert_eq!(photo.headers()["content-type"], "image/jpeg");
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn result_and_photo_errors() {
+    let srv = TestServer::start(&[]).await;
+    let (key, _) = srv.create_key("acme").await;
+    let created: Value = managed(&srv, &key, json!({"redirect_url": PUBLIC_URL}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["session_id"].as_str().unwrap();
+    let token = created["token"].as_str().unwrap();
+    let c = Client::new();
+
+    let r = c
+        .get(srv.url(&format!("/api/v1/session/{id}/result?token=wrong")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(r).await, "invalid_token");
+    let r = c
+        .get(srv.url(&format!("/api/v1/session/{id}/result")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, "invalid_token");
+    let r = c
+        .get(srv.url("/api/v1/session/00000000-0000-4000-8000-000000000000/result?token=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(r).await, "session_not_found");
+    let r = c
+        .get(srv.url("/api/v1/session/not-a-uuid/photo?token=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, "session_not_found");
+
+    // A failed session has no photo.
+    let db = srv.db().await;
+    sessions::complete(&db, id, completion(Verdict::Fail, false))
+        .await
+        .unwrap();
+    let r = c
+        .get(srv.url(&format!("/api/v1/session/{id}/photo?token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(r).await, "photo_not_available");
+
+    let r = c.get(srv.url("/api/v1/nope")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(r).await, "not_found");
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn api_keys_are_checked() {
+    let srv = TestServer::start(&["--legacy-api-key", "legacy-secret-123"]).await;
+    let body = json!({"redirect_url": PUBLIC_URL});
+    let c = Client::new();
+
+    let r = c
+        .post(srv.url("/api/v1/managed-session"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(r).await, "missing_api_key");
+
+    let r = managed(&srv, "iksk_0000", body.clone()).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(r).await, "invalid_api_key");
+
+    // The legacy key works on the managed route.
+    let r = managed(&srv, "legacy-secret-123", body.clone()).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+
+    // Revoked keys stop working; disabled tenants are told so.
+    let (key, tenant) = srv.create_key("acme").await;
+    let db = srv.db().await;
+    assert_eq!(
+        managed(&srv, &key, body.clone()).await.status(),
+        StatusCode::CREATED
+    );
+    server::store::tenants::set_active(&db, &tenant.name, false)
+        .await
+        .unwrap();
+    let r = managed(&srv, &key, body.clone()).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(r).await, "account_inactive");
+    server::store::tenants::set_active(&db, &tenant.name, true)
+        .await
+        .unwrap();
+    let keys = server::store::tenants::list_keys(&db).await.unwrap();
+    server::store::tenants::revoke_key(&db, &keys[0].id)
+        .await
+        .unwrap();
+    let r = managed(&srv, &key, body).await;
+    assert_eq!(error_code(r).await, "invalid_api_key");
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn bad_bodies_are_clear_4xx() {
+    let srv = TestServer::start(&[]).await;
+    let (key, _) = srv.create_key("acme").await;
+    let c = Client::new();
+    let post_raw = |body: Vec<u8>, ctype: &'static str| {
+        c.post(srv.url("/api/v1/managed-session"))
+            .bearer_auth(&key)
+            .header("content-type", ctype)
+            .body(body)
+            .send()
+    };
+    let cases: Vec<(Vec<u8>, &str, StatusCode, &str)> = vec![
+        (
+            b"{not json".to_vec(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            b"[]".to_vec(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            br#"{"redirect_url": 5}"#.to_vec(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            b"{}".to_vec(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            format!(r#"{{"redirect_url":"{PUBLIC_URL}","mode":"sleepy"}}"#).into_bytes(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            format!(
+                r#"{{"redirect_url":"{PUBLIC_URL}","reference_id":"{}"}}"#,
+                "x".repeat(129)
+            )
+            .into_bytes(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            format!(r#"{{"redirect_url":"{PUBLIC_URL}","locale":"<script>"}}"#).into_bytes(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            format!(r#"{{"redirect_url":"{PUBLIC_URL}"}}"#).into_bytes(),
+            "text/plain",
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            vec![b' '; 200 * 1024],
+            "application/json",
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request_too_large",
+        ),
+        (
+            br#"{"redirect_url":"not a url"}"#.to_vec(),
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_redirect_url",
+        ),
+        (
+            format!(r#"{{"redirect_url":"{PUBLIC_URL}","webhook_url":"http://93.184.216.34/"}}"#)
+                .into_bytes(),
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_webhook_url",
+        ),
+    ];
+    for (body, ctype, status, code) in cases {
+        let preview = String::from_utf8_lossy(&body[..body.len().min(60)]).into_owned();
+        let r = post_raw(body, ctype).await.unwrap();
+        assert_eq!(r.status(), status, "{preview}");
+        assert_eq!(error_code(r).await, code, "{preview}");
+    }
+    // Direct sessions: empty body is fine, nonsense is not.
+    let r = c.post(srv.url("/api/v1/session")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = c
+        .post(srv.url("/api/v1/session"))
+        .body("{\"mode\": 3}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(r).await, "invalid_request");
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn direct_sessions_are_rate_limited_per_address() {
+    let srv = TestServer::start(&["--direct-rate-limit", "2"]).await;
+    let c = Client::new();
+    for remaining in ["1", "0"] {
+        let r = c.post(srv.url("/api/v1/session")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        assert_eq!(r.headers()["x-ratelimit-limit"], "2");
+        assert_eq!(r.headers()["x-ratelimit-remaining"], remaining);
+        let reset: u64 = r.headers()["x-ratelimit-reset"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&reset));
+    }
+    let r = c.post(srv.url("/api/v1/session")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(error_code(r).await, "rate_limited");
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn keyed_routes_are_rate_limited_per_key() {
+    let srv = TestServer::start(&["--key-rate-limit", "1"]).await;
+    let (a, _) = srv.create_key("a").await;
+    let (b, _) = srv.create_key("b").await;
+    let body = json!({"redirect_url": PUBLIC_URL});
+    assert_eq!(
+        managed(&srv, &a, body.clone()).await.status(),
+        StatusCode::CREATED
+    );
+    let r = managed(&srv, &a, body.clone()).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(error_code(r).await, "rate_limited");
+    assert_eq!(managed(&srv, &b, body).await.status(), StatusCode::CREATED);
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn proof_of_work_captcha_guards_direct_sessions() {
+    let srv = TestServer::start(&["--captcha", "pow", "--pow-difficulty", "8"]).await;
+    let c = Client::new();
+    let r = c.post(srv.url("/api/v1/session")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(r).await, "captcha_required");
+
+    let info: Value = c
+        .get(srv.url("/api/v1/captcha"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["provider"], "pow");
+    let challenge = info["challenge"].as_str().unwrap();
+    let difficulty = info["difficulty"].as_u64().unwrap() as u32;
+
+    let forged = format!("{}0:1", &challenge[..challenge.len() - 1]);
+    let r = c
+        .post(srv.url("/api/v1/session"))
+        .json(&json!({ "captcha": forged }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, "captcha_invalid");
+
+    let solution = server::captcha::solve_pow(challenge, difficulty);
+    let r = c
+        .post(srv.url("/api/v1/session"))
+        .json(&json!({ "captcha": solution, "mode": "passive" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = c
+        .post(srv.url("/api/v1/session"))
+        .json(&json!({ "captcha": solution }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "a challenge works once");
+    assert_eq!(error_code(r).await, "captcha_invalid");
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn sessions_expire_and_are_swept() {
+    let srv = TestServer::start(&["--session-ttl-secs", "1", "--sweep-interval-secs", "1"]).await;
+    let (key, _) = srv.create_key("acme").await;
+    let created: Value = managed(
+        &srv,
+        &key,
+        json!({"redirect_url": PUBLIC_URL, "reference_id": "r1"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let id = created["session_id"].as_str().unwrap().to_owned();
+    let token = created["token"].as_str().unwrap();
+    let db = srv.db().await;
+    // Wait (bounded) for the sweeper to expire it and delete its personal data.
+    let mut swept = None;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let s = sessions::get(&db, &id).await.unwrap().unwrap();
+        if s.status == app::api::SessionStatus::Expired {
+            swept = Some(s);
+            break;
+        }
+    }
+    let s = swept.expect("the sweeper expired the session");
+    assert!(s.reference_id.is_none() && s.redirect_url.is_none());
+    let r = Client::new()
+        .get(srv.url(&format!("/api/v1/session/{id}/result?token={token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::GONE);
+    assert_eq!(error_code(r).await, "session_expired");
+    assert!(
+        sessions::complete(&db, &id, completion(Verdict::Pass, true))
+            .await
+            .is_err()
+    );
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn service_routes() {
+    let srv = TestServer::start(&[]).await;
+    let c = Client::new();
+    let r = c.get(srv.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = c.get(srv.url("/readyz")).send().await.unwrap();
+    let ready: Value = r.json().await.unwrap();
+    assert_eq!(ready["database"], "ok");
+
+    c.post(srv.url("/api/v1/session")).send().await.unwrap();
+    let text = c
+        .get(srv.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("ilive_sessions_created_total{kind=\"direct\",mode=\"active\"} 1"));
+    assert!(text.contains(
+        "ilive_http_requests_total{route=\"/api/v1/session\",method=\"POST\",status=\"201\"} 1"
+    ));
+    assert!(text.contains("ilive_sessions{status=\"created\"} 1"));
+
+    let doc: Value = c
+        .get(srv.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/api/v1/managed-session",
+        "/api/v1/session",
+        "/api/v1/session/{id}/result",
+        "/api/v1/session/{id}/photo",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api/openapi.json",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from OpenAPI"
+        );
+    }
+    assert!(doc["components"]["schemas"].get("SessionResult").is_some());
+
+    let page = c.get(srv.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("iLive"));
+    srv.stop().await;
+}
