@@ -171,7 +171,7 @@ fn check(models_dir: &Path, images: &Path) -> Result<()> {
 }
 
 /// Median wall time of `f` in milliseconds.
-fn median_ms(iters: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+fn median_ms<T>(iters: usize, mut f: impl FnMut() -> Result<T>) -> Result<f64> {
     for _ in 0..3 {
         f()?;
     }
@@ -233,35 +233,33 @@ fn bench(models_dir: &Path, image_path: &Path, iters: usize) -> Result<()> {
         let n = if candle_dw { iters.min(5) } else { iters };
         row(
             "blazeface 256²",
-            median_ms(n, || Ok(drop(models.detector().forward_raw(&x256)?)))?,
+            median_ms(n, || Ok(models.detector().forward_raw(&x256)?))?,
         );
         row(
             "facemesh 192² (mesh + flag)",
-            median_ms(n, || Ok(drop(models.mesh().landmarks(&x192)?)))?,
+            median_ms(n, || Ok(models.mesh().landmarks(&x192)?))?,
         );
-        row("iris 64²", median_ms(n, || Ok(drop(iris.forward(&x64)?)))?);
+        row("iris 64²", median_ms(n, || Ok(iris.forward(&x64)?))?);
         row(
             "antispoof 128²",
-            median_ms(n, || Ok(drop(models.antispoof().forward(&x128)?)))?,
+            median_ms(n, || Ok(models.antispoof().forward(&x128)?))?,
         );
         row(
             "liveness 32²",
-            median_ms(n, || Ok(drop(models.liveness().forward(&x32)?)))?,
+            median_ms(n, || Ok(models.liveness().forward(&x32)?))?,
         );
         row(
             "emotion 64² grey",
-            median_ms(n, || Ok(drop(models.emotion().forward(&x64g)?)))?,
+            median_ms(n, || Ok(models.emotion().forward(&x64g)?))?,
         );
         row(
             "face descriptor 150²",
-            median_ms(n, || Ok(drop(models.descriptor().forward(&x150)?)))?,
+            median_ms(n, || Ok(models.descriptor().forward(&x150)?))?,
         );
         row(
             "frame: decode+detect+mesh+measures",
             median_ms(n, || {
-                Ok(drop(
-                    models.analyze_jpeg(&jpeg, &AnalyzeOptions::default())?,
-                ))
+                Ok(models.analyze_jpeg(&jpeg, &AnalyzeOptions::default())?)
             })?,
         );
         let all = AnalyzeOptions {
@@ -272,7 +270,7 @@ fn bench(models_dir: &Path, image_path: &Path, iters: usize) -> Result<()> {
         };
         row(
             "frame: everything",
-            median_ms(n, || Ok(drop(models.analyze_jpeg(&jpeg, &all)?)))?,
+            median_ms(n, || Ok(models.analyze_jpeg(&jpeg, &all)?))?,
         );
     }
     models::layers::use_candle_depthwise(false);
