@@ -130,6 +130,26 @@ pub struct Config {
     #[arg(long, env = "ILIVE_CAPTCHA_SITE_KEY")]
     pub captcha_site_key: Option<String>,
 
+    /// Confidence at or above which a session passes.
+    #[arg(long, env = "ILIVE_PASS_THRESHOLD", default_value_t = 0.70)]
+    pub pass_threshold: f64,
+
+    /// Confidence at or above which a session that did not pass may retry (below: fail).
+    #[arg(long, env = "ILIVE_RETRY_THRESHOLD", default_value_t = 0.45)]
+    pub retry_threshold: f64,
+
+    /// Seconds allowed per challenge.
+    #[arg(long, env = "ILIVE_CHALLENGE_SECS", default_value_t = 8.0)]
+    pub challenge_secs: f64,
+
+    /// Frames analysed at once (defaults to the number of cores).
+    #[arg(long, env = "ILIVE_INFERENCE_WORKERS")]
+    pub inference_workers: Option<usize>,
+
+    /// Verification WebSockets served at once; more are refused as busy.
+    #[arg(long, env = "ILIVE_MAX_LIVE_SESSIONS", default_value_t = 64)]
+    pub max_live_sessions: usize,
+
     /// Webhook request timeout in seconds.
     #[arg(long, env = "ILIVE_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
     pub webhook_timeout_secs: u64,
@@ -144,6 +164,24 @@ pub struct Config {
 }
 
 impl Config {
+    /// The models directory: the setting, else `~/.cache/ilive/models`.
+    pub fn models_dir(&self) -> PathBuf {
+        self.models_dir.clone().unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
+            PathBuf::from(home).join(".cache/ilive/models")
+        })
+    }
+
+    /// The engine's cut-offs and timings.
+    pub fn thresholds(&self) -> crate::engine::Thresholds {
+        crate::engine::Thresholds {
+            pass: self.pass_threshold,
+            retry: self.retry_threshold,
+            challenge_secs: self.challenge_secs,
+            ..Default::default()
+        }
+    }
+
     /// The base URL that `session_url` is built on, without a trailing slash.
     pub fn public_base(&self) -> String {
         match &self.public_url {

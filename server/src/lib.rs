@@ -7,14 +7,17 @@ pub mod api;
 pub mod captcha;
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod pages;
 pub mod ratelimit;
 pub mod ssr;
 pub mod store;
 pub mod url_safety;
 pub mod webhook;
+pub mod ws;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -44,10 +47,14 @@ pub struct AppState {
     pub captcha: Arc<Captcha>,
     pub metrics: Arc<Metrics>,
     pub webhooks: WebhookSignal,
+    pub inference: Arc<engine::pool::InferencePool>,
+    pub thresholds: engine::Thresholds,
+    /// One permit per verification WebSocket being served.
+    pub live_sessions: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
-    /// Whether the face models are loaded (always, once the engine is wired in).
+    /// Whether the face models are loaded (they load before the server listens, so always).
     pub fn models_ready(&self) -> bool {
         true
     }
@@ -63,6 +70,19 @@ pub async fn serve(
     if config.dev_allow_insecure_urls {
         warn!("DEVELOPMENT SETTING ON: plain-http and private/loopback redirect and webhook URLs are accepted. Never use this in production.");
     }
+    if !(0.0..=1.0).contains(&config.retry_threshold)
+        || !(config.retry_threshold..=1.0).contains(&config.pass_threshold)
+    {
+        anyhow::bail!("thresholds must satisfy 0 ≤ retry ≤ pass ≤ 1");
+    }
+    let models_dir = config.models_dir();
+    let models =
+        tokio::task::spawn_blocking(move || models::FaceModels::load(&models_dir)).await??;
+    let workers = config.inference_workers.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
     let db = store::connect(&config.database_url).await?;
     let config = Arc::new(config);
     let metrics = Arc::new(Metrics::default());
@@ -75,6 +95,9 @@ pub async fn serve(
         captcha: Arc::new(Captcha::new(&config, &db).await?),
         metrics: metrics.clone(),
         webhooks: signal.clone(),
+        inference: Arc::new(engine::pool::InferencePool::new(Arc::new(models), workers)),
+        thresholds: config.thresholds(),
+        live_sessions: Arc::new(tokio::sync::Semaphore::new(config.max_live_sessions.max(1))),
     };
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -103,6 +126,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::router())
         .layer(DefaultBodyLimit::max(extract::JSON_LIMIT))
+        .merge(ws::router())
         .merge(ssr::router(&state))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -1,12 +1,13 @@
 //! Leptos server-side rendering and the static browser assets (`/pkg/*`).
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
+use app::ssr::SessionDirectory;
 use axum::Router;
-use leptos::config::LeptosOptions;
+use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::services::ServeDir;
 
-use crate::{config::Config, AppState};
+use crate::{config::Config, pages::StoreDirectory, AppState};
 
 /// Leptos settings from our own configuration (no Cargo.toml needed at run time).
 pub fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
@@ -18,13 +19,19 @@ pub fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
         .build()
 }
 
-/// Pages rendered by Leptos, plus the compiled WASM, JS and CSS under `/pkg`.
+/// Pages rendered by Leptos, plus the compiled WASM, JS and CSS under `/pkg`. The pages and
+/// the app's server functions (registered by `leptos_routes_with_context`) get the session
+/// store as a [`SessionDirectory`] in their context.
 pub fn router(state: &AppState) -> Router<AppState> {
     let options = state.leptos_options.clone();
     let routes = generate_route_list(app::App);
     let pkg = ServeDir::new(state.config.site_root.join("pkg"));
+    let directory: Arc<dyn SessionDirectory> = Arc::new(StoreDirectory::new(state.db.clone()));
+    let context = move || provide_context(directory.clone());
     Router::new()
-        .leptos_routes(&state.clone(), routes, move || app::shell(options.clone()))
+        .leptos_routes_with_context(&state.clone(), routes, context, move || {
+            app::shell(options.clone())
+        })
         .nest_service("/pkg", pkg)
         .fallback(crate::api_not_found)
 }

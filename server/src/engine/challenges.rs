@@ -1,0 +1,258 @@
+//! Challenge detectors. Each watches the measurements of frames that arrived *after* its prompt
+//! and passes only on clear evidence of the asked action, relative to the person's own neutral
+//! baseline measured while they positioned their face:
+//!
+//! - **blink**: the eye aspect ratio falls below the closed threshold and then recovers
+//!   (Soukupová & Čech 2016: EAR ≈ 0.25–0.35 open, < ~0.2 closed).
+//! - **turn_left / turn_right**: yaw moves ≥ [`TURN_DEG`] from the baseline toward the asked side
+//!   (the person's own left/right; the preview is mirrored, so it matches what they see).
+//! - **nod**: pitch moves ≥ [`NOD_DEG`] from the baseline and comes back within half of it.
+//! - **smile**: the expression network says "happy" ≥ [`SMILE_HAPPY`], or the mouth widens by
+//!   ≥ [`SMILE_WIDEN`] over the baseline with the lips closed.
+//! - **mouth_open**: the inner-lip gap exceeds [`MOUTH_OPEN`] of the mouth width.
+use app::api::ChallengeKind;
+
+use super::Observation;
+
+/// Yaw change for a turn, in degrees (DESIGN.md: "yaw beyond ~15–20°").
+pub const TURN_DEG: f32 = 18.0;
+/// Pitch excursion for a nod, in degrees.
+pub const NOD_DEG: f32 = 10.0;
+/// Emotion-network "happy" probability that counts as a smile.
+pub const SMILE_HAPPY: f32 = 0.7;
+/// Relative mouth widening that counts as a smile without the emotion network.
+pub const SMILE_WIDEN: f32 = 0.12;
+/// Lip gap / mouth width for an open mouth.
+pub const MOUTH_OPEN: f32 = 0.35;
+/// EAR below which an eye counts as closed (Soukupová & Čech 2016).
+pub const EAR_CLOSED: f32 = 0.2;
+
+/// The person's neutral face, measured before the first challenge.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Baseline {
+    pub yaw: f32,
+    pub pitch: f32,
+    pub ear: f32,
+    pub mouth_width: f32,
+    pub mouth_open: f32,
+}
+
+impl Baseline {
+    /// Medians over the given frames (those with a face); `None` without any.
+    pub fn from_frames(frames: &[Observation]) -> Option<Self> {
+        let faces: Vec<_> = frames.iter().filter_map(|o| o.face.as_ref()).collect();
+        if faces.is_empty() {
+            return None;
+        }
+        let med = |f: &dyn Fn(&models::Face) -> f32| {
+            let mut v: Vec<f32> = faces.iter().map(|x| f(x)).collect();
+            v.sort_by(f32::total_cmp);
+            v[v.len() / 2]
+        };
+        Some(Baseline {
+            yaw: med(&|f| f.pose.yaw),
+            pitch: med(&|f| f.pose.pitch),
+            ear: med(&|f| mean_ear(f)),
+            mouth_width: med(&|f| f.mouth_width_ratio),
+            mouth_open: med(&|f| f.mouth_open_ratio),
+        })
+    }
+}
+
+fn mean_ear(f: &models::Face) -> f32 {
+    (f.eye_aspect_ratio.left + f.eye_aspect_ratio.right) / 2.0
+}
+
+/// Tracks one challenge's evidence.
+#[derive(Debug, Clone)]
+pub struct Detector {
+    pub kind: ChallengeKind,
+    baseline: Baseline,
+    /// Blink: the eyes were seen closed. Nod: the excursion was reached.
+    armed: bool,
+}
+
+impl Detector {
+    pub fn new(kind: ChallengeKind, baseline: Baseline) -> Self {
+        Detector {
+            kind,
+            baseline,
+            armed: false,
+        }
+    }
+
+    /// Whether the challenge needs the expression network on its frames.
+    pub fn wants_emotion(&self) -> bool {
+        self.kind == ChallengeKind::Smile
+    }
+
+    /// Feeds one frame; true once the action has been clearly performed.
+    pub fn observe(&mut self, o: &Observation) -> bool {
+        let Some(f) = o.face.as_ref() else {
+            return false;
+        };
+        let b = self.baseline;
+        match self.kind {
+            ChallengeKind::Blink => {
+                let ear = mean_ear(f);
+                // Closed: below the absolute cut-off and well below this person's open eyes.
+                let closed = EAR_CLOSED.min(b.ear * 0.75);
+                let reopened = (b.ear * 0.85).max(closed + 0.03);
+                if ear < closed {
+                    self.armed = true;
+                    false
+                } else {
+                    self.armed && ear > reopened
+                }
+            }
+            ChallengeKind::TurnLeft => f.pose.yaw - b.yaw >= TURN_DEG,
+            ChallengeKind::TurnRight => b.yaw - f.pose.yaw >= TURN_DEG,
+            ChallengeKind::Nod => {
+                let dev = (f.pose.pitch - b.pitch).abs();
+                if dev >= NOD_DEG {
+                    self.armed = true;
+                    false
+                } else {
+                    self.armed && dev <= NOD_DEG / 2.0
+                }
+            }
+            ChallengeKind::Smile => {
+                let happy = f.smile.unwrap_or(0.0) >= SMILE_HAPPY;
+                let widened = f.mouth_width_ratio >= b.mouth_width * (1.0 + SMILE_WIDEN)
+                    && f.mouth_open_ratio < MOUTH_OPEN;
+                happy || widened
+            }
+            ChallengeKind::MouthOpen => {
+                f.mouth_open_ratio >= MOUTH_OPEN && b.mouth_open < MOUTH_OPEN / 2.0
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use models::{EyePair, Face, FaceBox, HeadPose};
+
+    /// A synthetic face with the given measurements (landmarks are not used by detectors).
+    pub fn face(yaw: f32, pitch: f32, ear: f32, width: f32, open: f32, smile: f32) -> Face {
+        Face {
+            bbox: FaceBox {
+                x: 220.0,
+                y: 120.0,
+                w: 200.0,
+                h: 240.0,
+            },
+            score: 0.95,
+            mesh_score: 0.99,
+            landmarks: vec![],
+            pose: HeadPose {
+                yaw,
+                pitch,
+                roll: 0.0,
+            },
+            eye_aspect_ratio: EyePair {
+                left: ear,
+                right: ear,
+            },
+            mouth_open_ratio: open,
+            mouth_width_ratio: width,
+            smile: Some(smile),
+            brightness: 0.5,
+            sharpness: 200.0,
+            anti_spoof: None,
+            embedding: None,
+        }
+    }
+
+    pub fn obs(t: f64, f: Option<Face>) -> Observation {
+        Observation {
+            t,
+            frame_width: 640,
+            frame_height: 480,
+            face_count: f.is_some() as usize,
+            face: f,
+            frame_hash: (t * 1000.0) as u64,
+            cues: None,
+            image: None,
+        }
+    }
+
+    fn neutral() -> Face {
+        face(0.0, 0.0, 0.3, 1.0, 0.02, 0.05)
+    }
+
+    fn run(kind: ChallengeKind, seq: &[Face]) -> bool {
+        let base = Baseline::from_frames(&[obs(0.0, Some(neutral()))]).unwrap();
+        let mut d = Detector::new(kind, base);
+        seq.iter()
+            .enumerate()
+            .any(|(i, f)| d.observe(&obs(i as f64 * 0.1, Some(f.clone()))))
+    }
+
+    #[test]
+    fn blink_needs_a_drop_and_a_recovery() {
+        let open = neutral();
+        let shut = face(0.0, 0.0, 0.12, 1.0, 0.02, 0.05);
+        assert!(run(
+            ChallengeKind::Blink,
+            &[open.clone(), shut.clone(), open.clone()]
+        ));
+        assert!(
+            !run(
+                ChallengeKind::Blink,
+                &[open.clone(), shut.clone(), shut.clone()]
+            ),
+            "eyes must reopen"
+        );
+        assert!(
+            !run(ChallengeKind::Blink, &[open.clone(), open.clone()]),
+            "no drop, no blink"
+        );
+        let squint = face(0.0, 0.0, 0.24, 1.0, 0.02, 0.05);
+        assert!(
+            !run(ChallengeKind::Blink, &[open.clone(), squint, open]),
+            "a squint is not a blink"
+        );
+    }
+
+    #[test]
+    fn turns_follow_the_subjects_own_side() {
+        let left = face(25.0, 0.0, 0.3, 1.0, 0.02, 0.0);
+        let right = face(-25.0, 0.0, 0.3, 1.0, 0.02, 0.0);
+        let slight = face(10.0, 0.0, 0.3, 1.0, 0.02, 0.0);
+        assert!(run(ChallengeKind::TurnLeft, &[left.clone()]));
+        assert!(!run(ChallengeKind::TurnLeft, &[right.clone()]));
+        assert!(run(ChallengeKind::TurnRight, &[right]));
+        assert!(!run(ChallengeKind::TurnRight, &[left]));
+        assert!(
+            !run(ChallengeKind::TurnLeft, &[slight]),
+            "10° is not a turn"
+        );
+    }
+
+    #[test]
+    fn nod_goes_and_comes_back() {
+        let down = face(0.0, -15.0, 0.3, 1.0, 0.02, 0.0);
+        assert!(run(ChallengeKind::Nod, &[down.clone(), neutral()]));
+        assert!(
+            !run(ChallengeKind::Nod, &[down.clone(), down]),
+            "must come back"
+        );
+    }
+
+    #[test]
+    fn smile_and_mouth_open() {
+        let grin = face(0.0, 0.0, 0.28, 1.2, 0.05, 0.3);
+        let happy = face(0.0, 0.0, 0.28, 1.02, 0.05, 0.9);
+        let yawn = face(0.0, 0.0, 0.28, 0.95, 0.5, 0.0);
+        assert!(run(ChallengeKind::Smile, &[grin]));
+        assert!(run(ChallengeKind::Smile, &[happy]));
+        assert!(
+            !run(ChallengeKind::Smile, &[yawn.clone()]),
+            "an open mouth is not a smile"
+        );
+        assert!(run(ChallengeKind::MouthOpen, &[yawn]));
+        assert!(!run(ChallengeKind::MouthOpen, &[neutral()]));
+    }
+}

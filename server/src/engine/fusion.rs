@@ -1,0 +1,171 @@
+//! Fusion of the layer scores into one confidence, and the verdict.
+//!
+//! confidence = Σ wᵢ·sᵢ / Σ wᵢ over the layers of the session's mode, with weights
+//!
+//! | layer | active | passive |
+//! |---|---|---|
+//! | challenges | 0.30 | — |
+//! | motion | 0.25 | 0.35 |
+//! | anti_spoof | 0.15 | 0.25 |
+//! | face_consistency | 0.15 | 0.20 |
+//! | deepfake | 0.15 | 0.20 |
+//!
+//! The challenges weigh most in active mode because a random order cannot be followed by a
+//! replay; motion weighs most in passive mode because it is the strongest remaining physical cue;
+//! the two weak anti-spoof networks never weigh more than a quarter. Then the rules:
+//! - a hard finding of any layer (planar motion, frozen frames, a face swap, a virtual camera)
+//!   caps the confidence at 0.30: `fail`, whatever the others say;
+//! - a session that ended without the person completing it (timeouts, no face) caps the
+//!   confidence just below the pass cut-off: at best `retry`;
+//! - otherwise the cut-offs decide: ≥ pass → `pass`, ≥ retry → `retry`, else `fail`.
+use app::api::{Layers, Mode, Verdict};
+
+use super::{layers::LayerScore, Thresholds};
+
+/// The layer results of one session.
+#[derive(Debug, Clone)]
+pub struct LayerSet {
+    pub challenges: Option<LayerScore>,
+    pub motion: LayerScore,
+    pub anti_spoof: LayerScore,
+    pub face_consistency: LayerScore,
+    pub deepfake: LayerScore,
+}
+
+/// The fused answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fused {
+    pub verdict: Verdict,
+    pub confidence: f64,
+    pub layers: Layers,
+    pub reasons: Vec<String>,
+}
+
+/// Caps the confidence of a capture the person did not complete.
+pub const INCOMPLETE_CAP: f64 = 0.6;
+/// Caps the confidence after a hard finding.
+pub const HARD_FAIL_CAP: f64 = 0.3;
+
+pub fn fuse(mode: Mode, set: &LayerSet, incomplete: &[&'static str], th: &Thresholds) -> Fused {
+    let weighted: Vec<(f64, &LayerScore)> = match mode {
+        Mode::Active => {
+            let mut v = vec![
+                (0.25, &set.motion),
+                (0.15, &set.anti_spoof),
+                (0.15, &set.face_consistency),
+                (0.15, &set.deepfake),
+            ];
+            if let Some(c) = &set.challenges {
+                v.push((0.30, c));
+            }
+            v
+        }
+        Mode::Passive => vec![
+            (0.35, &set.motion),
+            (0.25, &set.anti_spoof),
+            (0.20, &set.face_consistency),
+            (0.20, &set.deepfake),
+        ],
+    };
+    let total: f64 = weighted.iter().map(|(w, _)| w).sum();
+    let mut confidence = weighted.iter().map(|(w, l)| w * l.score).sum::<f64>() / total;
+    let mut reasons: Vec<String> = Vec::new();
+    for (_, l) in &weighted {
+        for r in &l.reasons {
+            if !reasons.iter().any(|x| x == r) {
+                reasons.push((*r).to_owned());
+            }
+        }
+    }
+    for r in incomplete {
+        if !reasons.iter().any(|x| x == r) {
+            reasons.push((*r).to_owned());
+        }
+    }
+    let hard = weighted.iter().any(|(_, l)| l.hard_fail);
+    if hard {
+        confidence = confidence.min(HARD_FAIL_CAP);
+    } else if !incomplete.is_empty() {
+        confidence = confidence.min(INCOMPLETE_CAP.min(th.pass - 0.01));
+    }
+    let confidence = (confidence.clamp(0.0, 1.0) * 10_000.0).round() / 10_000.0;
+    let verdict = if hard {
+        Verdict::Fail
+    } else if confidence >= th.pass {
+        Verdict::Pass
+    } else if confidence >= th.retry || !incomplete.is_empty() {
+        // An unfinished capture is a reason to try again, not evidence of an attack.
+        Verdict::Retry
+    } else {
+        Verdict::Fail
+    };
+    let round = |x: f64| (x * 10_000.0).round() / 10_000.0;
+    Fused {
+        verdict,
+        confidence,
+        layers: Layers {
+            anti_spoof: round(set.anti_spoof.score),
+            deepfake: round(set.deepfake.score),
+            face_consistency: round(set.face_consistency.score),
+            motion: round(set.motion.score),
+            challenges: match mode {
+                Mode::Active => set.challenges.as_ref().map(|c| round(c.score)),
+                Mode::Passive => None,
+            },
+        },
+        reasons,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> LayerScore {
+        LayerScore {
+            score: 0.95,
+            reasons: vec![],
+            hard_fail: false,
+        }
+    }
+
+    fn set() -> LayerSet {
+        LayerSet {
+            challenges: Some(good()),
+            motion: good(),
+            anti_spoof: good(),
+            face_consistency: good(),
+            deepfake: good(),
+        }
+    }
+
+    #[test]
+    fn all_good_passes() {
+        let f = fuse(Mode::Active, &set(), &[], &Thresholds::default());
+        assert_eq!(f.verdict, Verdict::Pass);
+        assert!((f.confidence - 0.95).abs() < 1e-9);
+        assert_eq!(f.layers.challenges, Some(0.95));
+    }
+
+    #[test]
+    fn a_hard_finding_fails_whatever_else_scored() {
+        let mut s = set();
+        s.motion = LayerScore {
+            score: 0.9,
+            reasons: vec!["no_motion_parallax"],
+            hard_fail: true,
+        };
+        let f = fuse(Mode::Active, &s, &[], &Thresholds::default());
+        assert_eq!(f.verdict, Verdict::Fail);
+        assert!(f.confidence <= HARD_FAIL_CAP);
+        assert_eq!(f.reasons, vec!["no_motion_parallax"]);
+    }
+
+    #[test]
+    fn an_unfinished_capture_is_retry() {
+        let f = fuse(Mode::Passive, &set(), &["no_face"], &Thresholds::default());
+        assert_eq!(f.verdict, Verdict::Retry);
+        assert!(f.reasons.contains(&"no_face".to_owned()));
+        assert!(f.layers.challenges.is_none());
+    }
+}

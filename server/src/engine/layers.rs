@@ -1,0 +1,449 @@
+//! The five verification layers. Each turns the session's evidence into a score in [0, 1] and
+//! stable reason codes; a *hard* finding (a clear spoof, swap or injected stream) makes the
+//! session fail whatever the other layers say.
+//!
+//! Cues and where their thresholds come from (DESIGN.md, "The verification layers"):
+//! - motion: planar fit of rigid landmarks across ≥10° of yaw (residual/inter-eye ≤0.04–0.06 for
+//!   prints, 0.07–0.11 for heads); repeated identical frames (a camera's sensor noise makes every
+//!   real frame differ); the micro-motion of a live face.
+//! - anti-spoof: the AntiSpoof network (weak: ROC AUC ≈ 0.66 on real attacks, so it only nudges
+//!   the score; the Liveness network measured AUC ≈ 0.41, below chance, so it is recorded but not
+//!   scored), spectral peaks of a screen's pixel grid (moiré), and specular glare.
+//! - face consistency: one face throughout; the same person early, mid and late (128-d
+//!   descriptor distance, dlib's same-person cut-off 0.6).
+//! - deepfake / injection: frames arriving faster than the camera said it films, a virtual
+//!   camera driver, landmark trajectories with none of a real camera's measurement noise.
+use app::{api::ChallengeOutcome, ws::CameraMetadata};
+use models::{embedding_distance, AntiSpoofScores, Embedding};
+use serde::Serialize;
+
+use super::{geometry, inter_eye_distance, Observation};
+
+/// A layer's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerScore {
+    pub score: f64,
+    pub reasons: Vec<&'static str>,
+    /// A finding that fails the session by itself.
+    pub hard_fail: bool,
+}
+
+impl LayerScore {
+    fn clean(score: f64) -> Self {
+        LayerScore {
+            score: score.clamp(0.0, 1.0),
+            reasons: vec![],
+            hard_fail: false,
+        }
+    }
+}
+
+/// Image cues of the face region of one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ImageCues {
+    /// Strongest isolated high-frequency spectral peak over the median of its band (a screen's
+    /// pixel grid beats against the camera's sensor as sharp periodic peaks).
+    pub moire: f32,
+    /// Fraction of face pixels saturated in every channel (specular glare off glossy paper or
+    /// glass).
+    pub glare: f32,
+}
+
+/// Moiré peak ratio above which a frame counts as showing a pixel grid.
+pub const MOIRE_PEAK: f32 = 40.0;
+/// Fraction of saturated face pixels that counts as glare.
+pub const GLARE_FRACTION: f32 = 0.04;
+/// Planar residual (÷ inter-eye distance) at or below which motion is that of a plane.
+pub const PLANAR_MAX: f64 = 0.04;
+/// Planar residual at or above which the parallax is fully that of a head.
+pub const HEAD_MIN: f64 = 0.07;
+/// Least yaw difference between two views for the planar test (degrees).
+pub const PARALLAX_YAW_DEG: f32 = 10.0;
+/// Descriptor distance above which two faces are different people (dlib).
+pub const SAME_PERSON_MAX: f32 = 0.6;
+
+/// What is kept of each analysed frame: measurements, not pixels.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub t: f64,
+    pub hash: u64,
+    pub face_count: usize,
+    pub face: Option<FaceSample>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FaceSample {
+    pub yaw: f32,
+    pub pitch: f32,
+    pub inter_eye: f32,
+    /// The rigid landmarks ([`geometry::RIGID_POINTS`]) in frame pixels.
+    pub rigid: Vec<[f32; 2]>,
+    pub anti_spoof: Option<AntiSpoofScores>,
+    pub embedding: Option<Embedding>,
+    pub cues: Option<ImageCues>,
+}
+
+impl Sample {
+    pub fn from_observation(o: &Observation) -> Self {
+        let face = o.face.as_ref().map(|f| FaceSample {
+            yaw: f.pose.yaw,
+            pitch: f.pose.pitch,
+            inter_eye: inter_eye_distance(f),
+            rigid: if f.landmarks.len() >= 468 {
+                geometry::RIGID_POINTS
+                    .iter()
+                    .map(|&i| [f.landmarks[i][0], f.landmarks[i][1]])
+                    .collect()
+            } else {
+                vec![]
+            },
+            anti_spoof: f.anti_spoof,
+            embedding: f.embedding,
+            cues: o.cues,
+        });
+        Sample {
+            t: o.t,
+            hash: o.frame_hash,
+            face_count: o.face_count,
+            face,
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some(v[v.len() / 2])
+}
+
+fn ramp(x: f64, lo: f64, hi: f64) -> f64 {
+    ((x - lo) / (hi - lo)).clamp(0.0, 1.0)
+}
+
+/// Active mode: the share of challenges met.
+pub fn challenges(outcomes: &[ChallengeOutcome], timed_out: bool) -> LayerScore {
+    if outcomes.is_empty() {
+        return LayerScore::clean(0.0);
+    }
+    let passed = outcomes.iter().filter(|c| c.passed).count();
+    let mut l = LayerScore::clean(passed as f64 / outcomes.len() as f64);
+    if timed_out {
+        l.reasons.push("challenge_timeout");
+    } else if passed < outcomes.len() {
+        l.reasons.push("challenge_failed");
+    }
+    l
+}
+
+/// Motion: parallax, frozen frames, micro-motion.
+pub fn motion(samples: &[Sample]) -> LayerScore {
+    let mut l = LayerScore::clean(1.0);
+    // Identical consecutive frames: a real sensor's noise changes every frame's bytes.
+    let pairs = samples.windows(2).count().max(1);
+    let dupes = samples
+        .windows(2)
+        .filter(|w| w[0].hash == w[1].hash)
+        .count();
+    if samples.len() >= 5 && dupes as f64 / pairs as f64 >= 0.5 {
+        l.reasons.push("frozen_frames");
+        l.hard_fail = true;
+        l.score = 0.0;
+        return l;
+    }
+    let faces: Vec<&FaceSample> = samples
+        .iter()
+        .filter_map(|s| s.face.as_ref())
+        .filter(|f| f.rigid.len() == geometry::RIGID_POINTS.len())
+        .collect();
+    if faces.len() < 3 {
+        l.score = 0.5;
+        l.reasons.push("insufficient_frames");
+        return l;
+    }
+    // Micro-motion: median rigid-landmark displacement between consecutive frames, ÷ inter-eye.
+    let steps: Vec<f64> = faces
+        .windows(2)
+        .map(|w| {
+            let d: f32 = w[0]
+                .rigid
+                .iter()
+                .zip(&w[1].rigid)
+                .map(|(a, b)| ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt())
+                .sum::<f32>()
+                / w[0].rigid.len() as f32;
+            (d / w[0].inter_eye.max(1.0)) as f64
+        })
+        .collect();
+    let micro = median(steps).unwrap_or(0.0);
+    if micro < 0.0015 {
+        l.reasons.push("no_micro_motion");
+        l.score = l.score.min(0.3);
+    }
+    // Parallax: the most frontal view against views ≥10° of yaw away.
+    let Some(front) = faces
+        .iter()
+        .min_by(|a, b| a.yaw.abs().total_cmp(&b.yaw.abs()))
+    else {
+        return l;
+    };
+    let to64 = |v: &[[f32; 2]]| {
+        v.iter()
+            .map(|p| [p[0] as f64, p[1] as f64])
+            .collect::<Vec<_>>()
+    };
+    let mut far: Vec<&&FaceSample> = faces
+        .iter()
+        .filter(|f| (f.yaw - front.yaw).abs() >= PARALLAX_YAW_DEG)
+        .collect();
+    far.sort_by(|a, b| {
+        (b.yaw - front.yaw)
+            .abs()
+            .total_cmp(&(a.yaw - front.yaw).abs())
+    });
+    let residuals: Vec<f64> = far
+        .iter()
+        .take(7)
+        .filter_map(|f| {
+            geometry::planar_residual(&to64(&front.rigid), &to64(&f.rigid), front.inter_eye as f64)
+        })
+        .collect();
+    if let Some(r) = median(residuals) {
+        l.score = l.score.min(ramp(r, PLANAR_MAX, HEAD_MIN));
+        if r <= PLANAR_MAX {
+            l.reasons.push("no_motion_parallax");
+            l.hard_fail = true;
+        } else if r < (PLANAR_MAX + HEAD_MIN) / 2.0 {
+            l.reasons.push("weak_motion_parallax");
+        }
+    }
+    l
+}
+
+/// Anti-spoof: the AntiSpoof network and image cues.
+pub fn anti_spoof(samples: &[Sample]) -> LayerScore {
+    let faces: Vec<&FaceSample> = samples.iter().filter_map(|s| s.face.as_ref()).collect();
+    let nets: Vec<f64> = faces
+        .iter()
+        .filter_map(|f| f.anti_spoof.map(|a| a.antispoof_real as f64))
+        .collect();
+    let cues: Vec<ImageCues> = faces.iter().filter_map(|f| f.cues).collect();
+    // The network's "real" score on genuine photos spans ~0.45–0.8: map 0.2→0 and 0.7→1.
+    let net_score = median(nets).map(|m| ramp(m, 0.2, 0.7)).unwrap_or(0.5);
+    let mut l = LayerScore::clean(1.0);
+    let share = |f: &dyn Fn(&ImageCues) -> bool| {
+        if cues.is_empty() {
+            0.0
+        } else {
+            cues.iter().filter(|c| f(c)).count() as f64 / cues.len() as f64
+        }
+    };
+    let moire = share(&|c| c.moire >= MOIRE_PEAK);
+    let glare = share(&|c| c.glare >= GLARE_FRACTION);
+    let mut cue_score = 1.0;
+    if moire >= 0.5 {
+        l.reasons.push("screen_moire");
+        cue_score -= 0.6;
+    }
+    if glare >= 0.5 {
+        l.reasons.push("glare");
+        cue_score -= 0.3;
+    }
+    l.score = (0.5 * net_score + 0.5 * f64::max(cue_score, 0.0)).clamp(0.0, 1.0);
+    if net_score < 0.2 {
+        l.reasons.push("spoof_suspected");
+    }
+    l
+}
+
+/// Face consistency: one face, and the same person throughout.
+pub fn face_consistency(samples: &[Sample]) -> LayerScore {
+    let mut l = LayerScore::clean(1.0);
+    let seen = samples.iter().filter(|s| s.face_count > 0).count().max(1);
+    let multi = samples.iter().filter(|s| s.face_count > 1).count();
+    if multi as f64 / seen as f64 >= 0.2 {
+        l.reasons.push("multiple_faces");
+        l.score = 0.3;
+    }
+    let embs: Vec<&Embedding> = samples
+        .iter()
+        .filter_map(|s| s.face.as_ref()?.embedding.as_ref())
+        .collect();
+    if embs.len() < 2 {
+        l.score = l.score.min(0.5);
+        l.reasons.push("insufficient_frames");
+        return l;
+    }
+    // Early, middle and late thirds; compare each pair of thirds by the median distance of
+    // their members, so one blurred frame cannot fake a change or hide one.
+    let third = embs.len().div_ceil(3);
+    let groups: Vec<&[&Embedding]> = embs.chunks(third).collect();
+    let mut worst = 0.0f64;
+    for i in 0..groups.len() {
+        for j in i + 1..groups.len() {
+            let d: Vec<f64> = groups[i]
+                .iter()
+                .flat_map(|a| {
+                    groups[j]
+                        .iter()
+                        .map(move |b| embedding_distance(a, b) as f64)
+                })
+                .collect();
+            worst = worst.max(median(d).unwrap_or(0.0));
+        }
+    }
+    l.score = l.score.min(1.0 - ramp(worst, 0.35, SAME_PERSON_MAX as f64));
+    if worst > SAME_PERSON_MAX as f64 {
+        l.reasons.push("face_changed");
+        l.hard_fail = true;
+    }
+    l
+}
+
+/// Names of camera drivers that feed a prepared stream instead of a sensor.
+const VIRTUAL_CAMERAS: &[&str] = &[
+    "obs virtual",
+    "obs-camera",
+    "manycam",
+    "xsplit",
+    "snap camera",
+    "camtwist",
+    "v4l2loopback",
+    "virtual camera",
+    "droidcam",
+    "epoccam",
+    "avatarify",
+    "deepfacelive",
+    "iriun",
+];
+
+/// Deepfake / injection signals.
+pub fn deepfake(samples: &[Sample], camera: &CameraMetadata) -> LayerScore {
+    let mut l = LayerScore::clean(1.0);
+    if let Some(label) = &camera.label {
+        let label = label.to_ascii_lowercase();
+        if VIRTUAL_CAMERAS.iter().any(|v| label.contains(v)) {
+            l.reasons.push("virtual_camera");
+            l.hard_fail = true;
+            l.score = 0.0;
+            return l;
+        }
+    }
+    // Frames cannot arrive faster than the camera films them (with slack for bursts).
+    if let (Some(first), Some(last), Some(rate)) =
+        (samples.first(), samples.last(), camera.frame_rate)
+    {
+        let span = last.t - first.t;
+        if span >= 2.0 && rate > 0.0 {
+            let observed = (samples.len() - 1) as f64 / span;
+            if observed > rate * 1.5 + 2.0 {
+                l.reasons.push("frame_rate_mismatch");
+                l.score -= 0.5;
+            }
+        }
+    }
+    // A real camera's landmarks jitter; a rendered stream can be perfectly smooth. Median
+    // second difference of the rigid landmarks' centroid, ÷ inter-eye distance.
+    let cents: Vec<([f32; 2], f32)> = samples
+        .iter()
+        .filter_map(|s| s.face.as_ref())
+        .filter(|f| !f.rigid.is_empty())
+        .map(|f| {
+            let n = f.rigid.len() as f32;
+            let c = f
+                .rigid
+                .iter()
+                .fold([0.0, 0.0], |a, p| [a[0] + p[0] / n, a[1] + p[1] / n]);
+            (c, f.inter_eye.max(1.0))
+        })
+        .collect();
+    if cents.len() >= 10 {
+        let jerk: Vec<f64> = cents
+            .windows(3)
+            .map(|w| {
+                let dx = w[2].0[0] - 2.0 * w[1].0[0] + w[0].0[0];
+                let dy = w[2].0[1] - 2.0 * w[1].0[1] + w[0].0[1];
+                ((dx * dx + dy * dy).sqrt() / w[1].1) as f64
+            })
+            .collect();
+        if median(jerk).unwrap_or(1.0) < 0.0002 {
+            l.reasons.push("synthetic_motion");
+            l.score -= 0.4;
+        }
+    }
+    l.score = l.score.clamp(0.0, 1.0);
+    l
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(t: f64, hash: u64, yaw: f32, rigid: Vec<[f32; 2]>, emb: Option<f32>) -> Sample {
+        Sample {
+            t,
+            hash,
+            face_count: 1,
+            face: Some(FaceSample {
+                yaw,
+                pitch: 0.0,
+                inter_eye: 60.0,
+                rigid,
+                anti_spoof: None,
+                embedding: emb.map(|v| {
+                    let mut e = [0.0f32; 128];
+                    e[0] = v;
+                    Embedding(e)
+                }),
+                cues: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn repeated_identical_frames_are_frozen() {
+        let s: Vec<Sample> = (0..10)
+            .map(|i| sample(i as f64 * 0.1, 7, 0.0, vec![], None))
+            .collect();
+        let l = motion(&s);
+        assert!(l.hard_fail && l.reasons.contains(&"frozen_frames"));
+    }
+
+    #[test]
+    fn a_changed_face_fails_consistency() {
+        let mut s: Vec<Sample> = (0..6)
+            .map(|i| sample(i as f64, i, 0.0, vec![], Some(0.0)))
+            .collect();
+        s.extend((6..12).map(|i| sample(i as f64, i, 0.0, vec![], Some(0.9))));
+        let l = face_consistency(&s);
+        assert!(l.hard_fail && l.reasons.contains(&"face_changed"), "{l:?}");
+        let same: Vec<Sample> = (0..12)
+            .map(|i| sample(i as f64, i, 0.0, vec![], Some(0.01 * i as f32)))
+            .collect();
+        let l = face_consistency(&same);
+        assert!(!l.hard_fail && l.score > 0.9, "{l:?}");
+    }
+
+    #[test]
+    fn virtual_cameras_are_injection() {
+        let cam = CameraMetadata {
+            label: Some("OBS Virtual Camera".into()),
+            ..Default::default()
+        };
+        assert!(deepfake(&[], &cam).hard_fail);
+        assert!(!deepfake(&[], &CameraMetadata::default()).hard_fail);
+    }
+
+    #[test]
+    fn frames_faster_than_the_camera_are_suspicious() {
+        let cam = CameraMetadata {
+            frame_rate: Some(10.0),
+            ..Default::default()
+        };
+        let s: Vec<Sample> = (0..150)
+            .map(|i| sample(i as f64 * 0.02, i, 0.0, vec![], None))
+            .collect();
+        assert!(deepfake(&s, &cam).reasons.contains(&"frame_rate_mismatch"));
+    }
+}

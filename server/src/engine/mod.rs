@@ -1,0 +1,93 @@
+//! The liveness engine: from a stream of analysed frames to a verdict.
+//!
+//! - [`pool`] runs the face networks off the async runtime, bounded to the cores.
+//! - [`session`] is the per-session state machine (guidance, challenges, passive hold).
+//! - [`challenges`] holds the detectors for each challenge kind.
+//! - [`layers`] scores the five verification layers; [`fusion`] turns them into a verdict.
+//! - [`photo`] renders the 480×600 portrait; [`geometry`] the planar-motion test.
+//!
+//! Every threshold is named, documented with the cue it comes from, and lives in
+//! [`Thresholds`] or beside the code that uses it.
+pub mod challenges;
+pub mod fusion;
+pub mod geometry;
+pub mod layers;
+pub mod photo;
+pub mod pool;
+pub mod session;
+
+use std::sync::Arc;
+
+use models::Face;
+
+/// One analysed frame, as the engine sees it.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    /// Seconds since the session started, when the frame arrived.
+    pub t: f64,
+    pub frame_width: u32,
+    pub frame_height: u32,
+    /// Number of faces found.
+    pub face_count: usize,
+    /// The largest face, if any.
+    pub face: Option<Face>,
+    /// A hash of the JPEG bytes, to spot repeated frames.
+    pub frame_hash: u64,
+    /// Image cues of the face region, when computed for this frame.
+    pub cues: Option<layers::ImageCues>,
+    /// The decoded frame, kept only while it is the best portrait candidate.
+    pub image: Option<Arc<image::RgbImage>>,
+}
+
+impl Observation {
+    /// Distance between the eye centres in pixels (the scale of every landmark measure).
+    pub fn inter_eye(&self) -> Option<f32> {
+        self.face.as_ref().map(inter_eye_distance)
+    }
+}
+
+/// Distance between the two eye centres (mean of each eye's corners), in pixels.
+pub fn inter_eye_distance(face: &Face) -> f32 {
+    let lm = &face.landmarks;
+    if lm.len() < 468 {
+        return face.bbox.w * 0.4;
+    }
+    let c = |a: usize, b: usize| [(lm[a][0] + lm[b][0]) / 2.0, (lm[a][1] + lm[b][1]) / 2.0];
+    let (l, r) = (c(33, 133), c(362, 263));
+    ((l[0] - r[0]).powi(2) + (l[1] - r[1]).powi(2)).sqrt()
+}
+
+/// Verdict cut-offs and engine timings, from configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholds {
+    /// Confidence at or above which the verdict is `pass` (API.md default 0.70).
+    pub pass: f64,
+    /// Confidence at or above which a non-pass is `retry` rather than `fail` (default 0.45).
+    pub retry: f64,
+    /// Seconds allowed for each challenge.
+    pub challenge_secs: f64,
+    /// Seconds the face must be held in place in passive mode.
+    pub passive_hold_secs: f64,
+    /// Fewest and most challenges drawn in active mode (3–6 per API.md).
+    pub min_challenges: usize,
+    pub max_challenges: usize,
+    /// Seconds without a usable face before the session ends with `retry`.
+    pub no_face_secs: f64,
+    /// Longest a whole capture may take.
+    pub max_session_secs: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            pass: 0.70,
+            retry: 0.45,
+            challenge_secs: 8.0,
+            passive_hold_secs: 3.0,
+            min_challenges: 3,
+            max_challenges: 6,
+            no_face_secs: 12.0,
+            max_session_secs: 90.0,
+        }
+    }
+}

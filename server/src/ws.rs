@@ -1,0 +1,283 @@
+//! The verification WebSocket (`GET /api/v1/session/{id}/ws?c=<capture secret>`).
+//!
+//! The upgrade handler redeems the single-use capture secret; the message loop ([`run`]) is
+//! generic over a stream of [`Incoming`] and a sink of [`ServerMessage`], so tests drive it with
+//! channels. The loop keeps only the newest unanalysed frame (a browser sending faster than the
+//! server analyses drops stale frames, never queues them), has at most one frame in analysis,
+//! and ends on the verdict, a cancel, a disconnect or the session's expiry.
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use app::{
+    api::Verdict,
+    ws::{ClientMessage, ServerMessage},
+};
+use axum::{
+    extract::{
+        ws::{Message, WebSocketUpgrade},
+        Path, RawQuery, State,
+    },
+    response::Response,
+    routing::get,
+    Router,
+};
+use bytes::Bytes;
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use tracing::{info, warn};
+
+use crate::{
+    engine::{
+        pool::{FrameError, InferencePool},
+        session::SessionEngine,
+        Observation, Thresholds,
+    },
+    error::Error,
+    extract::query_param,
+    metrics::Metrics,
+    store::{
+        self,
+        sessions::{self, Completion, Photo, ResultDetails, Session},
+        Db,
+    },
+    webhook::WebhookSignal,
+    AppState,
+};
+
+/// Largest JPEG frame accepted (API.md).
+pub const MAX_FRAME_BYTES: usize = 1_500_000;
+/// Messages above this close the connection (larger frames between the two limits are dropped
+/// with `frame_too_large`, keeping the session alive).
+const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+const TICK: Duration = Duration::from_millis(200);
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/session/{id}/ws", get(upgrade))
+}
+
+/// What the loop reads from the browser.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Incoming {
+    Frame(Bytes),
+    Text(String),
+    Closed,
+}
+
+async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let capture = query_param(query.as_deref(), "c").unwrap_or_default();
+    let ws = ws.max_message_size(MAX_MESSAGE_BYTES);
+    let slot = state.live_sessions.clone().try_acquire_owned();
+    let started = match slot {
+        Err(_) => Err(Error::Unavailable(
+            "the server is at capacity; try again in a minute".into(),
+        )),
+        Ok(permit) => sessions::start_capture(&state.db, &id, &capture)
+            .await
+            .map(|s| (s, permit)),
+    };
+    match started {
+        Ok((session, permit)) => ws.on_upgrade(move |socket| async move {
+            let (sink, stream) = socket.split();
+            let stream = stream.filter_map(|m| async move {
+                match m {
+                    Ok(Message::Binary(b)) => Some(Incoming::Frame(b)),
+                    Ok(Message::Text(t)) => Some(Incoming::Text(t.to_string())),
+                    Ok(Message::Close(_)) | Err(_) => Some(Incoming::Closed),
+                    Ok(_) => None,
+                }
+            });
+            let sink = sink.with(|m: ServerMessage| async move {
+                let text = serde_json::to_string(&m).map_err(axum::Error::new)?;
+                Ok::<_, axum::Error>(Message::Text(text.into()))
+            });
+            let ctx = SessionContext {
+                db: state.db.clone(),
+                pool: state.inference.clone(),
+                thresholds: state.thresholds,
+                metrics: state.metrics.clone(),
+                webhooks: state.webhooks.clone(),
+            };
+            run(ctx, session, Box::pin(stream), Box::pin(sink)).await;
+            drop(permit);
+        }),
+        Err(err) => ws.on_upgrade(move |mut socket| async move {
+            let msg = ServerMessage::Error {
+                code: err.code().to_owned(),
+                message: err.to_string(),
+            };
+            if let Ok(text) = serde_json::to_string(&msg) {
+                let _ = socket.send(Message::Text(text.into())).await;
+            }
+            let _ = socket.send(Message::Close(None)).await;
+        }),
+    }
+}
+
+/// What a session's loop needs from the service.
+#[derive(Clone)]
+pub struct SessionContext {
+    pub db: Db,
+    pub pool: Arc<InferencePool>,
+    pub thresholds: Thresholds,
+    pub metrics: Arc<Metrics>,
+    pub webhooks: WebhookSignal,
+}
+
+type Analysis = Pin<Box<dyn Future<Output = Result<Observation, FrameError>> + Send>>;
+
+/// Runs one capture to its end and stores the verdict.
+pub async fn run<S, K>(ctx: SessionContext, session: Session, mut rx: S, mut tx: K)
+where
+    S: Stream<Item = Incoming> + Unpin + Send,
+    K: Sink<ServerMessage> + Unpin + Send,
+{
+    let started = Instant::now();
+    let elapsed = || started.elapsed().as_secs_f64();
+    let mut engine = SessionEngine::new(session.mode, ctx.thresholds, &mut rand::thread_rng());
+    let expires_in = (session.expires_at - store::now()).max(0) as u64;
+    let expiry = tokio::time::sleep(Duration::from_secs(expires_in));
+    tokio::pin!(expiry);
+    let mut tick = tokio::time::interval(TICK);
+    let mut pending: Option<(Bytes, f64)> = None;
+    let mut inflight: Option<Analysis> = None;
+    let mut connected = true;
+    let _ = tx.send(engine.ready()).await;
+    info!(session = %session.id, plan = ?engine.plan(), "capture started");
+
+    loop {
+        if inflight.is_none() {
+            if let Some((frame, t)) = pending.take() {
+                let pool = ctx.pool.clone();
+                let req = engine.request(t);
+                inflight = Some(Box::pin(async move { pool.analyze(frame, t, req).await }));
+            }
+        }
+        let mut replies = vec![];
+        tokio::select! {
+            msg = rx.next() => match msg {
+                Some(Incoming::Frame(bytes)) => {
+                    if bytes.len() > MAX_FRAME_BYTES {
+                        ctx.metrics.inc("ilive_frames_total", &[("outcome", "too_large")]);
+                        replies.push(error("frame_too_large", "frames must be at most 1.5 MB; the frame was dropped"));
+                    } else {
+                        if pending.is_some() {
+                            ctx.metrics.inc("ilive_frames_total", &[("outcome", "dropped_stale")]);
+                        }
+                        pending = Some((bytes, elapsed()));
+                    }
+                }
+                Some(Incoming::Text(text)) => match serde_json::from_str::<ClientMessage>(&text) {
+                    Ok(ClientMessage::Hello { camera, .. }) => engine.set_camera(camera),
+                    Ok(ClientMessage::Cancel) => engine.abort("cancelled"),
+                    Err(e) => replies.push(error("invalid_message", &format!("unreadable message: {e}"))),
+                },
+                Some(Incoming::Closed) | None => {
+                    connected = false;
+                    engine.abort("connection_lost");
+                }
+            },
+            res = async { inflight.as_mut().map(|f| f.as_mut()).expect("guarded").await }, if inflight.is_some() => {
+                inflight = None;
+                match res {
+                    Ok(obs) => {
+                        ctx.metrics.inc("ilive_frames_total", &[("outcome", "analysed")]);
+                        replies.extend(engine.on_frame(obs));
+                    }
+                    Err(FrameError::Decode(e)) => {
+                        ctx.metrics.inc("ilive_frames_total", &[("outcome", "undecodable")]);
+                        replies.push(error("invalid_frame", &format!("the frame is not a JPEG image: {e}")));
+                    }
+                    Err(FrameError::Internal(e)) => warn!(session = %session.id, error = %e, "frame analysis failed"),
+                }
+            }
+            _ = tick.tick() => replies.extend(engine.on_tick(elapsed())),
+            _ = &mut expiry => {
+                let _ = tx.send(error("session_expired", "this session has expired")).await;
+                info!(session = %session.id, "capture ended: session expired");
+                return;
+            }
+        }
+        for m in replies {
+            if connected && tx.send(m).await.is_err() {
+                connected = false;
+                engine.abort("connection_lost");
+            }
+        }
+        if engine.is_done() {
+            break;
+        }
+    }
+
+    if connected {
+        let _ = tx.send(ServerMessage::Analyzing).await;
+    }
+    let camera = serde_json::to_value(engine.camera()).ok();
+    let outcome = match tokio::task::spawn_blocking(move || engine.conclude()).await {
+        Ok(o) => o,
+        Err(e) => {
+            warn!(session = %session.id, error = %e, "concluding the session failed");
+            let _ = tx
+                .send(error("internal_error", "the verdict could not be computed"))
+                .await;
+            return;
+        }
+    };
+    let fused = &outcome.fused;
+    let completion = Completion {
+        verdict: fused.verdict,
+        confidence: fused.confidence,
+        details: ResultDetails {
+            layers: Some(fused.layers.clone()),
+            challenges: outcome.challenges.clone(),
+            reasons: fused.reasons.clone(),
+        },
+        camera_metadata: camera,
+        photo: outcome.photo.as_ref().map(|(jpeg, geometry)| Photo {
+            jpeg: jpeg.clone(),
+            geometry: serde_json::to_value(geometry).unwrap_or_default(),
+        }),
+    };
+    match sessions::complete(&ctx.db, &session.id, completion).await {
+        Ok(done) => {
+            ctx.webhooks.wake();
+            let verdict = match fused.verdict {
+                Verdict::Pass => "pass",
+                Verdict::Fail => "fail",
+                Verdict::Retry => "retry",
+            };
+            ctx.metrics
+                .inc("ilive_verdicts_total", &[("verdict", verdict)]);
+            info!(session = %session.id, verdict, confidence = fused.confidence, reasons = ?fused.reasons, "verdict");
+            let _ = tx
+                .send(ServerMessage::Verdict {
+                    verdict: fused.verdict,
+                    confidence: fused.confidence,
+                    reasons: fused.reasons.clone(),
+                    redirect: done.redirect_target(),
+                })
+                .await;
+        }
+        Err(e) => {
+            warn!(session = %session.id, error = %e, "storing the verdict failed");
+            let _ = tx
+                .send(error("internal_error", "the verdict could not be stored"))
+                .await;
+        }
+    }
+    let _ = tx.close().await;
+}
+
+fn error(code: &str, message: &str) -> ServerMessage {
+    ServerMessage::Error {
+        code: code.to_owned(),
+        message: message.to_owned(),
+    }
+}
