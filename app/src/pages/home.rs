@@ -1,17 +1,318 @@
-//! `/`: the developer's start page.
+//! `/`: the developer's demo. Starts a direct session (solving the proof-of-work CAPTCHA when
+//! the server asks for it), runs the same flow a user sees, then shows what the API returns:
+//! verdict, confidence, per-layer scores, challenges, reasons and the photo.
 use leptos::prelude::*;
+use leptos_meta::{Html, Title};
 
-/// What iLive is and where its API is described.
+use crate::{
+    api::{Mode, SessionResult},
+    components::verify::{Target, Verify},
+    flow::Outcome,
+    i18n::{Lang, Strings},
+    use_lang,
+};
+
 #[component]
 pub fn Home() -> impl IntoView {
+    let locale = use_lang();
+    view! {
+        <Suspense fallback=|| view! { <section class="card"><p>"…"</p></section> }>
+            {move || Suspend::new(async move {
+                let lang = Lang::from_tag(&locale.await.unwrap_or_default());
+                view! {
+                    <Html {..} lang=lang.tag()/>
+                    <Title text=lang.strings().demo_title/>
+                    <Demo lang/>
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Where the demo is (the browser moves it on; the server renders `Idle`).
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+enum DemoState {
+    Idle,
+    Creating,
+    /// A session is running; the token reads its result afterwards.
+    Running {
+        target: Target,
+        token: String,
+    },
+    Failed(String),
+}
+
+/// The full result, once the flow has a verdict.
+#[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+enum Details {
+    Loading,
+    Loaded {
+        result: Box<SessionResult>,
+        photo: Option<String>,
+    },
+    Failed(String),
+}
+
+#[component]
+fn Demo(lang: Lang) -> impl IntoView {
+    let t = lang.strings();
+    let state = RwSignal::new(DemoState::Idle);
+    let details = RwSignal::new(None::<Details>);
+    let mode = RwSignal::new(Mode::Active);
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    let start = Callback::new(move |()| {
+        details.set(None);
+        state.set(DemoState::Creating);
+        create_session(mode.get_untracked(), lang, state);
+    });
+
+    let body = move || match state.get() {
+        DemoState::Idle | DemoState::Creating | DemoState::Failed(_) => {
+            let creating = state.with(|s| *s == DemoState::Creating);
+            let error = state.with(|s| match s {
+                DemoState::Failed(e) => Some(e.clone()),
+                _ => None,
+            });
+            view! {
+                <fieldset class="modes">
+                    <legend>{t.demo_mode}</legend>
+                    <label>
+                        <input type="radio" name="mode" value="active"
+                            prop:checked=move || mode.get() == Mode::Active
+                            on:change=move |_| mode.set(Mode::Active)/>
+                        {t.demo_active}
+                    </label>
+                    <label>
+                        <input type="radio" name="mode" value="passive"
+                            prop:checked=move || mode.get() == Mode::Passive
+                            on:change=move |_| mode.set(Mode::Passive)/>
+                        {t.demo_passive}
+                    </label>
+                </fieldset>
+                {error.map(|e| view! {
+                    <p class="error" role="alert">{t.demo_error} ": " <code>{e}</code></p>
+                })}
+                <button type="button" class="primary"
+                    disabled=move || !hydrated.get() || creating
+                    on:click=move |_| start.run(())>
+                    {if creating { t.demo_creating } else { t.demo_start }}
+                </button>
+            }
+            .into_any()
+        }
+        DemoState::Running { target, token } => {
+            let session_id = target.session_id.clone();
+            let on_done = Callback::new(move |_: Outcome| {
+                load_details(session_id.clone(), token.clone(), details);
+            });
+            view! {
+                <Verify target lang on_done=Some(on_done) retry=Some(start) autostart=true/>
+            }
+            .into_any()
+        }
+    };
+
     view! {
         <section class="card">
-            <h1>"iLive"</h1>
-            <p>"Self-hosted face liveness verification."</p>
+            <h1>{t.demo_title}</h1>
+            <p class="lead">{t.demo_intro}</p>
+            {body}
+        </section>
+        {move || details.get().map(|d| view! { <DetailsView details=d lang/> })}
+        <Show when=move || details.with(|d| matches!(d, Some(Details::Loaded { .. })))>
+            <p class="center">
+                <button type="button" class="secondary" on:click=move |_| {
+                    details.set(None);
+                    state.set(DemoState::Idle);
+                }>{t.demo_again}</button>
+            </p>
+        </Show>
+        <section class="card">
+            <h2>{t.demo_integrate}</h2>
             <ul>
-                <li><a href="/api/openapi.json">"OpenAPI document"</a></li>
-                <li><a href="/healthz">"Health"</a></li>
+                <li><a href="/api/openapi.json">{t.demo_openapi}</a></li>
+                <li>{t.demo_readme}</li>
             </ul>
+        </section>
+    }
+}
+
+#[allow(unused_variables)]
+fn create_session(mode: Mode, lang: Lang, state: RwSignal<DemoState>) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async move {
+        use crate::browser::http;
+        let created = match http::create_direct_session(mode, Some(lang.tag().into())).await {
+            Ok(created) => created,
+            Err(e) => {
+                state.set(DemoState::Failed(e.code));
+                return;
+            }
+        };
+        let Some(capture) = http::capture_of(&created.session_url) else {
+            state.set(DemoState::Failed("bad_session_url".into()));
+            return;
+        };
+        state.set(DemoState::Running {
+            target: Target {
+                session_id: created.session_id,
+                capture,
+                mode: created.mode,
+                managed: false,
+            },
+            token: created.token,
+        });
+    });
+}
+
+#[allow(unused_variables)]
+fn load_details(session_id: String, token: String, details: RwSignal<Option<Details>>) {
+    #[cfg(feature = "hydrate")]
+    {
+        details.set(Some(Details::Loading));
+        leptos::task::spawn_local(async move {
+            use crate::browser::http;
+            let result = match http::result(&session_id, &token).await {
+                Ok(r) => r,
+                Err(e) => {
+                    details.set(Some(Details::Failed(e.code)));
+                    return;
+                }
+            };
+            let photo =
+                if result.photo_available || result.verdict == Some(crate::api::Verdict::Pass) {
+                    http::photo_url(&session_id, &token).await.ok().flatten()
+                } else {
+                    None
+                };
+            details.set(Some(Details::Loaded {
+                result: Box::new(result),
+                photo,
+            }));
+        });
+    }
+}
+
+fn percent(v: f64) -> String {
+    format!("{:.1} %", v * 100.0)
+}
+
+fn score_row(name: &'static str, value: Option<f64>) -> impl IntoView {
+    value.map(|v| {
+        view! {
+            <tr>
+                <th scope="row"><code>{name}</code></th>
+                <td class="num">{format!("{v:.3}")}</td>
+                <td class="bar-cell">
+                    <span class="bar" aria-hidden="true">
+                        <span style=format!("width: {:.0}%", v.clamp(0.0, 1.0) * 100.0)></span>
+                    </span>
+                </td>
+            </tr>
+        }
+    })
+}
+
+#[component]
+fn DetailsView(details: Details, lang: Lang) -> impl IntoView {
+    let t: &'static Strings = lang.strings();
+    let inner = match details {
+        Details::Loading => view! { <p aria-busy="true">{t.demo_loading}</p> }.into_any(),
+        Details::Failed(code) => view! {
+            <p class="error" role="alert"><code>{code}</code></p>
+        }
+        .into_any(),
+        Details::Loaded { result, photo } => {
+            let verdict = result.verdict.map(|v| t.verdict(v)).unwrap_or(t.demo_none);
+            let verdict_code = result
+                .verdict
+                .map(|v| format!("{v:?}").to_lowercase())
+                .unwrap_or_default();
+            let layers = result.layers.clone().map(|l| {
+                view! {
+                    <h3>{t.demo_layers}</h3>
+                    <table class="scores">
+                        <tbody>
+                            {score_row("anti_spoof", Some(l.anti_spoof))}
+                            {score_row("deepfake", Some(l.deepfake))}
+                            {score_row("face_consistency", Some(l.face_consistency))}
+                            {score_row("motion", Some(l.motion))}
+                            {score_row("challenges", l.challenges)}
+                        </tbody>
+                    </table>
+                }
+            });
+            let challenges = result
+                .challenges
+                .clone()
+                .filter(|c| !c.is_empty())
+                .map(|cs| {
+                    view! {
+                        <h3>{t.demo_challenges}</h3>
+                        <ul class="plain">
+                            {cs.into_iter().map(|c| view! {
+                                <li>
+                                    {t.challenge(c.kind)} " — "
+                                    <span class=if c.passed { "ok" } else { "bad" }>
+                                        {if c.passed { t.demo_met } else { t.demo_not_met }}
+                                    </span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }
+                });
+            let reasons = result.reasons.clone().unwrap_or_default();
+            let reasons = if reasons.is_empty() {
+                view! { <p class="muted">{t.demo_none}</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="plain">
+                        {reasons.into_iter().map(|r| view! {
+                            <li><code>{r.clone()}</code> " — " {t.advice(&r)}</li>
+                        }).collect_view()}
+                    </ul>
+                }
+                .into_any()
+            };
+            let photo = match photo {
+                Some(src) => view! {
+                    <img class="photo" src=src alt=t.demo_photo width="240" height="300"/>
+                }
+                .into_any(),
+                None => view! { <p class="muted">{t.demo_no_photo}</p> }.into_any(),
+            };
+            let camera = result
+                .camera_metadata
+                .as_ref()
+                .and_then(|m| serde_json::to_string_pretty(m).ok());
+            view! {
+                <dl class="facts">
+                    <dt>{t.demo_verdict}</dt>
+                    <dd><span class=format!("badge {verdict_code}")>{verdict}</span></dd>
+                    <dt>{t.demo_confidence}</dt>
+                    <dd>{result.confidence.map(percent).unwrap_or_default()}</dd>
+                </dl>
+                {layers}
+                {challenges}
+                <h3>{t.demo_reasons}</h3>
+                {reasons}
+                <h3>{t.demo_photo}</h3>
+                {photo}
+                {camera.map(|c| view! {
+                    <details><summary><code>"camera_metadata"</code></summary><pre>{c}</pre></details>
+                })}
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <section class="card results" aria-live="polite">
+            <h2>{t.demo_results}</h2>
+            {inner}
         </section>
     }
 }

@@ -1,5 +1,8 @@
 //! The page for any path the app does not know.
 use leptos::prelude::*;
+use leptos_meta::Html;
+
+use crate::{i18n::Lang, use_lang};
 
 /// "Not found", with a way back to the start.
 #[component]
@@ -10,11 +13,21 @@ pub fn NotFound() -> impl IntoView {
             resp.set_status(http::StatusCode::NOT_FOUND);
         }
     }
+    let locale = use_lang();
     view! {
-        <section class="card">
-            <h1>"Page not found"</h1>
-            <p>"There is nothing at this address."</p>
-            <p><a href="/">"Go to the start page"</a></p>
-        </section>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let lang = Lang::from_tag(&locale.await.unwrap_or_default());
+                let t = lang.strings();
+                view! {
+                    <Html {..} lang=lang.tag()/>
+                    <section class="card">
+                        <h1>{t.nf_heading}</h1>
+                        <p>{t.nf_body}</p>
+                        <p><a href="/">{t.nf_home}</a></p>
+                    </section>
+                }
+            })}
+        </Suspense>
     }
 }

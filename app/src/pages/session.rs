@@ -1,16 +1,102 @@
-//! `/session/{id}?c=…`: the page a person is sent to for verification.
+//! `/session/{id}?c=…`: the page a person is sent to for verification. The session's state is
+//! read at SSR time (the route renders async, so an unusable link gets its own page and HTTP
+//! status), then the [`Verify`] flow runs in the browser.
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_meta::{Html, Title};
+use leptos_router::hooks::{use_params_map, use_query_map};
 
-/// The verification page for one session.
+use crate::{
+    api::Mode,
+    components::{
+        link_problem::LinkProblem,
+        verify::{Target, Verify},
+    },
+    i18n::Lang,
+    session_info::{load_session_page, LinkState, SessionPageInfo},
+};
+
 #[component]
 pub fn SessionPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let id = move || params.read().get("id").unwrap_or_default();
+    let capture = move || query.read().get("c").unwrap_or_default();
+    let info = Resource::new(
+        move || (id(), capture()),
+        |(id, capture)| load_session_page(id, capture),
+    );
     view! {
-        <section class="card">
-            <h1>"Verify it's you"</h1>
-            <p class="muted">"Session " {id}</p>
-        </section>
+        <Suspense fallback=|| view! { <section class="card"><p>"…"</p></section> }>
+            {move || Suspend::new(async move {
+                let info = info.await.unwrap_or_else(|e| {
+                    leptos::logging::warn!("session page lookup failed: {e}");
+                    SessionPageInfo::refused(LinkState::NotFound)
+                });
+                let target = Target {
+                    session_id: id(),
+                    capture: capture(),
+                    mode: info.mode,
+                    managed: info.managed,
+                };
+                view! { <SessionBody info target/> }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn SessionBody(info: SessionPageInfo, target: Target) -> impl IntoView {
+    let lang = Lang::from_tag(info.locale.as_deref().unwrap_or_default());
+    let t = lang.strings();
+    set_status(info.state);
+    let body = if info.state == LinkState::Ok {
+        let retry = (!info.managed).then(|| retry_callback(info.mode, lang));
+        view! { <Verify target lang retry/> }.into_any()
+    } else {
+        view! { <LinkProblem state=info.state lang/> }.into_any()
+    };
+    view! {
+        <Html {..} lang=lang.tag()/>
+        <Title text=t.title/>
+        <section class="card">{body}</section>
+    }
+}
+
+/// "Try again" on a direct session: a new session (CAPTCHA included), then its page.
+#[allow(unused_variables)]
+fn retry_callback(mode: Mode, lang: Lang) -> Callback<()> {
+    Callback::new(move |()| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match crate::browser::http::create_direct_session(mode, Some(lang.tag().into())).await {
+                Ok(created) => crate::browser::navigate(&created.session_url),
+                Err(e) => {
+                    leptos::logging::warn!("could not start a new session: {}", e.message);
+                    // Reloading shows this link's state ("already used"), with what to do.
+                    if let Some(loc) = crate::browser::location() {
+                        let _ = loc.reload();
+                    }
+                }
+            }
+        });
+    })
+}
+
+/// The HTTP status of the server-rendered page.
+#[allow(unused_variables)]
+fn set_status(state: LinkState) {
+    #[cfg(feature = "ssr")]
+    {
+        use http::StatusCode;
+        let code = match state {
+            LinkState::Ok => return,
+            LinkState::Expired => StatusCode::GONE,
+            LinkState::AlreadyUsed => StatusCode::CONFLICT,
+            LinkState::NotFound => StatusCode::NOT_FOUND,
+            LinkState::InvalidLink => StatusCode::FORBIDDEN,
+        };
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(code);
+        }
     }
 }

@@ -1,0 +1,68 @@
+//! What the verification page must know about its session before it renders: whether the link
+//! can still be used, the session's mode and kind, and the UI language. Read at SSR time through
+//! the [`load_session_page`] server function, whose body asks the server's
+//! [`SessionDirectory`](crate::ssr::SessionDirectory) (provided through Leptos context). Looking
+//! a link up never consumes its capture secret: only the WebSocket does.
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::api::Mode;
+
+/// Whether a capture link can be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkState {
+    /// Unused and within its lifetime: the page may start the camera.
+    Ok,
+    Expired,
+    AlreadyUsed,
+    NotFound,
+    /// The capture secret is missing or wrong.
+    InvalidLink,
+}
+
+/// The session as the verification page sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionPageInfo {
+    pub state: LinkState,
+    pub mode: Mode,
+    /// Created by an integrator (who gets the user back through a redirect), not a direct
+    /// session; decides what "try again" means.
+    pub managed: bool,
+    /// The session's locale, else the browser's `Accept-Language`.
+    pub locale: Option<String>,
+}
+
+impl SessionPageInfo {
+    /// A page for a link that cannot be used.
+    pub fn refused(state: LinkState) -> Self {
+        SessionPageInfo {
+            state,
+            mode: Mode::default(),
+            managed: false,
+            locale: None,
+        }
+    }
+}
+
+/// Looks the session up for its page. Cheap, read-only, and safe to call repeatedly.
+#[server(prefix = "/ui-fn", endpoint = "session_page_info")]
+pub async fn load_session_page(
+    id: String,
+    capture: String,
+) -> Result<SessionPageInfo, ServerFnError> {
+    use std::sync::Arc;
+
+    use crate::ssr::{request_locale, SessionDirectory};
+
+    let directory = use_context::<Arc<dyn SessionDirectory>>()
+        .ok_or_else(|| ServerFnError::new("the session directory is not available"))?;
+    let mut info = directory
+        .page_info(&id, &capture)
+        .await
+        .map_err(ServerFnError::new)?;
+    if info.locale.is_none() {
+        info.locale = request_locale();
+    }
+    Ok(info)
+}
