@@ -78,10 +78,6 @@ pub fn CaptureView(
                 height=m.height * h rx="12"/>
         })
     };
-    let aspect = move || {
-        let (w, h) = frame.get();
-        format!("aspect-ratio: {w} / {h}")
-    };
 
     let prompt = move || {
         if let Some(c) = challenge.get() {
@@ -124,7 +120,7 @@ pub fn CaptureView(
 
     view! {
         <div class="capture">
-            <div class="preview" class:ok=face_ok style=aspect>
+            <div class="preview" class:ok=face_ok>
                 // `muted` is also set from code: the attribute does not set the property.
                 <video node_ref=video_ref autoplay=true playsinline=true muted=true
                     aria-label=t.preview_label></video>

@@ -30,6 +30,7 @@ fn NextStep(
     redirect: Option<String>,
     verdict: Option<Verdict>,
     retry: Option<Callback<()>>,
+    embedded: bool,
 ) -> impl IntoView {
     let t = lang.strings();
     let passed = verdict == Some(Verdict::Pass);
@@ -47,6 +48,9 @@ fn NextStep(
         .into_any();
     }
     if passed {
+        if embedded {
+            return ().into_any();
+        }
         return view! { <p class="muted">{t.close_page}</p> }.into_any();
     }
     if managed {
@@ -112,6 +116,8 @@ pub fn OutcomeView(
     lang: Lang,
     managed: bool,
     retry: Option<Callback<()>>,
+    /// Inside a page that shows more (the demo): no "close this page".
+    embedded: bool,
 ) -> impl IntoView {
     let t = lang.strings();
     let (heading, body) = match outcome.verdict {
@@ -135,7 +141,7 @@ pub fn OutcomeView(
             <p>{body}</p>
             {tips}
             <NextStep lang managed redirect=outcome.redirect.clone()
-                verdict=Some(outcome.verdict) retry/>
+                verdict=Some(outcome.verdict) retry embedded/>
         </div>
     }
 }
@@ -169,7 +175,7 @@ pub fn StoppedView(
             <h1>{heading}</h1>
             <p>{body}</p>
             {code.map(|c| view! { <p class="small muted">{t.error_code} ": " <code>{c}</code></p> })}
-            <NextStep lang managed redirect=None verdict=None retry/>
+            <NextStep lang managed redirect=None verdict=None retry embedded=false/>
         </div>
     }
 }

@@ -47,6 +47,7 @@ pub fn Verify(
     let runtime = Runtime::new();
     let managed = target.managed;
     let mode = target.mode;
+    let embedded = on_done.is_some();
 
     let start = Callback::new(move |()| runtime.start(&target, lang, flow, video_ref, on_done));
     let cancel = Callback::new(move |()| runtime.cancel(flow));
@@ -97,7 +98,7 @@ pub fn Verify(
         }
         .into_any(),
         Stage::Done(outcome) => view! {
-            <OutcomeView outcome lang managed retry/>
+            <OutcomeView outcome lang managed retry embedded/>
         }
         .into_any(),
         Stage::Stopped(stopped) => view! {

@@ -176,19 +176,29 @@ fn load_details(session_id: String, token: String, details: RwSignal<Option<Deta
         details.set(Some(Details::Loading));
         leptos::task::spawn_local(async move {
             use crate::browser::http;
-            let result = match http::result(&session_id, &token).await {
-                Ok(r) => r,
-                Err(e) => {
-                    details.set(Some(Details::Failed(e.code)));
-                    return;
-                }
-            };
-            let photo =
-                if result.photo_available || result.verdict == Some(crate::api::Verdict::Pass) {
-                    http::photo_url(&session_id, &token).await.ok().flatten()
-                } else {
-                    None
+            // The photo is rendered after the verdict: a pass may list it a moment later.
+            let mut tries = 0;
+            let result = loop {
+                let result = match http::result(&session_id, &token).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        details.set(Some(Details::Failed(e.code)));
+                        return;
+                    }
                 };
+                tries += 1;
+                let waiting =
+                    result.verdict == Some(crate::api::Verdict::Pass) && !result.photo_available;
+                if !waiting || tries >= 5 {
+                    break result;
+                }
+                crate::browser::sleep(1000).await;
+            };
+            let photo = if result.photo_available {
+                http::photo_url(&session_id, &token).await.ok().flatten()
+            } else {
+                None
+            };
             details.set(Some(Details::Loaded {
                 result: Box::new(result),
                 photo,
