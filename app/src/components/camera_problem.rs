@@ -1,7 +1,11 @@
 //! A screen per camera problem, each saying what to do; where trying again can help, a button.
 use leptos::prelude::*;
 
-use crate::{components::icons::WarningIcon, flow::CameraProblem, i18n::Lang};
+use crate::{
+    components::{focus_heading, icons::WarningIcon},
+    flow::CameraProblem,
+    i18n::Lang,
+};
 
 #[component]
 pub fn CameraProblemView(
@@ -46,7 +50,7 @@ pub fn CameraProblemView(
     view! {
         <div class="problem" role="alert">
             <WarningIcon/>
-            <h1>{heading}</h1>
+            <h1 tabindex="-1" node_ref=focus_heading()>{heading}</h1>
             <p>{body}</p>
             {extra}
             <Show when=move || retryable>

@@ -6,3 +6,17 @@ pub mod link_problem;
 pub mod outcome;
 pub mod verify;
 pub mod welcome;
+
+use leptos::prelude::*;
+
+/// A ref for an end screen's heading that takes focus once mounted: the screen replaces the
+/// button that had focus, and keyboard and screen-reader users should land on what happened.
+pub fn focus_heading() -> NodeRef<leptos::html::H1> {
+    let heading = NodeRef::<leptos::html::H1>::new();
+    Effect::new(move |_| {
+        if let Some(h) = heading.get() {
+            let _ = h.focus();
+        }
+    });
+    heading
+}

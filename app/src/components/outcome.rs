@@ -8,7 +8,10 @@ use leptos::prelude::*;
 
 use crate::{
     api::Verdict,
-    components::icons::{VerdictIcon, WarningIcon},
+    components::{
+        focus_heading,
+        icons::{VerdictIcon, WarningIcon},
+    },
     flow::{Outcome, Stopped},
     i18n::{Lang, Strings},
 };
@@ -137,7 +140,7 @@ pub fn OutcomeView(
     view! {
         <div class="outcome" role="status">
             <VerdictIcon verdict=outcome.verdict/>
-            <h1>{heading}</h1>
+            <h1 tabindex="-1" node_ref=focus_heading()>{heading}</h1>
             <p>{body}</p>
             {tips}
             <NextStep lang managed redirect=outcome.redirect.clone()
@@ -172,7 +175,7 @@ pub fn StoppedView(
     view! {
         <div class="problem" role="alert">
             <WarningIcon/>
-            <h1>{heading}</h1>
+            <h1 tabindex="-1" node_ref=focus_heading()>{heading}</h1>
             <p>{body}</p>
             {code.map(|c| view! { <p class="small muted">{t.error_code} ": " <code>{c}</code></p> })}
             <NextStep lang managed redirect=None verdict=None retry embedded=false/>

@@ -1,6 +1,8 @@
 //! `/session/{id}?c=…`: the page a person is sent to for verification. The session's state is
-//! read at SSR time (the route renders async, so an unusable link gets its own page and HTTP
-//! status), then the [`Verify`] flow runs in the browser.
+//! read at SSR time (the route renders async, so the language is settled before the first byte),
+//! then the [`Verify`] flow runs in the browser. An unusable link gets its own page, served with
+//! 200: it is a page that explains a state, and browsers log a non-2xx document as a console
+//! error.
 use leptos::prelude::*;
 use leptos_meta::{Html, Title};
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -48,7 +50,6 @@ pub fn SessionPage() -> impl IntoView {
 fn SessionBody(info: SessionPageInfo, target: Target) -> impl IntoView {
     let lang = Lang::from_tag(info.locale.as_deref().unwrap_or_default());
     let t = lang.strings();
-    set_status(info.state);
     let body = if info.state == LinkState::Ok {
         let retry = (!info.managed).then(|| retry_callback(info.mode, lang));
         view! { <Verify target lang retry/> }.into_any()
@@ -80,23 +81,4 @@ fn retry_callback(mode: Mode, lang: Lang) -> Callback<()> {
             }
         });
     })
-}
-
-/// The HTTP status of the server-rendered page.
-#[allow(unused_variables)]
-fn set_status(state: LinkState) {
-    #[cfg(feature = "ssr")]
-    {
-        use http::StatusCode;
-        let code = match state {
-            LinkState::Ok => return,
-            LinkState::Expired => StatusCode::GONE,
-            LinkState::AlreadyUsed => StatusCode::CONFLICT,
-            LinkState::NotFound => StatusCode::NOT_FOUND,
-            LinkState::InvalidLink => StatusCode::FORBIDDEN,
-        };
-        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-            resp.set_status(code);
-        }
-    }
 }
