@@ -1,4 +1,5 @@
 //! The REST API: one module per resource, each with its own `router()`.
+pub mod faces;
 pub mod openapi;
 pub mod service;
 pub mod sessions;
@@ -11,6 +12,7 @@ use crate::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(sessions::router())
+        .merge(faces::router())
         .merge(service::router())
         .merge(openapi::router())
 }

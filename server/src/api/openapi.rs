@@ -21,6 +21,9 @@ use crate::AppState;
         super::sessions::captcha,
         super::sessions::result,
         super::sessions::photo,
+        super::faces::compare,
+        super::faces::session_compare,
+        super::faces::detect,
         super::service::healthz,
         super::service::readyz,
         super::service::metrics,
@@ -30,6 +33,7 @@ use crate::AppState;
     modifiers(&ApiKeyScheme),
     tags(
         (name = "sessions", description = "Liveness sessions"),
+        (name = "faces", description = "Face comparison and detection"),
         (name = "service", description = "Probes, metrics and this document"),
     )
 )]

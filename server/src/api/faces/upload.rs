@@ -1,0 +1,182 @@
+//! Multipart image uploads for the face routes: collecting the fields with the 8 MB cap per
+//! image, and decoding JPEG, PNG and WebP with the EXIF orientation applied.
+use std::{collections::HashMap, io::Cursor};
+
+use axum::extract::{multipart::MultipartRejection, Multipart};
+use bytes::{Bytes, BytesMut};
+use image::{
+    metadata::Orientation, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage,
+};
+
+use crate::error::{Error, Result};
+
+/// Largest accepted image, in bytes (API.md: "upload over 8 MB" → `image_too_large`).
+pub const MAX_IMAGE_BYTES: usize = 8 * 1024 * 1024;
+/// Room for the text fields and the multipart framing around the images.
+const FORM_SLACK: usize = 512 * 1024;
+/// Body limit of the one-image routes (`faces:detect`, session compare).
+pub const SINGLE_BODY_LIMIT: usize = MAX_IMAGE_BYTES + FORM_SLACK;
+/// Body limit of `faces:compare` (two images).
+pub const PAIR_BODY_LIMIT: usize = 2 * MAX_IMAGE_BYTES + FORM_SLACK;
+/// Longest accepted text field (`threshold`, `attributes`).
+const MAX_TEXT_BYTES: usize = 256;
+/// Largest decoded side: an 8 MB file can hold a decompression bomb, so pixels are capped too.
+const MAX_SIDE: u32 = 12_000;
+/// Most memory the decoder may allocate.
+const MAX_DECODE_ALLOC: u64 = 512 * 1024 * 1024;
+
+/// The fields of one upload: images as raw bytes, text fields as strings.
+#[derive(Debug, Default)]
+pub struct Form {
+    files: HashMap<String, Bytes>,
+    text: HashMap<String, String>,
+}
+
+impl Form {
+    /// The image field `name`, required and non-empty.
+    pub fn image(&mut self, name: &str) -> Result<Bytes> {
+        let bytes = self.files.remove(name).ok_or_else(|| {
+            Error::InvalidRequest(format!(
+                "the multipart field `{name}` (an image) is required"
+            ))
+        })?;
+        if bytes.is_empty() {
+            return Err(Error::EmptyImage);
+        }
+        Ok(bytes)
+    }
+
+    /// The text field `name`, trimmed; `None` when absent or blank.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.text
+            .get(name)
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+    }
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> Error {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        Error::ImageTooLarge(MAX_IMAGE_BYTES)
+    } else {
+        Error::InvalidRequest(format!("malformed multipart body: {}", e.body_text()))
+    }
+}
+
+/// Reads a `multipart/form-data` body: `images` are collected as bytes (each at most
+/// [`MAX_IMAGE_BYTES`]), `texts` as short strings; other fields are read and ignored. An image
+/// over the cap is answered only after the body has been read to its end (within the route's
+/// body limit), so the client sees the 413 rather than a reset connection.
+pub async fn read_form(
+    multipart: std::result::Result<Multipart, MultipartRejection>,
+    images: &[&str],
+    texts: &[&str],
+) -> Result<Form> {
+    let mut multipart = multipart.map_err(|e| {
+        Error::InvalidRequest(format!(
+            "send a multipart/form-data body: {}",
+            e.body_text()
+        ))
+    })?;
+    let mut form = Form::default();
+    let mut too_large = false;
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let is_image = images.contains(&name.as_str());
+        let is_text = texts.contains(&name.as_str());
+        if (is_image && form.files.contains_key(&name))
+            || (is_text && form.text.contains_key(&name))
+        {
+            return Err(Error::InvalidRequest(format!(
+                "the multipart field `{name}` is repeated"
+            )));
+        }
+        let cap = if is_image {
+            MAX_IMAGE_BYTES
+        } else {
+            MAX_TEXT_BYTES
+        };
+        let mut buf = BytesMut::new();
+        let mut over = false;
+        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+            if over || !(is_image || is_text) {
+                continue;
+            }
+            if buf.len() + chunk.len() > cap {
+                over = true;
+                buf.clear();
+                continue;
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        if is_image {
+            too_large |= over;
+            form.files.insert(name, buf.freeze());
+        } else if is_text {
+            if over {
+                return Err(Error::InvalidRequest(format!(
+                    "the multipart field `{name}` is too long"
+                )));
+            }
+            let value = String::from_utf8(buf.to_vec()).map_err(|_| {
+                Error::InvalidRequest(format!("the multipart field `{name}` is not UTF-8 text"))
+            })?;
+            form.text.insert(name, value);
+        }
+    }
+    if too_large {
+        return Err(Error::ImageTooLarge(MAX_IMAGE_BYTES));
+    }
+    Ok(form)
+}
+
+fn invalid(e: impl std::fmt::Display) -> Error {
+    Error::InvalidImage(e.to_string())
+}
+
+/// Decodes a JPEG, PNG or WebP upload to upright RGB: the EXIF orientation is applied, and
+/// transparent pixels are composited onto white (so an RGBA PNG's hidden colour never shows).
+pub fn decode(bytes: &[u8]) -> Result<RgbImage> {
+    if bytes.is_empty() {
+        return Err(Error::EmptyImage);
+    }
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(invalid)?;
+    match reader.format() {
+        Some(ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) => {}
+        _ => {
+            return Err(Error::InvalidImage(
+                "not a JPEG, PNG or WebP image".to_owned(),
+            ))
+        }
+    }
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(invalid)?;
+    // A malformed EXIF block should not cost the whole image: treat it as "no rotation".
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(invalid)?;
+    img.apply_orientation(orientation);
+    if img.width() == 0 || img.height() == 0 {
+        return Err(Error::InvalidImage("the image has no pixels".to_owned()));
+    }
+    Ok(if img.color().has_alpha() {
+        flatten_on_white(&img)
+    } else {
+        img.to_rgb8()
+    })
+}
+
+fn flatten_on_white(img: &DynamicImage) -> RgbImage {
+    let rgba = img.to_rgba8();
+    RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
+        let p = rgba.get_pixel(x, y).0;
+        let a = u16::from(p[3]);
+        let mix = |c: u8| ((u16::from(c) * a + 255 * (255 - a) + 127) / 255) as u8;
+        image::Rgb([mix(p[0]), mix(p[1]), mix(p[2])])
+    })
+}
