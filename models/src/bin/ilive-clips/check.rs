@@ -24,6 +24,11 @@ pub const RIGID: [usize; 30] = [
     127, 356, 21, 251, 54, 284, 103, 332,
 ];
 
+/// The bottom of DESIGN.md's range for real heads (0.07–0.11); its prints measure ≤ 0.04–0.06.
+/// A live clip must reach it, a print must stay under it. (FaceMesh's own landmark error on a
+/// strongly foreshortened print is ~0.05–0.06, so a print sits at the top of its range.)
+pub const LIVE_MIN_RESIDUAL: f32 = 0.07;
+
 /// The smallest yaw difference between two frames for the planarity test.
 pub const PLANAR_MIN_DYAW: f32 = 10.0;
 
@@ -72,6 +77,8 @@ pub struct ClipStats {
     pub motion: Option<f32>,
     /// Descriptor distance between the first and the last frame with a face.
     pub identity_distance: Option<f32>,
+    /// Indices (among the analysed frames) where no face was found.
+    pub no_face: Vec<usize>,
 }
 
 fn range(v: impl Iterator<Item = f32>) -> Option<(f32, f32)> {
@@ -156,6 +163,12 @@ pub fn stats(
         max_dyaw,
         motion: (!moves.is_empty()).then(|| moves.iter().sum::<f32>() / moves.len() as f32),
         identity_distance,
+        no_face: results
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.faces == 0)
+            .map(|(i, _)| i)
+            .collect(),
     }
 }
 
@@ -188,21 +201,24 @@ pub fn expectations(kind: Kind, s: &ClipStats) -> Vec<String> {
                 "mouth widening (smile)",
             );
             need(
-                s.planar.is_some_and(|p| p.0 > 0.06),
-                "non-planar motion (residual > 0.06)",
+                s.planar.is_some_and(|p| p.0 >= LIVE_MIN_RESIDUAL),
+                "non-planar motion (residual ≥ 0.07)",
             );
         }
         Kind::Print => {
             need(all_faces, "a face in every frame");
             need(
-                s.planar.is_some_and(|p| p.0 < 0.05),
-                "planar motion (residual < 0.05)",
+                s.planar.is_some_and(|p| p.0 < LIVE_MIN_RESIDUAL),
+                "planar motion (residual < 0.07)",
             );
         }
         Kind::Replay => need(s.one_face * 10 >= s.frames * 9, "a face in ≥90% of frames"),
         Kind::Frozen => {
             need(all_faces, "a face in every frame");
-            need(s.motion.is_some_and(|m| m < 0.002), "no landmark motion");
+            need(
+                s.motion.is_some_and(|m| m < 0.01),
+                "landmarks still (motion < 0.01 inter-eye per frame)",
+            );
         }
         Kind::Swap => {
             need(all_faces, "a face in every frame");

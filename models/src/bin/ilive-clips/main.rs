@@ -466,6 +466,10 @@ fn check_dirs(models: &FaceModels, dir: &Path, every: usize) -> Result<bool> {
             }
             None => println!("{name:<22} (unknown kind) {s:?}"),
         }
+        if !s.no_face.is_empty() && s.no_face.len() < s.frames {
+            let idx: Vec<String> = s.no_face.iter().map(|i| (i * every).to_string()).collect();
+            eprintln!("  {name}: no face in frames {}", idx.join(" "));
+        }
         eprintln!(
             "  {name}: {} frames analysed in {:.1} s",
             frames.len(),
@@ -574,7 +578,7 @@ mod tests {
         );
         // A real head's parallax: the planar fit between the two turns leaves a large residual.
         let r = check::planar_residual(&left.landmarks, &right.landmarks).unwrap();
-        assert!(r > 0.06, "live planar residual {r}");
+        assert!(r >= check::LIVE_MIN_RESIDUAL, "live planar residual {r}");
     }
 
     #[test]
@@ -601,9 +605,9 @@ mod tests {
         let a = face(&m, &render_print(&paper, &bg, &pose(38.0)));
         let b = face(&m, &render_print(&paper, &bg, &pose(-38.0)));
         let r = check::planar_residual(&a.landmarks, &b.landmarks).unwrap();
-        // DESIGN.md: prints ≤ 0.04–0.06.
+        // DESIGN.md: prints ≤ 0.04–0.06, real heads 0.07–0.11.
         assert!(
-            r < 0.06,
+            r < check::LIVE_MIN_RESIDUAL,
             "print planar residual {r} (yaw {} vs {})",
             a.pose.yaw,
             b.pose.yaw
