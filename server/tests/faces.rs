@@ -1,0 +1,587 @@
+//! The face comparison and detection API through the real server, on real photos: matches and
+//! non-matches, every error code of the upload table, detect attributes, EXIF orientation, alpha
+//! PNGs, and comparison against the face verified in a session.
+mod common;
+
+use std::path::PathBuf;
+
+use app::api::{Mode, Verdict};
+use common::{error_code, TestServer};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use server::store::sessions::{self, Completion, NewSession, Photo, ResultDetails, SessionKind};
+
+/// A photo from the fixture set (`bash scripts/fixtures/fetch-images.sh`).
+fn photo(name: &str) -> Vec<u8> {
+    let base = std::env::var_os("ILIVE_FIXTURES_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/ilive/fixtures")
+        });
+    let path = base.join("images").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {} ({e}): run `bash scripts/fixtures/fetch-images.sh` first",
+            path.display()
+        )
+    })
+}
+
+/// A `multipart/form-data` body, built by hand so tests control every byte (and can break it).
+struct Form {
+    boundary: &'static str,
+    body: Vec<u8>,
+}
+
+impl Form {
+    fn new() -> Self {
+        Form {
+            boundary: "ilive-test-boundary-7d3f",
+            body: Vec::new(),
+        }
+    }
+
+    fn file(mut self, name: &str, bytes: &[u8]) -> Self {
+        self.body.extend_from_slice(
+            format!(
+                "--{}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}.bin\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n",
+                self.boundary
+            )
+            .as_bytes(),
+        );
+        self.body.extend_from_slice(bytes);
+        self.body.extend_from_slice(b"\r\n");
+        self
+    }
+
+    fn text(mut self, name: &str, value: &str) -> Self {
+        self.body.extend_from_slice(
+            format!(
+                "--{}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n",
+                self.boundary
+            )
+            .as_bytes(),
+        );
+        self
+    }
+
+    fn finish(mut self) -> (String, Vec<u8>) {
+        self.body
+            .extend_from_slice(format!("--{}--\r\n", self.boundary).as_bytes());
+        (
+            format!("multipart/form-data; boundary={}", self.boundary),
+            self.body,
+        )
+    }
+}
+
+async fn post(srv: &TestServer, path: &str, key: Option<&str>, form: Form) -> reqwest::Response {
+    let (content_type, body) = form.finish();
+    let mut req = Client::new()
+        .post(srv.url(path))
+        .header("content-type", content_type)
+        .body(body);
+    if let Some(k) = key {
+        req = req.bearer_auth(k);
+    }
+    req.send().await.unwrap()
+}
+
+async fn compare(srv: &TestServer, key: &str, a: &[u8], b: &[u8]) -> reqwest::Response {
+    let form = Form::new().file("source_image", a).file("target_image", b);
+    post(srv, "/api/v2/faces:compare", Some(key), form).await
+}
+
+async fn detect(srv: &TestServer, key: &str, image: &[u8], attributes: &str) -> Value {
+    let form = Form::new()
+        .file("image", image)
+        .text("attributes", attributes);
+    let resp = post(srv, "/api/v2/faces:detect", Some(key), form).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.json().await.unwrap()
+}
+
+fn assert_box_inside(b: &Value, width: u64, height: u64) {
+    let (l, t, w, h) = (
+        b["left"].as_u64().unwrap(),
+        b["top"].as_u64().unwrap(),
+        b["width"].as_u64().unwrap(),
+        b["height"].as_u64().unwrap(),
+    );
+    assert!(w > 50 && h > 50, "face box too small: {b}");
+    assert!(
+        l + w <= width && t + h <= height,
+        "face box outside the image: {b}"
+    );
+}
+
+#[tokio::test]
+async fn compare_same_person_matches_and_different_people_do_not() {
+    let srv = TestServer::start(&[]).await;
+    let (key, _) = srv.create_key("acme").await;
+
+    let resp = compare(&srv, &key, &photo("obama.jpg"), &photo("obama2.jpg")).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers().contains_key("x-ratelimit-remaining"));
+    let same: Value = resp.json().await.unwrap();
+    assert_eq!(same["is_match"], true, "{same}");
+    assert!(same["similarity"].as_f64().unwrap() > 0.9, "{same}");
+    assert_eq!(same["threshold"], 0.5);
+    assert_box_inside(&same["source_face"], 910, 1137);
+    assert_box_inside(&same["target_face"], 626, 1200);
+
+    let other: Value = compare(&srv, &key, &photo("obama.jpg"), &photo("biden.jpg"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(other["is_match"], false, "{other}");
+    assert!(other["similarity"].as_f64().unwrap() < 0.1, "{other}");
+    let women: Value = compare(
+        &srv,
+        &key,
+        &photo("astronaut.png"),
+        &photo("grace_hopper.jpg"),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(women["is_match"], false, "{women}");
+
+    // A stricter threshold than the pair's similarity turns a match into a non-match.
+    let form = Form::new()
+        .file("source_image", &photo("obama.jpg"))
+        .file("target_image", &photo("obama3.jpg"))
+        .text("threshold", "0.9999");
+    let strict: Value = post(&srv, "/api/v2/faces:compare", Some(&key), form)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(strict["threshold"], 0.9999);
+    assert_eq!(strict["is_match"], false, "{strict}");
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn compare_reports_which_image_has_no_face() {
+    let srv = TestServer::start(&[]).await;
+    let (key, _) = srv.create_key("acme").await;
+    let r = compare(&srv, &key, &photo("coffee.png"), &photo("obama.jpg")).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(r).await, "no_face_in_source");
+    let r = compare(&srv, &key, &photo("obama.jpg"), &photo("chelsea.png")).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(r).await, "no_face_in_target");
+    let r = post(
+        &srv,
+        "/api/v2/faces:detect",
+        Some(&key),
+        Form::new().file("image", &photo("coffee.png")),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(r).await, "no_face");
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn upload_errors_have_their_codes() {
+    let srv = TestServer::start(&["--legacy-api-key", "legacy-secret-123"]).await;
+    let (key, _) = srv.create_key("acme").await;
+    let obama = photo("obama.jpg");
+
+    // Over 8 MB: 413, whether the bytes would decode or not.
+    let big = vec![0x5a_u8; 8 * 1024 * 1024 + 1];
+    let r = compare(&srv, &key, &obama, &big).await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_code(r).await, "image_too_large");
+    let r = post(
+        &srv,
+        "/api/v2/faces:detect",
+        Some(&key),
+        Form::new().file("image", &big),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_code(r).await, "image_too_large");
+    // Far over the route's body limit: still 413 image_too_large.
+    let huge = vec![0x5a_u8; 20 * 1024 * 1024];
+    let r = compare(&srv, &key, &obama, &huge).await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_code(r).await, "image_too_large");
+
+    // Empty and corrupt uploads.
+    let r = compare(&srv, &key, &[], &obama).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(r).await, "empty_image");
+    let mut corrupt = obama[..600].to_vec();
+    corrupt.extend_from_slice(&[0x13; 4000]);
+    let r = compare(&srv, &key, &obama, &corrupt).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(r).await, "invalid_image");
+    let r = compare(&srv, &key, &obama, b"GIF89a not an accepted format").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(r).await, "invalid_image");
+
+    // Not multipart, a missing field, a bad threshold, bad attributes: invalid_request.
+    let r = Client::new()
+        .post(srv.url("/api/v2/faces:compare"))
+        .bearer_auth(&key)
+        .json(&json!({"source_image": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(r).await, "invalid_request");
+    let r = post(
+        &srv,
+        "/api/v2/faces:compare",
+        Some(&key),
+        Form::new().file("source_image", &obama),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(r).await, "invalid_request");
+    for bad in ["1.5", "-0.1", "high", "NaN"] {
+        let form = Form::new()
+            .file("source_image", &obama)
+            .file("target_image", &obama)
+            .text("threshold", bad);
+        let r = post(&srv, "/api/v2/faces:compare", Some(&key), form).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "threshold {bad}");
+        assert_eq!(error_code(r).await, "invalid_request");
+    }
+    let form = Form::new().file("image", &obama).text("attributes", "some");
+    let r = post(&srv, "/api/v2/faces:detect", Some(&key), form).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(r).await, "invalid_request");
+    // A body cut off before its closing boundary.
+    let (ct, body) = Form::new().file("image", &obama).finish();
+    let r = Client::new()
+        .post(srv.url("/api/v2/faces:detect"))
+        .bearer_auth(&key)
+        .header("content-type", ct)
+        .body(body[..body.len() / 2].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(r).await, "invalid_request");
+
+    // Keys: none, unknown, and the legacy key (accepted on the managed-session route only).
+    for path in ["/api/v2/faces:compare", "/api/v2/faces:detect"] {
+        let form = Form::new().file("image", &obama);
+        let r = post(&srv, path, None, form).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(error_code(r).await, "missing_api_key");
+        let r = post(&srv, path, Some("iksk_nope"), Form::new()).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(error_code(r).await, "invalid_api_key");
+        let r = post(&srv, path, Some("legacy-secret-123"), Form::new()).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(error_code(r).await, "invalid_api_key");
+    }
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn colon_routes_are_literal() {
+    let srv = TestServer::start(&[]).await;
+    let (key, _) = srv.create_key("acme").await;
+    // Only the exact `faces:compare` / `faces:detect` paths exist; near misses are API 404s.
+    for path in [
+        "/api/v2/faces",
+        "/api/v2/faces:other",
+        "/api/v2/faces/compare",
+        "/api/v2/faces:compare/x",
+    ] {
+        let r = post(&srv, path, Some(&key), Form::new()).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(error_code(r).await, "not_found", "{path}");
+    }
+    let doc: Value = Client::new()
+        .get(srv.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/api/v2/faces:compare",
+        "/api/v2/faces:detect",
+        "/api/v1/session/{id}/compare",
+    ] {
+        assert!(
+            doc["paths"][path]["post"].is_object(),
+            "{path} missing from OpenAPI"
+        );
+    }
+    assert!(doc["components"]["schemas"]["CompareResponse"].is_object());
+    assert!(doc["components"]["schemas"]["DetectResponse"].is_object());
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn detect_attributes_are_sensible_on_known_photos() {
+    let srv = TestServer::start(&[]).await;
+    let (key, _) = srv.create_key("acme").await;
+
+    let v = detect(&srv, &key, &photo("obama.jpg"), "default").await;
+    assert_eq!(v["image_size"], json!({"width": 910, "height": 1137}));
+    let faces = v["faces"].as_array().unwrap();
+    assert_eq!(faces.len(), 1, "{v}");
+    let f = &faces[0];
+    assert_box_inside(&f["bounding_box"], 910, 1137);
+    assert!(f["confidence"].as_f64().unwrap() > 0.7);
+    let a = &f["attributes"];
+    for axis in ["yaw", "pitch", "roll"] {
+        assert!(
+            a["pose"][axis].as_f64().unwrap().abs() < 20.0,
+            "{axis}: {a}"
+        );
+    }
+    assert_eq!(a["eyes_open"]["value"], true, "{a}");
+    assert!(a["eyes_open"]["confidence"].as_f64().unwrap() >= 0.5);
+    let brightness = a["brightness"].as_f64().unwrap();
+    assert!((0.2..0.9).contains(&brightness), "{a}");
+    assert!(a["sharpness"].as_f64().unwrap() > 30.0, "{a}");
+    assert!(
+        a.get("eyeglasses").is_none(),
+        "eyeglasses only with attributes=all"
+    );
+
+    // Landmarks: named, inside the face box, and anatomically ordered (subject's left eye on
+    // the image's right, nose between eyes and mouth, chin lowest).
+    let lm = |name: &str| -> (f64, f64) {
+        let p = f["landmarks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["type"] == name)
+            .unwrap_or_else(|| panic!("no {name} landmark"));
+        (p["x"].as_f64().unwrap(), p["y"].as_f64().unwrap())
+    };
+    let (le, re, nose, chin) = (lm("left_eye"), lm("right_eye"), lm("nose_tip"), lm("chin"));
+    let (ml, mr) = (lm("mouth_left"), lm("mouth_right"));
+    assert!(le.0 > re.0 && ml.0 > mr.0);
+    assert!(nose.1 > le.1 && nose.1 < ml.1 && chin.1 > ml.1);
+
+    // Closed mouths and open eyes on two more frontal portraits.
+    for name in ["biden.jpg", "grace_hopper.jpg"] {
+        let v = detect(&srv, &key, &photo(name), "default").await;
+        let a = &v["faces"][0]["attributes"];
+        assert_eq!(a["mouth_closed"]["value"], true, "{name}: {a}");
+        assert_eq!(a["eyes_open"]["value"], true, "{name}: {a}");
+        assert!(
+            a["pose"]["yaw"].as_f64().unwrap().abs() < 20.0,
+            "{name}: {a}"
+        );
+    }
+    // obama2.jpg: a broad laugh, mouth open.
+    let v = detect(&srv, &key, &photo("obama2.jpg"), "default").await;
+    assert_eq!(
+        v["faces"][0]["attributes"]["mouth_closed"]["value"], false,
+        "{v}"
+    );
+
+    // `none` leaves attributes out; `all` adds eyeglasses, unmeasured and said so.
+    let v = detect(&srv, &key, &photo("obama.jpg"), "none").await;
+    assert!(v["faces"][0].get("attributes").is_none(), "{v}");
+    assert!(v["faces"][0]["landmarks"].as_array().unwrap().len() >= 6);
+    let v = detect(&srv, &key, &photo("obama.jpg"), "all").await;
+    assert_eq!(
+        v["faces"][0]["attributes"]["eyeglasses"],
+        json!({"value": null, "confidence": 0.0})
+    );
+    srv.stop().await;
+}
+
+/// Adds an EXIF APP1 segment with `Orientation = orientation` right after the JPEG's SOI.
+fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+    let mut tiff = b"MM\0\x2a\0\0\0\x08".to_vec();
+    tiff.extend_from_slice(&1u16.to_be_bytes()); // one IFD entry
+    tiff.extend_from_slice(&0x0112u16.to_be_bytes()); // Orientation
+    tiff.extend_from_slice(&3u16.to_be_bytes()); // SHORT
+    tiff.extend_from_slice(&1u32.to_be_bytes());
+    tiff.extend_from_slice(&orientation.to_be_bytes());
+    tiff.extend_from_slice(&[0, 0]);
+    tiff.extend_from_slice(&0u32.to_be_bytes()); // no next IFD
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xff, 0xe1]);
+    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+#[tokio::test]
+async fn exif_orientation_and_alpha_png_are_handled() {
+    let srv = TestServer::start(&[]).await;
+    let (key, _) = srv.create_key("acme").await;
+
+    // Store obama.jpg's pixels turned a quarter to the left, tagged "rotate 90° clockwise to
+    // display" (orientation 6), as a phone held sideways writes it.
+    let upright = image::load_from_memory(&photo("obama.jpg")).unwrap();
+    let mut stored = Vec::new();
+    upright
+        .rotate270()
+        .write_to(
+            &mut std::io::Cursor::new(&mut stored),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    let tagged = with_exif_orientation(&stored, 6);
+    let v = detect(&srv, &key, &tagged, "default").await;
+    assert_eq!(
+        v["image_size"],
+        json!({"width": 910, "height": 1137}),
+        "orientation not applied"
+    );
+    let roll = v["faces"][0]["attributes"]["pose"]["roll"]
+        .as_f64()
+        .unwrap();
+    assert!(roll.abs() < 20.0, "face not upright: roll {roll}");
+    let r: Value = compare(&srv, &key, &tagged, &photo("obama2.jpg"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["is_match"], true, "{r}");
+
+    // An RGBA PNG (obama2.jpg re-encoded) works and matches its JPEG.
+    let v = detect(&srv, &key, &photo("32bit.png"), "default").await;
+    assert_eq!(v["faces"].as_array().unwrap().len(), 1, "{v}");
+    let r: Value = compare(&srv, &key, &photo("32bit.png"), &photo("obama.jpg"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["is_match"], true, "{r}");
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn session_compare_uses_the_verified_face() {
+    let srv = TestServer::start(&[]).await;
+    let db = srv.db().await;
+    let new = || NewSession {
+        tenant_id: None,
+        kind: SessionKind::Direct,
+        mode: Mode::Passive,
+        signed_webhooks: false,
+        redirect_url: None,
+        webhook_url: None,
+        reference_id: None,
+        locale: None,
+        ttl_secs: 600,
+    };
+    let done = |verdict, jpeg: Option<Vec<u8>>| Completion {
+        verdict,
+        confidence: 0.9,
+        details: ResultDetails::default(),
+        camera_metadata: None,
+        photo: jpeg.map(|jpeg| Photo {
+            jpeg,
+            geometry: json!({}),
+        }),
+    };
+    let passed = sessions::create(&db, new()).await.unwrap();
+    let id = passed.session.id.clone();
+    let path = |id: &str, token: &str| format!("/api/v1/session/{id}/compare?token={token}");
+
+    // Before a verdict there is no verified face.
+    let r = post(
+        &srv,
+        &path(&id, &passed.token),
+        None,
+        Form::new().file("image", &photo("obama2.jpg")),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(r).await, "photo_not_available");
+
+    sessions::complete(&db, &id, done(Verdict::Pass, Some(photo("obama.jpg"))))
+        .await
+        .unwrap();
+    let r = post(
+        &srv,
+        &path(&id, &passed.token),
+        None,
+        Form::new().file("image", &photo("obama2.jpg")),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let same: Value = r.json().await.unwrap();
+    assert_eq!(same["is_match"], true, "{same}");
+    assert_box_inside(&same["source_face"], 910, 1137);
+    let other: Value = post(
+        &srv,
+        &path(&id, &passed.token),
+        None,
+        Form::new().file("image", &photo("biden.jpg")),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(other["is_match"], false, "{other}");
+    let r = post(
+        &srv,
+        &path(&id, &passed.token),
+        None,
+        Form::new().file("image", &photo("coffee.png")),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(r).await, "no_face_in_target");
+    let r = post(
+        &srv,
+        &path(&id, &passed.token),
+        None,
+        Form::new().file("image", &[]),
+    )
+    .await;
+    assert_eq!(error_code(r).await, "empty_image");
+
+    // Wrong token, unknown session, failed session.
+    let r = post(
+        &srv,
+        &path(&id, "wrong"),
+        None,
+        Form::new().file("image", &photo("obama2.jpg")),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(r).await, "invalid_token");
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let r = post(
+        &srv,
+        &path(&unknown, "x"),
+        None,
+        Form::new().file("image", &photo("obama2.jpg")),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(r).await, "session_not_found");
+    let failed = sessions::create(&db, new()).await.unwrap();
+    sessions::complete(&db, &failed.session.id, done(Verdict::Fail, None))
+        .await
+        .unwrap();
+    let r = post(
+        &srv,
+        &path(&failed.session.id, &failed.token),
+        None,
+        Form::new().file("image", &photo("obama2.jpg")),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(r).await, "photo_not_available");
+    srv.stop().await;
+}
