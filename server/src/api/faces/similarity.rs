@@ -13,9 +13,10 @@
 //! Why this shape:
 //! - **Centred on 0.6**, so the default threshold 0.5 *is* dlib's cut-off: an integrator who
 //!   keeps the default gets the operating point the descriptor was trained and published for.
-//! - **Scale 0.05**, chosen from the distances measured on real photos (`ilive faces-eval`):
-//!   genuine pairs lie at 0.22–0.49 and impostor pairs at 0.64–0.90, so the gap around 0.6 is
-//!   about ±0.05 wide. One scale unit per half-gap spreads the scores over the useful range:
+//! - **Scale 0.05**, chosen from the distances measured on real photos: `ilive faces-eval` on
+//!   the fixture photos puts its 10 genuine pairs at 0.22–0.45 and its 18 impostor pairs at
+//!   0.67–0.90, and the checks of the `models` crate saw 0.22–0.49 and 0.64–0.90, so the empty
+//!   gap around 0.6 is about ±0.05 wide. One scale unit per half-gap spreads the scores over the useful range:
 //!   the weakest genuine pair measured (0.49) maps to ≈ 0.90, the closest impostor (0.64) to
 //!   ≈ 0.31, a typical genuine pair (0.35) to ≈ 0.99 and a typical impostor (0.8) to ≈ 0.02.
 //!   A linear map (`1 − d`) would put both groups in the middle of the range (0.5–0.8 vs
@@ -64,6 +65,6 @@ mod tests {
             last = s;
         }
         assert!((distance_at(0.8) - 0.5307).abs() < 1e-3);
-        assert!((distance_at(DEFAULT_THRESHOLD) - 0.6).abs() < 1e-9);
+        assert!((distance_at(DEFAULT_THRESHOLD) - 0.6).abs() < 1e-6);
     }
 }
