@@ -14,6 +14,7 @@ bash "$ILIVE_ROOT/scripts/build-site.sh"
 export ILIVE_MODELS_DIR ILIVE_FIXTURES_DIR
 export ILIVE_SITE_ROOT="$ILIVE_ROOT/target/site"
 log "running the Rust tests"
+export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
 cargo test --workspace --no-fail-fast
 
 log "all tests passed in $(( $(date +%s) - start )) s"

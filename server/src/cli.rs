@@ -25,6 +25,10 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Run clips through the liveness engine and print BPCER/APCER (no browser needed).
+    Eval(crate::eval::EvalArgs),
+    /// Score face comparison on real photos: similarity distributions, FMR and FNMR.
+    FacesEval(crate::api::faces::eval::FacesEvalArgs),
     /// Manage tenants (integrator accounts).
     Tenants {
         #[command(subcommand)]
@@ -57,6 +61,14 @@ pub enum TenantsAction {
     Secret { name: String },
 }
 
+/// Runs `ilive eval`: loads the models, runs the clips, prints the table.
+pub fn run_eval(config: &Config, args: &crate::eval::EvalArgs) -> anyhow::Result<()> {
+    let models = models::FaceModels::load(&config.models_dir())?;
+    let results = crate::eval::evaluate(args, &models, config.thresholds())?;
+    print!("{}", crate::eval::report(&results));
+    Ok(())
+}
+
 /// Runs an administration command against the configured database, writing to stdout.
 pub async fn run_admin(config: &Config, command: Command) -> anyhow::Result<()> {
     let db = store::connect(&config.database_url).await?;
@@ -64,6 +76,8 @@ pub async fn run_admin(config: &Config, command: Command) -> anyhow::Result<()> 
     use std::fmt::Write;
     match command {
         Command::Serve => unreachable!("serve is handled by main"),
+        Command::FacesEval(_) => unreachable!("faces-eval is handled by main"),
+        Command::Eval(_) => unreachable!("eval is handled by run_eval"),
         Command::Keys { action } => match action {
             KeysAction::Create { tenant } => {
                 let name = tenant.trim();

@@ -157,7 +157,10 @@ impl SessionEngine {
         let (fw, fh) = (o.frame_width as f32, o.frame_height as f32);
         let width_share = f.bbox.w / fw;
         let (cx, cy) = (f.bbox.x + f.bbox.w / 2.0, f.bbox.y + f.bbox.h / 2.0);
-        if width_share < 0.18 {
+        // The landmark box spans ~13 cm of face; a 640-px webcam (≈60° field of view) at arm's
+        // length (60–70 cm) sees it at ~20% of the width; under 14% the face is too small to
+        // measure eyelids and lips reliably.
+        if width_share < 0.14 {
             FaceStatus::TooFar
         } else if width_share > 0.7 {
             FaceStatus::TooClose

@@ -1,0 +1,326 @@
+//! `ilive eval`: runs clips through the liveness engine without a browser and prints an
+//! ISO/IEC 30107-3-style table. A clip is a folder of JPEG frames (sorted by name) or any video
+//! file (frames extracted with the system's `ffmpeg`). The clip's kind comes from the first word
+//! of its name: `live`/`bona` (bona fide), `noface`, or an attack type (`print`, `replay`,
+//! `frozen`, `swap`, or any other word, reported as its own attack type); `--bona-fide NAME`
+//! marks other clips (e.g. real video) as bona fide.
+//!
+//! Frames are fed at the clip's frame rate on a simulated clock, so a run is deterministic and
+//! faster than real time. In active mode the clip is taken as it is and looped until the session
+//! ends: a live-like loop that performs every action satisfies any prompt; a replay cannot follow
+//! the random order and runs out of time.
+use std::{
+    collections::BTreeMap,
+    fmt::Write as _,
+    path::{Path, PathBuf},
+};
+
+use app::{
+    api::{Mode, Verdict},
+    ws::CameraMetadata,
+};
+use clap::Args;
+use rand::SeedableRng;
+
+use crate::engine::{pool, session::SessionEngine, Thresholds};
+
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// Clips: frame folders or video files (or folders containing them).
+    #[arg(required = true)]
+    pub clips: Vec<PathBuf>,
+    /// `active`, `passive` or `both`.
+    #[arg(long, default_value = "both")]
+    pub mode: String,
+    /// Frame rate of frame folders (videos are sampled at this rate too).
+    #[arg(long, default_value_t = 15.0)]
+    pub fps: f64,
+    /// Seed for the challenge draw, so runs repeat.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Clip names (without extension) to count as bona fide whatever their first word.
+    #[arg(long = "bona-fide")]
+    pub bona_fide: Vec<String>,
+}
+
+/// One clip's result in one mode.
+#[derive(Debug, Clone)]
+pub struct ClipResult {
+    pub clip: String,
+    pub kind: String,
+    pub mode: Mode,
+    pub verdict: Verdict,
+    pub confidence: f64,
+    pub reasons: Vec<String>,
+    pub frames_used: usize,
+}
+
+/// Runs one clip (its frames as JPEG bytes) through a fresh engine.
+pub fn run_clip(
+    models: &models::FaceModels,
+    frames: &[Vec<u8>],
+    fps: f64,
+    mode: Mode,
+    th: Thresholds,
+    seed: u64,
+) -> anyhow::Result<(crate::engine::session::Outcome, usize)> {
+    anyhow::ensure!(!frames.is_empty(), "the clip has no frames");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut engine = SessionEngine::new(mode, th, &mut rng);
+    engine.set_camera(CameraMetadata {
+        label: Some("ilive-eval".into()),
+        width: None,
+        height: None,
+        frame_rate: Some(fps),
+        facing_mode: Some("user".into()),
+    });
+    let dt = 1.0 / fps;
+    let mut used = 0;
+    let limit = (th.max_session_secs * fps) as usize + 1;
+    while !engine.is_done() && used < limit {
+        let t = used as f64 * dt;
+        let jpeg = &frames[used % frames.len()];
+        // Passive mode and non-looping use: a clip shorter than the session ends the capture.
+        if mode == Mode::Passive && used >= frames.len() {
+            engine.abort("clip_ended");
+            break;
+        }
+        let obs = pool::analyze_blocking(models, jpeg, t, engine.request(t))
+            .map_err(|e| anyhow::anyhow!("frame {used}: {e}"))?;
+        engine.on_frame(obs);
+        engine.on_tick(t);
+        used += 1;
+    }
+    Ok((engine.conclude(), used))
+}
+
+/// Frames of a clip: a folder of JPEGs, or a video decoded by ffmpeg at `fps`.
+pub fn load_frames(path: &Path, fps: f64) -> anyhow::Result<Vec<Vec<u8>>> {
+    if path.is_dir() {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(path)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                matches!(
+                    p.extension()
+                        .and_then(|e| e.to_str())
+                        .map(str::to_ascii_lowercase)
+                        .as_deref(),
+                    Some("jpg" | "jpeg")
+                )
+            })
+            .collect();
+        names.sort();
+        return names
+            .iter()
+            .map(|p| std::fs::read(p).map_err(Into::into))
+            .collect();
+    }
+    let dir = tempfile_dir()?;
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-i"])
+        .arg(path)
+        .args([
+            "-vf",
+            &format!("fps={fps},scale='min(640,iw)':-2"),
+            "-q:v",
+            "3",
+        ])
+        .arg(dir.join("frame_%05d.jpg"))
+        .status()
+        .map_err(|e| anyhow::anyhow!("running ffmpeg (apt-get install ffmpeg): {e}"))?;
+    anyhow::ensure!(
+        status.success(),
+        "ffmpeg could not decode {}",
+        path.display()
+    );
+    let frames = load_frames(&dir, fps);
+    let _ = std::fs::remove_dir_all(&dir);
+    frames
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("ilive-eval-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn is_clip(p: &Path) -> bool {
+    if p.is_dir() {
+        return std::fs::read_dir(p)
+            .map(|mut d| {
+                d.any(|e| {
+                    e.map(|e| e.path().extension().is_some_and(|x| x == "jpg"))
+                        .unwrap_or(false)
+                })
+            })
+            .unwrap_or(false);
+    }
+    matches!(
+        p.extension().and_then(|e| e.to_str()),
+        Some("mp4" | "mov" | "mkv" | "webm" | "avi" | "y4m" | "mjpeg")
+    )
+}
+
+/// Expands folders that hold clips into the clips themselves.
+fn collect(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = vec![];
+    for p in paths {
+        if is_clip(p) {
+            out.push(p.clone());
+        } else if let Ok(rd) = std::fs::read_dir(p) {
+            let mut inner: Vec<PathBuf> = rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| is_clip(p))
+                .collect();
+            inner.sort();
+            out.extend(inner);
+        }
+    }
+    out
+}
+
+/// The kind of a clip from its name.
+pub fn kind_of(name: &str, bona_fide: &[String]) -> String {
+    if bona_fide.iter().any(|b| b == name) {
+        return "bona_fide".into();
+    }
+    let first = name
+        .split(['_', '-', '.'])
+        .next()
+        .unwrap_or(name)
+        .to_ascii_lowercase();
+    match first.as_str() {
+        "live" | "bona" => "bona_fide".into(),
+        "noface" => "no_face".into(),
+        other => other.into(),
+    }
+}
+
+/// Runs every clip in the requested modes and returns the results.
+pub fn evaluate(
+    args: &EvalArgs,
+    models: &models::FaceModels,
+    th: Thresholds,
+) -> anyhow::Result<Vec<ClipResult>> {
+    let modes = match args.mode.as_str() {
+        "active" => vec![Mode::Active],
+        "passive" => vec![Mode::Passive],
+        "both" => vec![Mode::Active, Mode::Passive],
+        other => anyhow::bail!("--mode must be active, passive or both, not {other}"),
+    };
+    let mut results = vec![];
+    for clip in collect(&args.clips) {
+        let name = clip
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let frames = load_frames(&clip, args.fps)?;
+        for &mode in &modes {
+            let (outcome, used) = run_clip(models, &frames, args.fps, mode, th, args.seed)?;
+            results.push(ClipResult {
+                clip: name.clone(),
+                kind: kind_of(&name, &args.bona_fide),
+                mode,
+                verdict: outcome.fused.verdict,
+                confidence: outcome.fused.confidence,
+                reasons: outcome.fused.reasons,
+                frames_used: used,
+            });
+        }
+    }
+    Ok(results)
+}
+
+/// The printed report: one line per run, then BPCER / APCER per mode.
+pub fn report(results: &[ClipResult]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<28} {:<10} {:<8} {:<7} {:>6} {:>6}  reasons",
+        "clip", "kind", "mode", "verdict", "conf", "frames"
+    );
+    for r in results {
+        let _ = writeln!(
+            s,
+            "{:<28} {:<10} {:<8} {:<7} {:>6.3} {:>6}  {}",
+            r.clip,
+            r.kind,
+            r.mode.as_str(),
+            verdict_str(r.verdict),
+            r.confidence,
+            r.frames_used,
+            r.reasons.join(",")
+        );
+    }
+    for mode in [Mode::Active, Mode::Passive] {
+        let rs: Vec<&ClipResult> = results.iter().filter(|r| r.mode == mode).collect();
+        if rs.is_empty() {
+            continue;
+        }
+        let _ = writeln!(s, "\n{} mode (ISO/IEC 30107-3 style)", mode.as_str());
+        let bona: Vec<&&ClipResult> = rs.iter().filter(|r| r.kind == "bona_fide").collect();
+        if !bona.is_empty() {
+            let failed = bona.iter().filter(|r| r.verdict == Verdict::Fail).count();
+            let not_pass = bona.iter().filter(|r| r.verdict != Verdict::Pass).count();
+            let _ = writeln!(
+                s,
+                "  BPCER (bona fide → fail): {}/{} = {:.1}%   bona fide not passed (fail or retry): {}/{}",
+                failed,
+                bona.len(),
+                100.0 * failed as f64 / bona.len() as f64,
+                not_pass,
+                bona.len()
+            );
+        }
+        let mut attacks: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        for r in rs
+            .iter()
+            .filter(|r| r.kind != "bona_fide" && r.kind != "no_face")
+        {
+            let e = attacks.entry(&r.kind).or_default();
+            e.1 += 1;
+            if r.verdict == Verdict::Pass {
+                e.0 += 1;
+            }
+        }
+        for (kind, (accepted, n)) in attacks {
+            let _ = writeln!(
+                s,
+                "  APCER {kind:<8} (attack → pass): {accepted}/{n} = {:.1}%",
+                100.0 * accepted as f64 / n as f64
+            );
+        }
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+        for r in &rs {
+            *counts.entry(verdict_str(r.verdict)).or_default() += 1;
+            for reason in &r.reasons {
+                *reasons.entry(reason).or_default() += 1;
+            }
+        }
+        let _ = writeln!(s, "  verdicts: {counts:?}");
+        let _ = writeln!(s, "  reasons seen: {reasons:?}");
+    }
+    s
+}
+
+fn verdict_str(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "pass",
+        Verdict::Fail => "fail",
+        Verdict::Retry => "retry",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_come_from_the_first_word() {
+        assert_eq!(kind_of("live_obama", &[]), "bona_fide");
+        assert_eq!(kind_of("print-astronaut", &[]), "print");
+        assert_eq!(kind_of("noface_coffee", &[]), "no_face");
+        assert_eq!(kind_of("single_face", &["single_face".into()]), "bona_fide");
+    }
+}
