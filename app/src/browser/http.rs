@@ -5,9 +5,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{RequestInit, Response};
 
-use crate::api::{
-    CaptchaInfo, DirectSessionRequest, ErrorBody, Mode, SessionCreated, SessionResult,
-};
+use crate::api::{CaptchaInfo, DirectSessionRequest, ErrorBody, Mode, SessionCreated};
 use crate::pow;
 
 /// A failed call: the API's stable `code` (or `network` / `unsupported_captcha`).
@@ -138,8 +136,8 @@ pub async fn create_direct_session(
     post_json("/api/v1/session", &req).await
 }
 
-/// `GET /api/v1/session/{id}/result?token=`.
-pub async fn result(session_id: &str, token: &str) -> Result<SessionResult, ApiError> {
+/// `GET /api/v1/session/{id}/result?token=`, into `SessionResult` or a subset of it.
+pub async fn result<T: DeserializeOwned>(session_id: &str, token: &str) -> Result<T, ApiError> {
     get_json(&format!(
         "/api/v1/session/{}/result?token={}",
         js_sys::encode_uri_component(session_id),

@@ -5,12 +5,35 @@ use leptos::prelude::*;
 use leptos_meta::{Html, Title};
 
 use crate::{
-    api::{Mode, SessionResult},
+    api::{ChallengeOutcome, Layers, Mode, Verdict},
     components::verify::{Target, Verify},
     flow::Outcome,
     i18n::{Lang, Strings},
     use_lang,
+    ws::CameraMetadata,
 };
+
+/// The parts of `GET /api/v1/session/{id}/result` the demo shows. Typed camera metadata (rather
+/// than the contract's free-form JSON) keeps a JSON tree type out of the browser bundle.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+struct DemoResult {
+    verdict: Option<Verdict>,
+    confidence: Option<f64>,
+    layers: Option<Layers>,
+    challenges: Option<Vec<ChallengeOutcome>>,
+    reasons: Option<Vec<String>>,
+    camera_metadata: Option<CameraMetadata>,
+    photo_available: bool,
+}
+
+fn verdict_code(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "pass",
+        Verdict::Fail => "fail",
+        Verdict::Retry => "retry",
+    }
+}
 
 #[component]
 pub fn Home() -> impl IntoView {
@@ -49,7 +72,7 @@ enum DemoState {
 enum Details {
     Loading,
     Loaded {
-        result: Box<SessionResult>,
+        result: Box<DemoResult>,
         photo: Option<String>,
     },
     Failed(String),
@@ -179,7 +202,7 @@ fn load_details(session_id: String, token: String, details: RwSignal<Option<Deta
             // The photo is rendered after the verdict: a pass may list it a moment later.
             let mut tries = 0;
             let result = loop {
-                let result = match http::result(&session_id, &token).await {
+                let result = match http::result::<DemoResult>(&session_id, &token).await {
                     Ok(r) => r,
                     Err(e) => {
                         details.set(Some(Details::Failed(e.code)));
@@ -187,8 +210,7 @@ fn load_details(session_id: String, token: String, details: RwSignal<Option<Deta
                     }
                 };
                 tries += 1;
-                let waiting =
-                    result.verdict == Some(crate::api::Verdict::Pass) && !result.photo_available;
+                let waiting = result.verdict == Some(Verdict::Pass) && !result.photo_available;
                 if !waiting || tries >= 5 {
                     break result;
                 }
@@ -237,11 +259,8 @@ fn DetailsView(details: Details, lang: Lang) -> impl IntoView {
         }
         .into_any(),
         Details::Loaded { result, photo } => {
-            let verdict = result.verdict.map(|v| t.verdict(v)).unwrap_or(t.demo_none);
-            let verdict_code = result
-                .verdict
-                .map(|v| format!("{v:?}").to_lowercase())
-                .unwrap_or_default();
+            let verdict_class = result.verdict.map(verdict_code).unwrap_or_default();
+            let verdict = result.verdict.map(verdict_code).unwrap_or(t.demo_none);
             let layers = result.layers.clone().map(|l| {
                 view! {
                     <h3>{t.demo_layers}</h3>
@@ -295,14 +314,21 @@ fn DetailsView(details: Details, lang: Lang) -> impl IntoView {
                 .into_any(),
                 None => view! { <p class="muted">{t.demo_no_photo}</p> }.into_any(),
             };
-            let camera = result
-                .camera_metadata
-                .as_ref()
-                .and_then(|m| serde_json::to_string_pretty(m).ok());
+            let camera = result.camera_metadata.as_ref().map(|m| {
+                let size = match (m.width, m.height) {
+                    (Some(w), Some(h)) => format!("{w}×{h}"),
+                    _ => String::new(),
+                };
+                let fps = m
+                    .frame_rate
+                    .map(|f| format!(" @ {f:.0} fps"))
+                    .unwrap_or_default();
+                format!("{} {size}{fps}", m.label.clone().unwrap_or_default())
+            });
             view! {
                 <dl class="facts">
                     <dt>{t.demo_verdict}</dt>
-                    <dd><span class=format!("badge {verdict_code}")>{verdict}</span></dd>
+                    <dd><span class=format!("badge {verdict_class}")>{verdict}</span></dd>
                     <dt>{t.demo_confidence}</dt>
                     <dd>{result.confidence.map(percent).unwrap_or_default()}</dd>
                 </dl>
@@ -313,7 +339,7 @@ fn DetailsView(details: Details, lang: Lang) -> impl IntoView {
                 <h3>{t.demo_photo}</h3>
                 {photo}
                 {camera.map(|c| view! {
-                    <details><summary><code>"camera_metadata"</code></summary><pre>{c}</pre></details>
+                    <p class="small muted"><code>"camera_metadata"</code> ": " {c}</p>
                 })}
             }
             .into_any()

@@ -70,7 +70,15 @@ fn retry_callback(mode: Mode, lang: Lang) -> Callback<()> {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             match crate::browser::http::create_direct_session(mode, Some(lang.tag().into())).await {
-                Ok(created) => crate::browser::navigate(&created.session_url),
+                // Same origin as this page, whatever public URL the server advertises.
+                Ok(created) => match crate::browser::http::capture_of(&created.session_url) {
+                    Some(c) => crate::browser::navigate(&format!(
+                        "/session/{}?c={}",
+                        js_sys::encode_uri_component(&created.session_id),
+                        js_sys::encode_uri_component(&c)
+                    )),
+                    None => crate::browser::navigate(&created.session_url),
+                },
                 Err(e) => {
                     leptos::logging::warn!("could not start a new session: {}", e.message);
                     // Reloading shows this link's state ("already used"), with what to do.
