@@ -136,8 +136,8 @@ fn draw_plane(
         return bg.clone();
     };
     let mut out = bg.clone();
-    // How many plane pixels one image pixel spans here (for the screen's grid aliasing).
     out.map_pixels(|x, y, p| {
+        // `step`: how many plane pixels one image pixel spans here (the screen's grid needs it).
         let q = apply_h(&inv, [x as f64 + 0.5, y as f64 + 0.5]);
         let q1 = apply_h(&inv, [x as f64 + 1.5, y as f64 + 0.5]);
         let step = ((q1[0] - q[0]).powi(2) + (q1[1] - q[1]).powi(2)).sqrt();
@@ -313,7 +313,6 @@ pub fn render_scene(photo: &Canvas, w: usize, h: usize, cam: &CameraState) -> Ca
 pub fn sensor(img: &mut Canvas, sigma: f32, flicker: f32, rng: &mut Rng) {
     let gain = 1.0 + flicker * rng.range(-1.0, 1.0);
     let seed = rng.next_u64();
-    let w = img.w;
     img.map_pixels(|x, y, p| {
         let mut r = Rng::derive(seed, y as u64, x as u64);
         let l = sigma * r.normal();
@@ -325,7 +324,6 @@ pub fn sensor(img: &mut Canvas, sigma: f32, flicker: f32, rng: &mut Rng) {
         ]
         .map(|v| v.clamp(0.0, 255.0))
     });
-    let _ = w;
 }
 
 #[cfg(test)]

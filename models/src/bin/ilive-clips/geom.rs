@@ -70,10 +70,9 @@ pub fn rotate(m: &Mat3, p: [f64; 3]) -> [f64; 3] {
     ]
 }
 
-/// Delaunay triangulation (Bowyer–Watson) of 2-D points; returns index triples, each
-/// counter-clockwise in a y-down image (i.e. positive signed area in x-right/y-down terms is not
-/// guaranteed — callers must not rely on orientation). Duplicate points are tolerated (the
-/// later one is skipped). O(n²), fine for the few hundred control points of a face.
+/// Delaunay triangulation (Bowyer–Watson) of 2-D points; returns index triples in no particular
+/// orientation. Duplicate points are tolerated (the later one is left out). O(n²), fine for the
+/// few hundred control points of a face.
 pub fn delaunay(pts: &[[f32; 2]]) -> Vec<[usize; 3]> {
     let n = pts.len();
     if n < 3 {

@@ -311,7 +311,7 @@ impl Rig {
         let pivot = [oc[0], oc[1], side_z + 0.25 * ie];
 
         Ok(Self {
-            blink: blink_field(lm, ie),
+            blink: blink_field(lm),
             smile: smile_field(lm),
             mouth: mouth_field(lm),
             src,
@@ -464,7 +464,7 @@ const LID_SKIN: f32 = 0.8;
 /// fading out over [`LID_SKIN`] eye widths (what covers the eye is the stretched lid skin; the
 /// eye's own pixels are squeezed to nothing). FaceMesh reads such a closed eye at about 0.6 of
 /// the open EAR (obama 0.23 → 0.13, grace_hopper 0.24 → 0.16, astronaut 0.35 → 0.20).
-fn blink_field(lm: &[[f32; 3]], _ie: f32) -> Vec<[f32; 2]> {
+fn blink_field(lm: &[[f32; 3]]) -> Vec<[f32; 2]> {
     let mut out = vec![[0.0; 2]; N_LM];
     let chin = lm[152];
     for (upper, lower) in [
