@@ -141,7 +141,11 @@ fn subject(models: &FaceModels, path: &PathBuf, spec: &ClipSpec) -> Result<(Subj
 impl Clip {
     /// Prepares a clip: loads and frames the photos, builds the rigs.
     pub fn new(models: &FaceModels, spec: ClipSpec) -> Result<Self> {
-        if spec.width % 2 != 0 || spec.height % 2 != 0 || spec.width < 64 || spec.height < 48 {
+        if !spec.width.is_multiple_of(2)
+            || !spec.height.is_multiple_of(2)
+            || spec.width < 64
+            || spec.height < 48
+        {
             bail!(
                 "the size must be even and at least 64×48 (got {}×{})",
                 spec.width,

@@ -219,8 +219,9 @@ fn solve8(mut m: [[f64; 8]; 8], mut r: [f64; 8]) -> Option<[f64; 8]> {
         r.swap(c, p);
         for i in c + 1..8 {
             let f = m[i][c] / m[c][c];
-            for j in c..8 {
-                m[i][j] -= f * m[c][j];
+            let pivot_row = m[c];
+            for (v, p) in m[i].iter_mut().zip(pivot_row).skip(c) {
+                *v -= f * p;
             }
             r[i] -= f * r[c];
         }

@@ -664,8 +664,8 @@ fn paint_mouth(out: &mut Canvas, dst: &[[f32; 2]], amount: f32) {
             };
             let i = (y * w + x) as usize;
             let a = alpha * cover;
-            for c in 0..3 {
-                out.px[i][c] = out.px[i][c] * (1.0 - a) + col[c] * a;
+            for (v, c) in out.px[i].iter_mut().zip(col) {
+                *v = *v * (1.0 - a) + c * a;
             }
         }
     }
