@@ -370,8 +370,17 @@ fn main() -> Result<()> {
                     mjpeg.as_deref(),
                 )?;
                 eprintln!("{name}: {} frames in {:.1} s", m.frames, m.seconds);
+                // Paths relative to the manifest, so the set can be moved as a whole.
+                let rel = |p: Option<PathBuf>| {
+                    p.map(|p| p.strip_prefix(&out_dir).map(Path::to_path_buf).unwrap_or(p))
+                };
+                let mut m = m;
+                m.dir = rel(m.dir.take());
+                m.y4m = rel(m.y4m.take());
+                m.mjpeg = rel(m.mjpeg.take());
                 made.push(m);
             }
+            // Paths in it are relative to OUT_DIR.
             let p = out_dir.join("manifest.json");
             std::fs::write(&p, serde_json::to_vec_pretty(&made)?)
                 .with_context(|| format!("writing {}", p.display()))?;
