@@ -118,8 +118,16 @@ pub fn CaptureView(
         }
     };
 
+    // The Start button that had focus is gone: keyboard users continue from here.
+    let root = NodeRef::<html::Div>::new();
+    Effect::new(move |_| {
+        if let Some(el) = root.get() {
+            let _ = el.focus();
+        }
+    });
+
     view! {
-        <div class="capture">
+        <div class="capture" tabindex="-1" node_ref=root>
             <div class="preview" class:ok=face_ok>
                 // `muted` is also set from code: the attribute does not set the property.
                 <video node_ref=video_ref autoplay=true playsinline=true muted=true

@@ -261,6 +261,9 @@ impl Runtime {
         }
     }
 
+    /// Tells the server the person gave up. The server answers with a verdict (for a managed
+    /// session it carries the way back), so the capture stays open for it a moment; without one
+    /// the "cancelled" screen shows.
     #[allow(unused_variables)]
     fn cancel(self, flow: RwSignal<Flow>) {
         #[cfg(feature = "hydrate")]
@@ -270,10 +273,16 @@ impl Runtime {
                     c.cancel();
                 }
             });
-            flow.update(|f| f.stage = Stage::Stopped(crate::flow::Stopped::Cancelled));
             set_timeout(
-                move || self.capture.set_value(None),
-                std::time::Duration::ZERO,
+                move || {
+                    flow.update(|f| {
+                        if matches!(f.stage, Stage::Capturing | Stage::Analyzing) {
+                            f.stage = Stage::Stopped(crate::flow::Stopped::Cancelled);
+                        }
+                    });
+                    self.capture.set_value(None);
+                },
+                std::time::Duration::from_secs(3),
             );
         }
     }
