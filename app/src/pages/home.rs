@@ -312,7 +312,14 @@ fn DetailsView(details: Details, lang: Lang) -> impl IntoView {
                     <img class="photo" src=src alt=t.demo_photo width="240" height="300"/>
                 }
                 .into_any(),
-                None => view! { <p class="muted">{t.demo_no_photo}</p> }.into_any(),
+                None => {
+                    let why = if result.verdict == Some(Verdict::Pass) {
+                        t.demo_photo_missing
+                    } else {
+                        t.demo_no_photo
+                    };
+                    view! { <p class="muted">{why}</p> }.into_any()
+                }
             };
             let camera = result.camera_metadata.as_ref().map(|m| {
                 let size = match (m.width, m.height) {
