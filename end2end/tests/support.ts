@@ -1,0 +1,266 @@
+// What the scenarios share: a browser whose fake camera plays one clip, screenshots of every
+// screen, the integrator's side (API calls, an HTTPS webhook receiver, a redirect landing page),
+// and small checks (HMAC signature, JPEG size).
+import { chromium, expect, BrowserContext, Page } from '@playwright/test';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const env = {
+  get base() { return must('E2E_BASE_URL'); },
+  get shortTtl() { return must('E2E_SHORT_TTL_URL'); },
+  get apiKey() { return must('E2E_API_KEY'); },
+  get secret() { return must('E2E_WEBHOOK_SECRET'); },
+};
+function must(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: the global set-up did not run`);
+  return v;
+}
+
+const clipsDir = process.env.ILIVE_CLIPS_DIR
+  || path.join(process.env.ILIVE_FIXTURES_DIR || path.join(os.homedir(), '.cache/ilive/fixtures'), 'clips');
+export function clip(name: string): string {
+  const f = path.join(clipsDir, `${name}.y4m`);
+  if (!fs.existsSync(f)) throw new Error(`no clip ${f}: run scripts/fixtures/make-clips.sh`);
+  return f;
+}
+
+export const screenshotsDir = path.join(__dirname, '..', 'screenshots');
+
+// The UI's English strings (app/src/i18n.rs).
+export const ui = {
+  start: 'Start',
+  demoStart: 'Start a demo session',
+  analyzing: 'Analyzing…',
+  pass: "You're verified",
+  fail: "We couldn't verify you",
+  retry: "Let's try that again",
+  noFace: "We can't see your face",
+  camDenied: 'Camera access is blocked',
+  retryCamera: 'Try the camera again',
+  used: 'This link was already used',
+  expired: 'This link has expired',
+  redirecting: 'Taking you back in',
+  managedRetry: 'To try again, go back to the site that sent you here',
+};
+
+export interface Browser { ctx: BrowserContext; page: Page; log: string[]; close(): Promise<void> }
+
+/** A fresh persistent Chromium whose fake camera plays `video` (or none, with `camera: false`). */
+export async function launch(video: string | null, opts: { fakeUi?: boolean } = {}): Promise<Browser> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ilive-e2e-profile-'));
+  const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+  if (opts.fakeUi !== false) args.push('--use-fake-ui-for-media-stream');
+  args.push('--use-fake-device-for-media-stream');
+  if (video) args.push(`--use-file-for-fake-video-capture=${video}`);
+  const ctx = await chromium.launchPersistentContext(dir, {
+    executablePath: process.env.E2E_CHROMIUM || '/usr/bin/chromium',
+    args,
+    viewport: { width: 420, height: 900 },
+    locale: 'en-US',
+  });
+  const page = ctx.pages()[0] || await ctx.newPage();
+  const log: string[] = [];
+  page.on('console', (m) => log.push(`[console.${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => log.push(`[pageerror] ${e.message}`));
+  page.on('websocket', (ws) => ws.on('framereceived', (f) => {
+    const p = String(f.payload);
+    if (!p.includes('"type":"face"')) log.push(`[ws<] ${p.slice(0, 300)}`);
+  }));
+  return {
+    ctx, page, log,
+    async close() {
+      await ctx.close().catch(() => {});
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Saves a full-page screenshot as screenshots/<scenario>-<NN>-<name>.png. */
+export class Shots {
+  private n = 0;
+  constructor(private scenario: string) { fs.mkdirSync(screenshotsDir, { recursive: true }); }
+  async take(page: Page, name: string) {
+    this.n += 1;
+    const file = path.join(screenshotsDir, `${this.scenario}-${String(this.n).padStart(2, '0')}-${name}.png`);
+    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+  }
+}
+
+/**
+ * Follows the capture flow until it ends (an outcome or a problem), photographing each new screen:
+ * the camera guide, each challenge prompt, an on-screen hint, analysing, the outcome. Returns the
+ * prompts and hints seen.
+ */
+export async function followFlow(page: Page, shots: Shots, timeoutMs = 150_000) {
+  const seen = { prompts: [] as string[], hints: [] as string[] };
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    const state = await page.evaluate(() => {
+      const txt = (s: string) => document.querySelector(s)?.textContent?.trim() || '';
+      return {
+        outcome: txt('.outcome h1') || txt('.problem h1'),
+        prompt: txt('.prompt .prompt-main'),
+        hint: txt('.preview .hint'),
+        overlay: txt('.preview .overlay .big'),
+        capture: !!document.querySelector('.capture'),
+      };
+    }).catch(() => null); // navigating away (managed redirect)
+    if (!state) { await page.waitForTimeout(200); continue; }
+    if (state.prompt && !seen.prompts.includes(state.prompt)) seen.prompts.push(state.prompt);
+    if (state.hint && !seen.hints.includes(state.hint)) seen.hints.push(state.hint);
+    const key = state.outcome ? `outcome:${state.outcome}`
+      : state.overlay ? `overlay:${state.overlay}`
+      : state.prompt ? `prompt:${state.prompt}`
+      : state.hint ? `hint:${state.hint}`
+      : state.capture ? 'capture' : '';
+    if (key && key !== last) {
+      last = key;
+      const name = key.replace(/[^a-z0-9]+/gi, '-').toLowerCase().replace(/^-|-$/g, '').slice(0, 40);
+      await shots.take(page, name);
+    }
+    if (state.outcome) return { ...seen, outcome: state.outcome };
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`the flow did not end in ${timeoutMs / 1000} s; saw ${JSON.stringify(seen)}`);
+}
+
+/** The welcome screen, then Start once the page has hydrated. */
+export async function startFromWelcome(page: Page, shots: Shots) {
+  const start = page.getByRole('button', { name: ui.start, exact: true });
+  await expect(start).toBeEnabled({ timeout: 30_000 });
+  await shots.take(page, 'welcome');
+  await start.click();
+}
+
+// ---- The integrator's side ----
+
+export interface Created { session_id: string; session_url: string; token: string; mode: string; expires_at: string }
+
+export async function createManaged(body: Record<string, unknown>): Promise<Created> {
+  const r = await fetch(`${env.base}/api/v1/managed-session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${env.apiKey}` },
+    body: JSON.stringify(body),
+  });
+  const text = await r.text();
+  expect(r.status, text).toBe(201);
+  return JSON.parse(text);
+}
+
+export async function createDirect(base: string, mode: string): Promise<Created> {
+  const r = await fetch(`${base}/api/v1/session`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode }),
+  });
+  const text = await r.text();
+  expect(r.status, text).toBe(201);
+  return JSON.parse(text);
+}
+
+export async function result(id: string, token: string, base = env.base) {
+  const r = await fetch(`${base}/api/v1/session/${id}/result?token=${encodeURIComponent(token)}`);
+  expect(r.status).toBe(200);
+  return r.json() as Promise<Record<string, any>>;
+}
+
+/** The photo once it is made (202 while it is being made). */
+export async function photo(id: string, token: string): Promise<{ status: number; type: string; body: Buffer }> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const r = await fetch(`${env.base}/api/v1/session/${id}/photo?token=${encodeURIComponent(token)}`);
+    const body = Buffer.from(await r.arrayBuffer());
+    if (r.status !== 202 || Date.now() > deadline) {
+      return { status: r.status, type: r.headers.get('content-type') || '', body };
+    }
+    await new Promise((res) => setTimeout(res, 500));
+  }
+}
+
+/** Width and height from a JPEG's start-of-frame marker. */
+export function jpegSize(buf: Buffer): { width: number; height: number } {
+  if (buf[0] !== 0xff || buf[1] !== 0xd8) throw new Error('not a JPEG (no SOI marker)');
+  let i = 2;
+  while (i + 9 < buf.length) {
+    if (buf[i] !== 0xff) { i += 1; continue; }
+    const marker = buf[i + 1];
+    if (marker === 0xff) { i += 1; continue; }
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { i += 2; continue; }
+    const len = buf.readUInt16BE(i + 2);
+    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isSof) return { height: buf.readUInt16BE(i + 5), width: buf.readUInt16BE(i + 7) };
+    i += 2 + len;
+  }
+  throw new Error('no SOF marker in the JPEG');
+}
+
+export interface Hook { headers: http.IncomingHttpHeaders; raw: string; json: any }
+
+/**
+ * The integrator's receiver on loopback: HTTPS for webhooks (certificate from the global set-up,
+ * trusted by the server through --test-webhook-ca) and plain HTTP for the redirect landing page.
+ */
+export async function startIntegrator() {
+  const hooks: Hook[] = [];
+  const waiters: Array<() => void> = [];
+  const hookServer = https.createServer({
+    cert: fs.readFileSync(must('E2E_HOOK_CERT')),
+    key: fs.readFileSync(must('E2E_HOOK_KEY')),
+  }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      let json: any = null;
+      try { json = JSON.parse(raw); } catch { /* kept raw */ }
+      hooks.push({ headers: req.headers, raw, json });
+      waiters.splice(0).forEach((w) => w());
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+  });
+  const landing = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+      .end(`<!doctype html><title>Integrator</title><h1>Back at the integrator</h1><p id="url">${req.url}</p>`);
+  });
+  const listen = (s: http.Server | https.Server) => new Promise<number>((resolve) =>
+    s.listen(0, '127.0.0.1', () => resolve((s.address() as any).port)));
+  const hookPort = await listen(hookServer);
+  const landingPort = await listen(landing);
+  return {
+    webhookUrl: `https://127.0.0.1:${hookPort}/hooks/ilive`,
+    redirectUrl: `http://127.0.0.1:${landingPort}/verified?order=42`,
+    landingOrigin: `http://127.0.0.1:${landingPort}`,
+    hooks,
+    async waitForHook(sessionId: string, timeoutMs = 60_000): Promise<Hook> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const h = hooks.find((x) => x.json?.session_id === sessionId);
+        if (h) return h;
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`no webhook for ${sessionId} in ${timeoutMs / 1000} s (got ${hooks.length})`);
+        await new Promise<void>((r) => { waiters.push(r); setTimeout(r, Math.min(left, 1000)); });
+      }
+    },
+    async close() {
+      await new Promise((r) => hookServer.close(r));
+      await new Promise((r) => landing.close(r));
+    },
+  };
+}
+
+/** Checks X-iLive-Signature: sha256=HMAC-SHA256(secret, "<X-iLive-Timestamp>.<raw body>"). */
+export function verifySignature(hook: Hook, secret: string) {
+  const ts = String(hook.headers['x-ilive-timestamp'] || '');
+  const sig = String(hook.headers['x-ilive-signature'] || '');
+  expect(ts).toMatch(/^\d+$/);
+  expect(Math.abs(Date.now() / 1000 - Number(ts))).toBeLessThan(300);
+  expect(sig).toMatch(/^sha256=[0-9a-f]{64}$/);
+  const want = 'sha256=' + crypto.createHmac('sha256', secret).update(`${ts}.${hook.raw}`).digest('hex');
+  expect(crypto.timingSafeEqual(Buffer.from(sig), Buffer.from(want)), 'webhook signature').toBe(true);
+  expect(String(hook.headers['x-ilive-webhook-id'] || '')).toMatch(/^[0-9a-f-]{36}$/);
+}
