@@ -117,12 +117,11 @@ export async function followFlow(page: Page, shots: Shots, timeoutMs = 150_000) 
     if (state.hint && !seen.hints.includes(state.hint)) seen.hints.push(state.hint);
     const key = state.outcome ? `outcome:${state.outcome}`
       : state.overlay ? `overlay:${state.overlay}`
-      : state.prompt ? `prompt:${state.prompt}`
-      : state.hint ? `hint:${state.hint}`
+      : state.prompt || state.hint ? `prompt:${state.prompt} hint:${state.hint}`
       : state.capture ? 'capture' : '';
     if (key && key !== last) {
       last = key;
-      const name = key.replace(/[^a-z0-9]+/gi, '-').toLowerCase().replace(/^-|-$/g, '').slice(0, 40);
+      const name = key.replace(/ hint:$/, '').replace(/[^a-z0-9]+/gi, '-').toLowerCase().replace(/^-|-$/g, '').slice(0, 40);
       await shots.take(page, name);
     }
     if (state.outcome) return { ...seen, outcome: state.outcome };

@@ -1,0 +1,80 @@
+// What a spoof and an empty camera get: the print attack is refused (user, result, webhook), and a
+// camera with no face shows guidance, then a retry.
+import { test, expect } from '@playwright/test';
+import {
+  clip, createDirect, createManaged, env, followFlow, launch, photo, result, Shots,
+  startFromWelcome, startIntegrator, ui, verifySignature,
+} from './support';
+
+const heading = { pass: ui.pass, fail: ui.fail, retry: ui.retry } as Record<string, string>;
+
+for (const mode of ['passive', 'active'] as const) {
+  test(`print attack, managed ${mode} session: refused on screen, in the result and the webhook`, async () => {
+    // KNOWN PRODUCT BUG: in passive mode the engine passes the print clip (anti_spoof 0.91, motion
+    // 0.62 → pass 0.85 in the browser; `ilive eval --mode passive` on print_obama agrees: pass
+    // 0.753, APCER 100 %). Marked as an expected failure so the suite stays green and flags the
+    // fix: once the print is refused this test passes and Playwright reports it, then drop this.
+    test.fail(mode === 'passive', 'the engine passes a print attack in passive mode');
+    const integrator = await startIntegrator();
+    const browser = await launch(clip('print_obama'));
+    const shots = new Shots(`print-${mode}`);
+    try {
+      const s = await createManaged({
+        mode, redirect_url: integrator.redirectUrl, webhook_url: integrator.webhookUrl,
+        reference_id: `e2e-print-${mode}`, locale: 'en',
+      });
+      const { page } = browser;
+      await page.goto(s.session_url);
+      await startFromWelcome(page, shots);
+      const flow = await followFlow(page, shots);
+      const r = await result(s.session_id, s.token);
+      expect(r.status).toBe('completed');
+      test.info().annotations.push({ type: 'verdict', description: `${r.verdict} ${JSON.stringify(r.reasons)}` });
+      // Passive: the anti-spoof layer refuses the print outright. Active: a flat print cannot turn
+      // its head, so the engine may end on a challenge timeout (retry) before the spoof verdict.
+      if (mode === 'passive') expect(r.verdict, JSON.stringify(r)).toBe('fail');
+      else expect(['fail', 'retry'], JSON.stringify(r)).toContain(r.verdict);
+      expect(r.photo_available).toBe(false);
+      expect(flow.outcome).toBe(heading[r.verdict]);
+      await expect(page.getByText(ui.managedRetry)).toBeVisible();
+
+      const hook = await integrator.waitForHook(s.session_id);
+      verifySignature(hook, env.secret);
+      expect(hook.json).toMatchObject({ event: 'liveness.verdict', session_id: s.session_id, verdict: r.verdict });
+
+      // Sent back to the integrator after the longer delay of a refusal.
+      await page.waitForURL((u) => u.origin === integrator.landingOrigin, { timeout: 30_000 });
+      expect(new URL(page.url()).searchParams.get('session_id')).toBe(s.session_id);
+      await shots.take(page, 'redirect-landing');
+
+      const p = await photo(s.session_id, s.token);
+      expect(p.status).toBe(404);
+      expect(JSON.parse(p.body.toString()).detail.code).toBe('photo_not_available');
+    } finally {
+      await browser.close();
+      await integrator.close();
+    }
+  });
+}
+
+test('no face: guidance on screen, then retry', async () => {
+  const browser = await launch(clip('noface_coffee'));
+  const shots = new Shots('noface');
+  try {
+    const s = await createDirect(env.base, 'passive');
+    const { page } = browser;
+    await page.goto(s.session_url);
+    await startFromWelcome(page, shots);
+    await expect(page.locator('.preview .hint')).toHaveText(new RegExp(ui.noFace), { timeout: 30_000 });
+    const flow = await followFlow(page, shots);
+    expect(flow.hints).toContain(ui.noFace);
+    expect(flow.outcome, JSON.stringify(flow)).toBe(ui.retry);
+    // A direct session can be tried again from here.
+    await expect(page.getByRole('button', { name: 'Try again' })).toBeVisible();
+    const r = await result(s.session_id, s.token);
+    expect(r).toMatchObject({ status: 'completed', verdict: 'retry', photo_available: false });
+    expect(r.reasons.length).toBeGreaterThan(0);
+  } finally {
+    await browser.close();
+  }
+});
