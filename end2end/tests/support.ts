@@ -121,7 +121,7 @@ export async function followFlow(page: Page, shots: Shots, timeoutMs = 150_000) 
       : state.capture ? 'capture' : '';
     if (key && key !== last) {
       last = key;
-      const name = key.replace(/ hint:$/, '').replace(/[^a-z0-9]+/gi, '-').toLowerCase().replace(/^-|-$/g, '').slice(0, 40);
+      const name = key.replace(/ hint:$/, '').replace(/[^a-z0-9]+/gi, '-').toLowerCase().replace(/^-|-$/g, '').slice(0, 80);
       await shots.take(page, name);
     }
     if (state.outcome) return { ...seen, outcome: state.outcome };
