@@ -11,12 +11,16 @@ mkdir -p "$pkg"
 profile="${ILIVE_WASM_PROFILE:-wasm-release}"
 log "building the browser bundle ($profile)"
 cargo build --quiet -p frontend --lib --target wasm32-unknown-unknown --profile "$profile"
-wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/$profile/frontend.wasm"
+profile_dir="$profile"
+[ "$profile" = dev ] && profile_dir=debug
+wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/$profile_dir/frontend.wasm"
 [ -f "$wasm" ] || die "the frontend build produced no $wasm"
 
 stamp="$pkg/.source-stamp"
 if [ ! -f "$stamp" ] || [ "$wasm" -nt "$stamp" ] || [ ! -f "$pkg/ilive_bg.wasm" ]; then
-  wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name ilive "$wasm"
+  strip=()
+  [ "$profile" != dev ] && strip=(--remove-name-section --remove-producers-section)
+  wasm-bindgen --target web --no-typescript ${strip[@]+"${strip[@]}"} --out-dir "$pkg" --out-name ilive "$wasm"
   opt="$ILIVE_CACHE/tools/node_modules/.bin/wasm-opt"
   if [ -x "$opt" ] && [ "$profile" != "dev" ]; then
     "$opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \

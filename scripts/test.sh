@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # THE TEST COMMAND. Sets up what is missing (tools, model weights, reference outputs of the
-# original runtime, test photos), builds, and runs every test: unit and integration tests of all
-# crates against the real server, models and weights.
+# original runtime, test photos and clips, Chromium), builds, and runs every test: unit and
+# integration tests of all crates against the real server, models and weights, then the browser
+# tests in real Chromium with a fake camera.
 source "$(dirname "$0")/lib.sh"
 start=$(date +%s)
 
@@ -9,6 +10,7 @@ bash "$ILIVE_ROOT/scripts/setup.sh"
 bash "$ILIVE_ROOT/scripts/models/setup.sh"
 bash "$ILIVE_ROOT/scripts/fixtures/fetch-images.sh"
 bash "$ILIVE_ROOT/scripts/models/reference/run.sh"
+bash "$ILIVE_ROOT/scripts/fixtures/make-clips.sh" >/dev/null
 bash "$ILIVE_ROOT/scripts/build-site.sh"
 
 export ILIVE_MODELS_DIR ILIVE_FIXTURES_DIR
@@ -16,5 +18,8 @@ export ILIVE_SITE_ROOT="$ILIVE_ROOT/target/site"
 log "running the Rust tests"
 export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
 cargo test --workspace --no-fail-fast
+
+log "running the browser tests"
+bash "$ILIVE_ROOT/end2end/run.sh"
 
 log "all tests passed in $(( $(date +%s) - start )) s"

@@ -6,8 +6,8 @@
 //! marks other clips (e.g. real video) as bona fide.
 //!
 //! Frames are fed at the clip's frame rate on a simulated clock, so a run is deterministic and
-//! faster than real time. In active mode the clip is taken as it is and looped until the session
-//! ends: a live-like loop that performs every action satisfies any prompt; a replay cannot follow
+//! faster than real time. The clip is taken as it is and looped until the session ends (in
+//! both modes): a live-like loop that performs every action satisfies any prompt; a replay cannot follow
 //! the random order and runs out of time.
 use std::{
     collections::BTreeMap,
@@ -53,6 +53,8 @@ pub struct ClipResult {
     pub confidence: f64,
     pub reasons: Vec<String>,
     pub frames_used: usize,
+    /// Active mode: each challenge and whether it was met, e.g. `blink+ turn_left-`.
+    pub challenges: String,
 }
 
 /// Runs one clip (its frames as JPEG bytes) through a fresh engine.
@@ -80,11 +82,6 @@ pub fn run_clip(
     while !engine.is_done() && used < limit {
         let t = used as f64 * dt;
         let jpeg = &frames[used % frames.len()];
-        // Passive mode and non-looping use: a clip shorter than the session ends the capture.
-        if mode == Mode::Passive && used >= frames.len() {
-            engine.abort("clip_ended");
-            break;
-        }
         let obs = pool::analyze_blocking(models, jpeg, t, engine.request(t))
             .map_err(|e| anyhow::anyhow!("frame {used}: {e}"))?;
         engine.on_frame(obs);
@@ -173,6 +170,9 @@ fn collect(paths: &[PathBuf]) -> Vec<PathBuf> {
                 .filter(|p| is_clip(p))
                 .collect();
             inner.sort();
+            // A video beside a frame folder of the same name is the same clip: run it once.
+            let folders: Vec<PathBuf> = inner.iter().filter(|p| p.is_dir()).cloned().collect();
+            inner.retain(|p| p.is_dir() || !folders.iter().any(|f| p.with_extension("") == *f));
             out.extend(inner);
         }
     }
@@ -225,6 +225,18 @@ pub fn evaluate(
                 confidence: outcome.fused.confidence,
                 reasons: outcome.fused.reasons,
                 frames_used: used,
+                challenges: outcome
+                    .challenges
+                    .iter()
+                    .map(|c| {
+                        let name = serde_json::to_value(c.kind)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default();
+                        format!("{name}{}", if c.passed { "+" } else { "-" })
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" "),
             });
         }
     }
@@ -242,14 +254,19 @@ pub fn report(results: &[ClipResult]) -> String {
     for r in results {
         let _ = writeln!(
             s,
-            "{:<28} {:<10} {:<8} {:<7} {:>6.3} {:>6}  {}",
+            "{:<28} {:<10} {:<8} {:<7} {:>6.3} {:>6}  {} {}",
             r.clip,
             r.kind,
             r.mode.as_str(),
             verdict_str(r.verdict),
             r.confidence,
             r.frames_used,
-            r.reasons.join(",")
+            r.reasons.join(","),
+            if r.challenges.is_empty() {
+                String::new()
+            } else {
+                format!("[{}]", r.challenges)
+            }
         );
     }
     for mode in [Mode::Active, Mode::Passive] {

@@ -9,7 +9,8 @@
 //! - **nod**: pitch moves ≥ [`NOD_DEG`] from the baseline and comes back within half of it.
 //! - **smile**: the expression network says "happy" ≥ [`SMILE_HAPPY`], or the mouth widens by
 //!   ≥ [`SMILE_WIDEN`] over the baseline with the lips closed.
-//! - **mouth_open**: the inner-lip gap exceeds [`MOUTH_OPEN`] of the mouth width.
+//! - **mouth_open**: the inner-lip gap exceeds [`MOUTH_OPEN`] of the mouth width and has grown by
+//!   at least [`MOUTH_OPEN_RISE`] over the baseline (some people rest with parted lips).
 use app::api::ChallengeKind;
 
 use super::Observation;
@@ -22,8 +23,11 @@ pub const NOD_DEG: f32 = 10.0;
 pub const SMILE_HAPPY: f32 = 0.7;
 /// Relative mouth widening that counts as a smile without the emotion network.
 pub const SMILE_WIDEN: f32 = 0.12;
-/// Lip gap / mouth width for an open mouth.
-pub const MOUTH_OPEN: f32 = 0.35;
+/// Lip gap / mouth width for an open mouth: beyond what speech and a resting smile reach
+/// (both stay under ~0.25), so only a deliberate jaw drop counts.
+pub const MOUTH_OPEN: f32 = 0.3;
+/// Least rise of the lip-gap ratio over the baseline for an open mouth.
+pub const MOUTH_OPEN_RISE: f32 = 0.15;
 /// EAR below which an eye counts as closed (Soukupová & Čech 2016).
 pub const EAR_CLOSED: f32 = 0.2;
 
@@ -123,7 +127,8 @@ impl Detector {
                 happy || widened
             }
             ChallengeKind::MouthOpen => {
-                f.mouth_open_ratio >= MOUTH_OPEN && b.mouth_open < MOUTH_OPEN / 2.0
+                f.mouth_open_ratio >= MOUTH_OPEN
+                    && f.mouth_open_ratio - b.mouth_open >= MOUTH_OPEN_RISE
             }
         }
     }

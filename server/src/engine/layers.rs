@@ -53,12 +53,52 @@ pub struct ImageCues {
 pub const MOIRE_PEAK: f32 = 40.0;
 /// Fraction of saturated face pixels that counts as glare.
 pub const GLARE_FRACTION: f32 = 0.04;
-/// Planar residual (÷ inter-eye distance) at or below which motion is that of a plane.
-pub const PLANAR_MAX: f64 = 0.04;
-/// Planar residual at or above which the parallax is fully that of a head.
-pub const HEAD_MIN: f64 = 0.07;
+/// Planar residual (÷ inter-eye distance) below which motion is that of a plane: the midpoint
+/// of the gap between the documented ceiling for prints (0.06) and floor for heads (0.07).
+pub const PLANAR_MAX: f64 = 0.065;
+/// Planar residual at or above which the parallax is fully that of a head (documented floor
+/// for real heads, plus the width of the gap, so a borderline head scores ~0.5, not 1).
+pub const HEAD_MIN: f64 = 0.08;
 /// Least yaw difference between two views for the planar test (degrees).
 pub const PARALLAX_YAW_DEG: f32 = 10.0;
+/// Least postural sway (smoothed centroid range ÷ inter-eye distance) of a live face.
+pub const SWAY_MIN: f64 = 0.01;
+
+/// Range of the rigid landmarks' centroid after a 7-frame moving average, ÷ inter-eye distance.
+fn sway_range(faces: &[&FaceSample]) -> f64 {
+    let cents: Vec<[f64; 2]> = faces
+        .iter()
+        .map(|f| {
+            let n = f.rigid.len() as f64;
+            let c = f.rigid.iter().fold([0.0, 0.0], |a, p| {
+                [a[0] + p[0] as f64 / n, a[1] + p[1] as f64 / n]
+            });
+            [
+                c[0] / f.inter_eye.max(1.0) as f64,
+                c[1] / f.inter_eye.max(1.0) as f64,
+            ]
+        })
+        .collect();
+    const W: usize = 7;
+    if cents.len() < W {
+        return 0.0;
+    }
+    let smooth: Vec<[f64; 2]> = cents
+        .windows(W)
+        .map(|w| {
+            let s = w.iter().fold([0.0, 0.0], |a, p| [a[0] + p[0], a[1] + p[1]]);
+            [s[0] / W as f64, s[1] / W as f64]
+        })
+        .collect();
+    let range = |i: usize| {
+        let (lo, hi) = smooth.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| {
+            (lo.min(p[i]), hi.max(p[i]))
+        });
+        hi - lo
+    };
+    range(0).hypot(range(1))
+}
+
 /// Descriptor distance above which two faces are different people (dlib).
 pub const SAME_PERSON_MAX: f32 = 0.6;
 
@@ -177,41 +217,38 @@ pub fn motion(samples: &[Sample]) -> LayerScore {
         })
         .collect();
     let micro = median(steps).unwrap_or(0.0);
-    if micro < 0.0015 {
+    // Postural sway: a person holding still still drifts by millimetres over seconds, while a
+    // still image (even with sensor noise added) does not drift at all. Smooth the rigid
+    // landmarks' centroid over ~0.5 s to average the detector's own jitter away, then take its
+    // range, ÷ inter-eye distance. 0.01 ≈ 0.6 mm at a 63 mm inter-eye distance, well under the
+    // head sway of a seated person over a few seconds.
+    let sway = sway_range(&faces);
+    if micro < 0.0015 || (faces.len() >= 30 && sway < SWAY_MIN) {
         l.reasons.push("no_micro_motion");
         l.score = l.score.min(0.3);
     }
-    // Parallax: the most frontal view against views ≥10° of yaw away.
-    let Some(front) = faces
-        .iter()
-        .min_by(|a, b| a.yaw.abs().total_cmp(&b.yaw.abs()))
-    else {
-        return l;
-    };
+    // Parallax: pairs of views ≥10° of yaw apart, taken from both ends of the yaw range
+    // (the most-left-turned against the most-right-turned, and so on inward).
     let to64 = |v: &[[f32; 2]]| {
         v.iter()
             .map(|p| [p[0] as f64, p[1] as f64])
             .collect::<Vec<_>>()
     };
-    let mut far: Vec<&&FaceSample> = faces
-        .iter()
-        .filter(|f| (f.yaw - front.yaw).abs() >= PARALLAX_YAW_DEG)
-        .collect();
-    far.sort_by(|a, b| {
-        (b.yaw - front.yaw)
-            .abs()
-            .total_cmp(&(a.yaw - front.yaw).abs())
-    });
-    let residuals: Vec<f64> = far
-        .iter()
+    let mut by_yaw = faces.clone();
+    by_yaw.sort_by(|a, b| a.yaw.total_cmp(&b.yaw));
+    let n = by_yaw.len();
+    let residuals: Vec<f64> = (0..n / 2)
         .take(7)
-        .filter_map(|f| {
-            geometry::planar_residual(&to64(&front.rigid), &to64(&f.rigid), front.inter_eye as f64)
+        .map(|k| (by_yaw[k], by_yaw[n - 1 - k]))
+        .take_while(|(a, b)| b.yaw - a.yaw >= PARALLAX_YAW_DEG)
+        .filter_map(|(a, b)| {
+            let scale = ((a.inter_eye + b.inter_eye) / 2.0) as f64;
+            geometry::planar_residual(&to64(&a.rigid), &to64(&b.rigid), scale)
         })
         .collect();
     if let Some(r) = median(residuals) {
         l.score = l.score.min(ramp(r, PLANAR_MAX, HEAD_MIN));
-        if r <= PLANAR_MAX {
+        if r < PLANAR_MAX {
             l.reasons.push("no_motion_parallax");
             l.hard_fail = true;
         } else if r < (PLANAR_MAX + HEAD_MIN) / 2.0 {

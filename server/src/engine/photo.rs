@@ -126,15 +126,15 @@ fn bilinear(img: &RgbImage, x: f32, y: f32) -> Rgb<u8> {
 }
 
 /// How well a frame would serve as the portrait: frontal, eyes open, mouth closed, sharp, well
-/// lit. `None` when it should not be used at all.
-pub fn candidate_score(face: &Face) -> Option<f32> {
+/// lit. Every well-placed frame gets a score, so a passed session always has a portrait; the
+/// ICAO preferences only rank the candidates (some people rest with parted lips).
+pub fn candidate_score(face: &Face) -> f32 {
     let ear = (face.eye_aspect_ratio.left + face.eye_aspect_ratio.right) / 2.0;
-    let frontal = face.pose.yaw.abs() < 12.0 && face.pose.pitch.abs() < 15.0;
-    if !frontal || ear < 0.2 || face.mouth_open_ratio > 0.15 {
-        return None;
-    }
+    let eyes = if ear >= 0.2 { 1.0 } else { 0.0 };
+    let mouth = 1.0 - (face.mouth_open_ratio / 0.3).min(1.0);
     let sharp = (face.sharpness / 300.0).min(1.0);
     let light = 1.0 - ((face.brightness - 0.5).abs() * 2.0).min(1.0);
-    let pose = 1.0 - (face.pose.yaw.abs() + face.pose.pitch.abs()) / 27.0;
-    Some(sharp + light + pose)
+    let pose = 1.0
+        - ((face.pose.yaw.abs() + face.pose.pitch.abs() + face.pose.roll.abs()) / 30.0).min(1.0);
+    3.0 * pose + 2.0 * eyes + mouth + sharp + light
 }

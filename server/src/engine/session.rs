@@ -210,10 +210,9 @@ impl SessionEngine {
         });
         // Keep the best portrait frame's pixels; drop everyone else's.
         if let (Some(f), Some(img), FaceStatus::Ok) = (&o.face, o.image.take(), status) {
-            if let Some(score) = photo::candidate_score(f) {
-                if self.best.as_ref().is_none_or(|(s, _, _)| score > *s) {
-                    self.best = Some((score, img, f.clone()));
-                }
+            let score = photo::candidate_score(f);
+            if self.best.as_ref().is_none_or(|(s, _, _)| score > *s) {
+                self.best = Some((score, img, f.clone()));
             }
         }
         if self.samples.len() < MAX_SAMPLES {

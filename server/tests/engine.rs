@@ -1,0 +1,145 @@
+//! The liveness engine on real material: the portrait's geometry on real photos, and whole
+//! sessions on the test clips made by `bash scripts/fixtures/make-clips.sh` (live-like loops,
+//! print, replay, frozen, swap, no face), run through the same engine as the WebSocket.
+use std::path::PathBuf;
+
+use app::api::{Mode, Verdict};
+use models::{AnalyzeOptions, FaceModels};
+use server::{
+    engine::{photo, Thresholds},
+    eval,
+};
+
+fn cache() -> PathBuf {
+    PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/ilive")
+}
+
+fn fixtures() -> PathBuf {
+    std::env::var_os("ILIVE_FIXTURES_DIR")
+        .map(Into::into)
+        .unwrap_or_else(|| cache().join("fixtures"))
+}
+
+fn models() -> FaceModels {
+    let dir = std::env::var_os("ILIVE_MODELS_DIR")
+        .map(Into::into)
+        .unwrap_or_else(|| cache().join("models"));
+    FaceModels::load(&dir).expect("weights (run bash scripts/models/setup.sh)")
+}
+
+fn clip(name: &str) -> Vec<Vec<u8>> {
+    let dir = fixtures().join("clips").join(name);
+    let frames = eval::load_frames(&dir, 15.0).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run bash scripts/fixtures/make-clips.sh",
+            dir.display()
+        )
+    });
+    assert!(
+        !frames.is_empty(),
+        "{} is empty; run bash scripts/fixtures/make-clips.sh",
+        dir.display()
+    );
+    frames
+}
+
+fn run(models: &FaceModels, name: &str, mode: Mode) -> (Verdict, Vec<String>, f64) {
+    let (o, _) = eval::run_clip(models, &clip(name), 15.0, mode, Thresholds::default(), 1)
+        .expect("clip runs");
+    (o.fused.verdict, o.fused.reasons, o.fused.confidence)
+}
+
+#[test]
+fn portraits_meet_the_icao_geometry() {
+    let models = models();
+    for name in ["obama.jpg", "grace_hopper.jpg", "biden.jpg"] {
+        let path = fixtures().join("images").join(name);
+        let img = image::open(&path)
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{}: {e}; run bash scripts/fixtures/fetch-images.sh",
+                    path.display()
+                )
+            })
+            .to_rgb8();
+        let faces = models.analyze(&img, &AnalyzeOptions::default()).unwrap();
+        let (jpeg, g) = photo::render(&img, &faces[0]).expect("a portrait");
+        let out = image::load_from_memory(&jpeg).unwrap();
+        assert_eq!((out.width(), out.height()), (480, 600), "{name}");
+        assert!(
+            (180.0..=300.0).contains(&g.eye_line_y),
+            "{name}: eye line {g:?}"
+        );
+        assert!(
+            (0.5..=0.7).contains(&g.eye_line_from_bottom),
+            "{name}: {g:?}"
+        );
+        assert!((0.70..=0.80).contains(&g.chin_crown_share), "{name}: {g:?}");
+        assert!(
+            (0.50..=0.75).contains(&g.head_width_share),
+            "{name}: head width {g:?}"
+        );
+        assert!(g.inter_eye_px >= 90.0, "{name}: {g:?}");
+        assert!(g.jpeg_quality >= 90);
+        // Eyes level after rotation: re-measure on the output.
+        let again = models
+            .analyze(&out.to_rgb8(), &AnalyzeOptions::default())
+            .unwrap();
+        assert!(
+            again[0].pose.roll.abs() < 3.0,
+            "{name}: roll {}",
+            again[0].pose.roll
+        );
+    }
+}
+
+#[test]
+fn a_live_like_clip_passes_in_both_modes() {
+    let models = models();
+    for mode in [Mode::Active, Mode::Passive] {
+        let (v, reasons, conf) = run(&models, "live_obama", mode);
+        assert_eq!(v, Verdict::Pass, "{mode:?}: {reasons:?} {conf}");
+        assert!(conf >= 0.7);
+    }
+}
+
+#[test]
+fn a_frozen_stream_fails() {
+    let models = models();
+    for mode in [Mode::Active, Mode::Passive] {
+        let (v, reasons, _) = run(&models, "frozen_obama", mode);
+        assert_eq!(v, Verdict::Fail, "{mode:?}: {reasons:?}");
+        assert!(reasons.contains(&"frozen_frames".to_owned()), "{reasons:?}");
+    }
+}
+
+#[test]
+fn a_face_swap_fails() {
+    let models = models();
+    for mode in [Mode::Active, Mode::Passive] {
+        let (v, reasons, _) = run(&models, "swap_obama_biden", mode);
+        assert_eq!(v, Verdict::Fail, "{mode:?}: {reasons:?}");
+        assert!(reasons.contains(&"face_changed".to_owned()), "{reasons:?}");
+    }
+}
+
+#[test]
+fn no_face_is_retry_with_its_reason() {
+    let models = models();
+    for mode in [Mode::Active, Mode::Passive] {
+        let (v, reasons, _) = run(&models, "noface_coffee", mode);
+        assert_eq!(v, Verdict::Retry, "{mode:?}: {reasons:?}");
+        assert!(
+            reasons.contains(&"no_face".to_owned()),
+            "{mode:?}: {reasons:?}"
+        );
+    }
+}
+
+#[test]
+fn a_print_is_never_accepted_in_active_mode() {
+    // A print cannot perform the head turn every active session asks for; it must not pass.
+    let models = models();
+    let (v, reasons, _) = run(&models, "print_obama", Mode::Active);
+    assert_ne!(v, Verdict::Pass, "{reasons:?}");
+}
