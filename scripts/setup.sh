@@ -29,3 +29,19 @@ if [ ! -x "$tools/node_modules/.bin/wasm-opt" ]; then
       || log "wasm-opt unavailable: the WASM will be larger but still works"
   fi
 fi
+
+# The browser tests need Debian's Chromium (no browser downloads) and openssl; `ilive eval`
+# reads videos with ffmpeg. Only with --browser (the test command), and only what is missing.
+if [ "${1:-}" = "--browser" ]; then
+  missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+  command -v openssl >/dev/null || missing+=(openssl)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]} from Debian's packages"
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null \
+      || die "could not install ${missing[*]}: install them with apt-get"
+  fi
+fi

@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 start=$(date +%s)
 
-bash "$ILIVE_ROOT/scripts/setup.sh"
+bash "$ILIVE_ROOT/scripts/setup.sh" --browser
 bash "$ILIVE_ROOT/scripts/models/setup.sh"
 bash "$ILIVE_ROOT/scripts/fixtures/fetch-images.sh"
 bash "$ILIVE_ROOT/scripts/models/reference/run.sh"
