@@ -21,6 +21,9 @@ export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
 # would unify the app crate's `hydrate` and `ssr` features, running browser-only code in SSR.
 cargo test --workspace --exclude frontend --no-fail-fast
 
+log "running the integration examples against a real server"
+bash "$ILIVE_ROOT/examples/run-tests.sh"
+
 log "running the browser tests"
 bash "$ILIVE_ROOT/end2end/run.sh"
 
