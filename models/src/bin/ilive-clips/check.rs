@@ -14,7 +14,6 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::clip::Kind;
-use crate::geom::{fit_homography, reprojection_rms};
 use crate::head::inter_eye;
 
 /// Landmarks that no expression of the live rig moves: the nose, the eye corners, the
@@ -99,9 +98,8 @@ pub fn planar_residual(a: &[[f32; 3]], b: &[[f32; 3]]) -> Option<f32> {
         .iter()
         .map(|&i| [b[i][0] as f64, b[i][1] as f64])
         .collect();
-    let h = fit_homography(&pa, &pb)?;
     let ie = (inter_eye(a) + inter_eye(b)) / 2.0;
-    Some(reprojection_rms(&h, &pa, &pb) as f32 / ie.max(1.0))
+    models::geometry::planar_residual(&pa, &pb, ie.max(1.0) as f64).map(|r| r as f32)
 }
 
 /// Measures a clip from its per-frame results; `embed` computes a face descriptor for a frame

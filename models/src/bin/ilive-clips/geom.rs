@@ -161,93 +161,6 @@ pub fn delaunay(pts: &[[f32; 2]]) -> Vec<[usize; 3]> {
         .collect()
 }
 
-/// Least-squares homography mapping `a[k]` → `b[k]` (at least four pairs), Hartley-normalised,
-/// with `h33 = 1`; `None` when the system is degenerate.
-pub fn fit_homography(a: &[[f64; 2]], b: &[[f64; 2]]) -> Option<Mat3> {
-    if a.len() < 4 || a.len() != b.len() {
-        return None;
-    }
-    let norm = |p: &[[f64; 2]]| -> Mat3 {
-        let n = p.len() as f64;
-        let mx = p.iter().map(|q| q[0]).sum::<f64>() / n;
-        let my = p.iter().map(|q| q[1]).sum::<f64>() / n;
-        let d = p
-            .iter()
-            .map(|q| ((q[0] - mx).powi(2) + (q[1] - my).powi(2)).sqrt())
-            .sum::<f64>()
-            / n;
-        let s = if d > 1e-12 {
-            std::f64::consts::SQRT_2 / d
-        } else {
-            1.0
-        };
-        [[s, 0.0, -s * mx], [0.0, s, -s * my], [0.0, 0.0, 1.0]]
-    };
-    let (ta, tb) = (norm(a), norm(b));
-    // Normal equations of the 8-unknown linear system.
-    let mut ata = [[0.0f64; 8]; 8];
-    let mut atb = [0.0f64; 8];
-    for (pa, pb) in a.iter().zip(b) {
-        let [x, y] = apply_h(&ta, *pa);
-        let [u, v] = apply_h(&tb, *pb);
-        let rows = [
-            ([x, y, 1.0, 0.0, 0.0, 0.0, -u * x, -u * y], u),
-            ([0.0, 0.0, 0.0, x, y, 1.0, -v * x, -v * y], v),
-        ];
-        for (r, rhs) in rows {
-            for i in 0..8 {
-                atb[i] += r[i] * rhs;
-                for j in 0..8 {
-                    ata[i][j] += r[i] * r[j];
-                }
-            }
-        }
-    }
-    let h = solve8(ata, atb)?;
-    let hn = [[h[0], h[1], h[2]], [h[3], h[4], h[5]], [h[6], h[7], 1.0]];
-    Some(mul3(&inv3(&tb)?, &mul3(&hn, &ta)))
-}
-
-/// Gaussian elimination with partial pivoting.
-fn solve8(mut m: [[f64; 8]; 8], mut r: [f64; 8]) -> Option<[f64; 8]> {
-    for c in 0..8 {
-        let p = (c..8).max_by(|&i, &j| m[i][c].abs().total_cmp(&m[j][c].abs()))?;
-        if m[p][c].abs() < 1e-12 {
-            return None;
-        }
-        m.swap(c, p);
-        r.swap(c, p);
-        for i in c + 1..8 {
-            let f = m[i][c] / m[c][c];
-            let pivot_row = m[c];
-            for (v, p) in m[i].iter_mut().zip(pivot_row).skip(c) {
-                *v -= f * p;
-            }
-            r[i] -= f * r[c];
-        }
-    }
-    let mut x = [0.0; 8];
-    for c in (0..8).rev() {
-        let s: f64 = (c + 1..8).map(|j| m[c][j] * x[j]).sum();
-        x[c] = (r[c] - s) / m[c][c];
-    }
-    Some(x)
-}
-
-/// Root-mean-square distance between `h(a[k])` and `b[k]`.
-pub fn reprojection_rms(h: &Mat3, a: &[[f64; 2]], b: &[[f64; 2]]) -> f64 {
-    let n = a.len().max(1) as f64;
-    (a.iter()
-        .zip(b)
-        .map(|(pa, pb)| {
-            let q = apply_h(h, *pa);
-            (q[0] - pb[0]).powi(2) + (q[1] - pb[1]).powi(2)
-        })
-        .sum::<f64>()
-        / n)
-        .sqrt()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,25 +217,6 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn homography_fit_recovers_a_perspective_map() {
-        let h: Mat3 = [[1.1, 0.05, 3.0], [-0.02, 0.95, -7.0], [2e-4, -1e-4, 1.0]];
-        let a: Vec<[f64; 2]> = (0..20)
-            .map(|i| {
-                [
-                    (i % 5) as f64 * 40.0 + (i as f64).sin(),
-                    (i / 5) as f64 * 30.0,
-                ]
-            })
-            .collect();
-        let b: Vec<[f64; 2]> = a.iter().map(|p| apply_h(&h, *p)).collect();
-        let fit = fit_homography(&a, &b).unwrap();
-        assert!(reprojection_rms(&fit, &a, &b) < 1e-6);
-        let back = inv3(&fit).unwrap();
-        let p = apply_h(&back, b[7]);
-        assert!((p[0] - a[7][0]).abs() < 1e-6 && (p[1] - a[7][1]).abs() < 1e-6);
     }
 
     #[test]

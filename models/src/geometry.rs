@@ -1,4 +1,5 @@
-//! Planar-motion test for the motion layer: a flat photo moves as a plane, so the 2-D positions
+//! Planar-motion geometry, shared by the liveness engine's motion layer and the test-clip tool:
+//! a flat photo moves as a plane, so the 2-D positions
 //! of its landmarks in two views are related by a homography; a real head turning shows parallax
 //! (the nose moves against the cheeks) that no homography explains. We fit one by least squares
 //! (normalised DLT, Hartley & Zisserman §4.4) and report the RMS transfer residual divided by the
@@ -12,7 +13,8 @@ pub const RIGID_POINTS: [usize; 33] = [
     323, 132, 361, 58, 288, 172, 397, 136, 365, 70, 300,
 ];
 
-type Mat3 = [[f64; 3]; 3];
+/// A 3×3 matrix (row-major), here a homography.
+pub type Mat3 = [[f64; 3]; 3];
 
 /// Similarity transform that moves the points' centroid to the origin and their mean distance
 /// from it to √2.
@@ -33,7 +35,8 @@ fn normaliser(pts: &[[f64; 2]]) -> Option<Mat3> {
     Some([[s, 0.0, -s * cx], [0.0, s, -s * cy], [0.0, 0.0, 1.0]])
 }
 
-fn apply(h: &Mat3, p: [f64; 2]) -> Option<[f64; 2]> {
+/// Applies a homography to a point; `None` at the line at infinity.
+pub fn apply_homography(h: &Mat3, p: [f64; 2]) -> Option<[f64; 2]> {
     let w = h[2][0] * p[0] + h[2][1] * p[1] + h[2][2];
     if w.abs() < 1e-12 {
         return None;
@@ -95,8 +98,14 @@ pub fn fit_homography(src: &[[f64; 2]], dst: &[[f64; 2]]) -> Option<Mat3> {
         return None;
     }
     let (ts, td) = (normaliser(src)?, normaliser(dst)?);
-    let s: Vec<[f64; 2]> = src.iter().filter_map(|p| apply(&ts, *p)).collect();
-    let d: Vec<[f64; 2]> = dst.iter().filter_map(|p| apply(&td, *p)).collect();
+    let s: Vec<[f64; 2]> = src
+        .iter()
+        .filter_map(|p| apply_homography(&ts, *p))
+        .collect();
+    let d: Vec<[f64; 2]> = dst
+        .iter()
+        .filter_map(|p| apply_homography(&td, *p))
+        .collect();
     // Normal equations of the 2n×8 linear system.
     let mut ata = vec![vec![0.0; 8]; 8];
     let mut atb = vec![0.0; 8];
@@ -135,7 +144,7 @@ pub fn planar_residual(src: &[[f64; 2]], dst: &[[f64; 2]], scale: f64) -> Option
     let h = fit_homography(src, dst)?;
     let mut sum = 0.0;
     for (p, q) in src.iter().zip(dst) {
-        let m = apply(&h, *p)?;
+        let m = apply_homography(&h, *p)?;
         sum += (m[0] - q[0]).powi(2) + (m[1] - q[1]).powi(2);
     }
     (scale > 0.0).then(|| (sum / src.len() as f64).sqrt() / scale)
@@ -192,7 +201,10 @@ mod tests {
             .iter()
             .map(|p| [p[0] + 300.0, p[1] + 200.0])
             .collect();
-        let dst: Vec<[f64; 2]> = src.iter().map(|p| apply(&h, *p).unwrap()).collect();
+        let dst: Vec<[f64; 2]> = src
+            .iter()
+            .map(|p| apply_homography(&h, *p).unwrap())
+            .collect();
         let fit = fit_homography(&src, &dst).unwrap();
         for i in 0..3 {
             for j in 0..3 {
