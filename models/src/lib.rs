@@ -33,6 +33,24 @@ pub mod imageops;
 pub mod layers;
 pub mod nets;
 
+/// A directory of iLive's cache, laid out as `scripts/lib.sh` sets it up: `$var` when set, else
+/// `$ILIVE_CACHE/<sub>`, else `~/.cache/ilive/<sub>` (e.g. `("ILIVE_MODELS_DIR", "models")`).
+pub fn cache_dir(var: &str, sub: &str) -> std::path::PathBuf {
+    use std::path::PathBuf;
+    if let Some(d) = std::env::var_os(var) {
+        return PathBuf::from(d);
+    }
+    std::env::var_os("ILIVE_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join(".cache/ilive")
+        })
+        .join(sub)
+}
+
 pub use analysis::{
     embedding_distance, AnalyzeError, AnalyzeOptions, AntiSpoofScores, Embedding, EyePair, Face,
     FaceBox, FaceModels, HeadPose, LoadError,

@@ -3,30 +3,16 @@
 //! cat, the yaw sign follows the documented convention, and descriptors of one person are
 //! closer than dlib's 0.6 cut-off while different people are farther.
 
-use std::path::PathBuf;
-
 use image::RgbImage;
 use models::{embedding_distance, AnalyzeOptions, Face, FaceModels};
 
-fn cache_dir(var: &str, sub: &str) -> PathBuf {
-    if let Some(d) = std::env::var_os(var) {
-        return PathBuf::from(d);
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
-    std::env::var_os("ILIVE_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join(".cache/ilive"))
-        .join(sub)
-}
-
 fn models() -> FaceModels {
-    FaceModels::load(&cache_dir("ILIVE_MODELS_DIR", "models")).unwrap_or_else(|e| panic!("{e}"))
+    FaceModels::load(&models::cache_dir("ILIVE_MODELS_DIR", "models"))
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn photo(name: &str) -> RgbImage {
-    let path = cache_dir("ILIVE_FIXTURES_DIR", "fixtures")
+    let path = models::cache_dir("ILIVE_FIXTURES_DIR", "fixtures")
         .join("images")
         .join(name);
     image::open(&path)

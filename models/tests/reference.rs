@@ -13,26 +13,12 @@
 //! `bash scripts/models/setup.sh`. Missing files fail the tests, naming the command to run.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use candle_core::{Device, Tensor};
 use models::analysis::load_weights;
 use models::nets::{antispoof, blazeface, emotion, face_recognition, facemesh, iris, liveness};
 
 const TOLERANCE: f32 = 1e-3;
-
-fn cache_dir(var: &str, sub: &str) -> PathBuf {
-    if let Some(d) = std::env::var_os(var) {
-        return PathBuf::from(d);
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
-    std::env::var_os("ILIVE_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join(".cache/ilive"))
-        .join(sub)
-}
 
 /// A reference file: tensors plus the output index → TF node map.
 struct Reference {
@@ -42,7 +28,7 @@ struct Reference {
 }
 
 fn reference(net: &str) -> Reference {
-    let path = cache_dir("ILIVE_FIXTURES_DIR", "fixtures")
+    let path = models::cache_dir("ILIVE_FIXTURES_DIR", "fixtures")
         .join("reference")
         .join(format!("{net}.safetensors"));
     let bytes = std::fs::read(&path).unwrap_or_else(|e| {
@@ -78,7 +64,7 @@ fn reference(net: &str) -> Reference {
 }
 
 fn weights(net: &str) -> candle_nn::VarBuilder<'static> {
-    let dir = cache_dir("ILIVE_MODELS_DIR", "models");
+    let dir = models::cache_dir("ILIVE_MODELS_DIR", "models");
     load_weights(&dir, net).unwrap_or_else(|e| panic!("{e}"))
 }
 

@@ -166,10 +166,9 @@ pub struct Config {
 impl Config {
     /// The models directory: the setting, else `~/.cache/ilive/models`.
     pub fn models_dir(&self) -> PathBuf {
-        self.models_dir.clone().unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
-            PathBuf::from(home).join(".cache/ilive/models")
-        })
+        self.models_dir
+            .clone()
+            .unwrap_or_else(|| models::cache_dir("ILIVE_MODELS_DIR", "models"))
     }
 
     /// The engine's cut-offs and timings.

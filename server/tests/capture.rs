@@ -4,18 +4,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestServer, PUBLIC_URL};
+use common::{fixtures, TestServer, PUBLIC_URL};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::{connect_async, tungstenite::Message};
-
-fn fixtures() -> std::path::PathBuf {
-    std::env::var_os("ILIVE_FIXTURES_DIR")
-        .map(Into::into)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/ilive/fixtures")
-        })
-}
 
 /// A 640×480 JPEG of a real face (obama.jpg centred on a grey canvas).
 fn face_frame() -> Vec<u8> {

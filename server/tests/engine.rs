@@ -1,30 +1,19 @@
 //! The liveness engine on real material: the portrait's geometry on real photos, and whole
 //! sessions on the test clips made by `bash scripts/fixtures/make-clips.sh` (live-like loops,
 //! print, replay, frozen, swap, no face), run through the same engine as the WebSocket.
-use std::path::PathBuf;
+mod common;
 
 use app::api::{Mode, Verdict};
+use common::fixtures;
 use models::{AnalyzeOptions, FaceModels};
 use server::{
     engine::{photo, Thresholds},
     eval,
 };
 
-fn cache() -> PathBuf {
-    PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/ilive")
-}
-
-fn fixtures() -> PathBuf {
-    std::env::var_os("ILIVE_FIXTURES_DIR")
-        .map(Into::into)
-        .unwrap_or_else(|| cache().join("fixtures"))
-}
-
 fn models() -> FaceModels {
-    let dir = std::env::var_os("ILIVE_MODELS_DIR")
-        .map(Into::into)
-        .unwrap_or_else(|| cache().join("models"));
-    FaceModels::load(&dir).expect("weights (run bash scripts/models/setup.sh)")
+    FaceModels::load(&models::cache_dir("ILIVE_MODELS_DIR", "models"))
+        .expect("weights (run bash scripts/models/setup.sh)")
 }
 
 fn clip(name: &str) -> Vec<Vec<u8>> {

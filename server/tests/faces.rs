@@ -3,8 +3,6 @@
 //! PNGs, and comparison against the face verified in a session.
 mod common;
 
-use std::path::PathBuf;
-
 use app::api::{Mode, Verdict};
 use common::{error_code, TestServer};
 use reqwest::{Client, StatusCode};
@@ -13,13 +11,7 @@ use server::store::sessions::{self, Completion, NewSession, Photo, ResultDetails
 
 /// A photo from the fixture set (`bash scripts/fixtures/fetch-images.sh`).
 fn photo(name: &str) -> Vec<u8> {
-    let base = std::env::var_os("ILIVE_FIXTURES_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/ilive/fixtures")
-        });
-    let path = base.join("images").join(name);
+    let path = common::fixtures().join("images").join(name);
     std::fs::read(&path).unwrap_or_else(|e| {
         panic!(
             "cannot read {} ({e}): run `bash scripts/fixtures/fetch-images.sh` first",

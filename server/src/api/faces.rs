@@ -29,7 +29,7 @@ use app::api::{
 
 use crate::{
     error::{Error, Result},
-    extract::{query_param, ApiKey},
+    extract::ApiKey,
     store::{sessions, tenants::Principal},
     AppState,
 };
@@ -145,8 +145,7 @@ async fn session_compare(
     RawQuery(query): RawQuery,
     multipart: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<Response> {
-    let session = sessions::require(&state.db, &id).await?;
-    session.check_token(&query_param(query.as_deref(), "token").unwrap_or_default())?;
+    let session = super::sessions::authorised(&state, &id, query.as_deref()).await?;
     // The token holder may probe the verified face; bound how fast, as for keyed routes.
     let rate = state.limits.check(
         &format!("session-compare:{}", session.id),

@@ -189,8 +189,8 @@ fn check_locale(locale: Option<String>) -> Result<Option<String>> {
     }
 }
 
-/// Loads a session and checks its result token.
-async fn authorised(state: &AppState, id: &str, query: Option<&str>) -> Result<Session> {
+/// Loads a session and checks its result token (from `?token=`).
+pub(crate) async fn authorised(state: &AppState, id: &str, query: Option<&str>) -> Result<Session> {
     let session = sessions::require(&state.db, id).await?;
     let token = query_param(query, "token").unwrap_or_default();
     session.check_token(&token)?;

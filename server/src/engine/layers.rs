@@ -447,6 +447,42 @@ mod tests {
         assert!(l.hard_fail && l.reasons.contains(&"frozen_frames"));
     }
 
+    fn rigid_at(dx: f32, jitter: f32) -> Vec<[f32; 2]> {
+        (0..geometry::RIGID_POINTS.len())
+            .map(|i| {
+                let j = if i % 2 == 0 { jitter } else { -jitter };
+                [
+                    300.0 + (i % 6) as f32 * 10.0 + dx + j,
+                    200.0 + (i / 6) as f32 * 10.0 - j,
+                ]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_still_image_has_no_postural_sway() {
+        // Frame-to-frame jitter of a detector on a still image, but no drift.
+        let still: Vec<Sample> = (0..45)
+            .map(|i| {
+                let j = if i % 2 == 0 { 0.3 } else { -0.3 };
+                sample(i as f64 / 15.0, i, 0.0, rigid_at(0.0, j), None)
+            })
+            .collect();
+        assert!(motion(&still).reasons.contains(&"no_micro_motion"));
+        // The same jitter on a head drifting 3 px (5% of the inter-eye distance) in 3 s.
+        let live: Vec<Sample> = (0..45)
+            .map(|i| {
+                let j = if i % 2 == 0 { 0.3 } else { -0.3 };
+                sample(i as f64 / 15.0, i, 0.0, rigid_at(i as f32 / 15.0, j), None)
+            })
+            .collect();
+        assert!(
+            !motion(&live).reasons.contains(&"no_micro_motion"),
+            "{:?}",
+            motion(&live)
+        );
+    }
+
     #[test]
     fn a_changed_face_fails_consistency() {
         let mut s: Vec<Sample> = (0..6)

@@ -95,6 +95,12 @@ fn site_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/site"))
 }
 
+/// The test fixtures (photos, clips): `bash scripts/fixtures/fetch-images.sh` and
+/// `bash scripts/fixtures/make-clips.sh` fill it.
+pub fn fixtures() -> PathBuf {
+    models::cache_dir("ILIVE_FIXTURES_DIR", "fixtures")
+}
+
 /// The error `code` of a JSON error response.
 pub async fn error_code(resp: reqwest::Response) -> String {
     let v: serde_json::Value = resp.json().await.expect("JSON error body");
