@@ -5,10 +5,16 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-BIN=${ILIVE_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/ilive/target}/debug/ilive}
+TARGET=${CARGO_TARGET_DIR:-$HOME/.cache/ilive/target}
+BIN=${ILIVE_BIN:-$TARGET/debug/ilive}
 if [ ! -x "$BIN" ]; then
   echo "building ilive..."
-  (cd "$ROOT" && CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/ilive/target} cargo build -q -p server --bin ilive) || exit 1
+  (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET cargo build -q -p server --bin ilive) || exit 1
+fi
+# The Rust example's three programs (examples/rust), built into the same target folder.
+RUST_EXAMPLE=""
+if command -v cargo > /dev/null; then
+  (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET cargo build -q -p ilive-example) && RUST_EXAMPLE=$TARGET/debug
 fi
 
 TMP=$(mktemp -d)
@@ -51,40 +57,56 @@ if ! wait_for 30 curl -sf -o /dev/null "$ILIVE_URL/healthz"; then
 fi
 echo "server on $ILIVE_URL"
 
-# --- python / node: receiver + create + fetch -------------------------------------------------
+# Checks a running receiver beyond the real delivery: a tampered body and an old timestamp must
+# get 401, and a valid second delivery for the same session must be answered OK_CODE and logged
+# as a duplicate.
+check_receiver() { # check_receiver NAME HOOK_URL RECEIVER_LOG SESSION_ID OK_CODE
+  local name=$1 hook=$2 log=$3 sid=$4 okc=$5 ts body code old
+  ts=$(date +%s)
+  body="{\"event\":\"liveness.verdict\",\"session_id\":\"$sid\",\"verdict\":\"retry\"}"
+  code=$(post_webhook "$hook" "$ts" "$(sign "$ts" "$body")" "${body/retry/pass}")
+  check "$name receiver rejects a tampered body (got $code)" [ "$code" = 401 ]
+  old=$(( ts - 600 ))
+  code=$(post_webhook "$hook" "$old" "$(sign "$old" "$body")" "$body")
+  check "$name receiver rejects an old timestamp (got $code)" [ "$code" = 401 ]
+  code=$(post_webhook "$hook" "$ts" "$(sign "$ts" "$body")" "$body")
+  if [ "$code" = "$okc" ] && wait_for 5 grep -q "^duplicate $sid" "$log"; then ok "$name receiver is idempotent on session_id"
+  else bad "$name receiver is idempotent on session_id (got $code)" "$(cat "$log")"; fi
+}
+
+start_receiver() { # start_receiver NAME RECEIVER_CMD -> sets RPORT, RLOG; false if it never listens
+  local name=$1 recv=$2
+  RPORT=$(free_port); RLOG=$TMP/$name-receiver.log
+  PORT=$RPORT $recv > "$RLOG" 2>&1 &
+  PIDS+=($!)
+  if ! wait_for 15 grep -q listening "$RLOG"; then bad "$name receiver starts" "$(cat "$RLOG")"; return 1; fi
+}
+
+# Completes a session for real: opens the capture WebSocket and cancels (verdict retry), then
+# waits for the receiver to log the verified delivery.
+complete_and_expect_delivery() { # NAME SESSION_URL SESSION_ID RECEIVER_LOG
+  local name=$1 url=$2 sid=$3 log=$4
+  python3 "$HERE/tests/ws_cancel.py" "$url" > "$TMP/$name-ws.log" 2>&1
+  if wait_for 30 grep -q "^verified .*$sid" "$log"; then ok "$name receiver verifies a real signed delivery"
+  else bad "$name receiver verifies a real signed delivery" "$(cat "$log" "$TMP/$name-ws.log")"; fi
+}
+
+# --- python / node / rust: receiver + create + fetch, same command-line contract --------------
 run_receiver_example() { # run_receiver_example NAME RECEIVER_CMD CREATE_CMD FETCH_CMD
   local name=$1 recv=$2 create=$3 fetch=$4
   echo "$name:"
-  local rport log out sid token url
-  rport=$(free_port); log=$TMP/$name-receiver.log
-  PORT=$rport $recv > "$log" 2>&1 &
-  PIDS+=($!)
-  if ! wait_for 15 grep -q listening "$log"; then bad "$name receiver starts" "$(cat "$log")"; return; fi
-  local hook=http://127.0.0.1:$rport/webhook
+  local out sid token url
+  start_receiver "$name" "$recv" || return
+  local hook=http://127.0.0.1:$RPORT/webhook log=$RLOG
 
-  out=$(REDIRECT_URL=http://127.0.0.1:$rport/done WEBHOOK_URL=$hook REFERENCE_ID=$name-ref $create 2>&1)
+  out=$(REDIRECT_URL=http://127.0.0.1:$RPORT/done WEBHOOK_URL=$hook REFERENCE_ID=$name-ref $create 2>&1)
   sid=$(echo "$out" | sed -n 's/^session_id=//p'); token=$(echo "$out" | sed -n 's/^token=//p')
   url=$(echo "$out" | sed -n 's/^session_url=//p')
   if [ -z "$sid" ] || [ -z "$token" ] || [ -z "$url" ]; then bad "$name create_session" "$out"; return; fi
   ok "$name create_session"
 
-  # Complete the session for real: open the capture WebSocket and cancel (verdict retry).
-  python3 "$HERE/tests/ws_cancel.py" "$url" > "$TMP/$name-ws.log" 2>&1
-  if wait_for 30 grep -q "^verified .*$sid" "$log"; then ok "$name receiver verifies a real signed delivery"
-  else bad "$name receiver verifies a real signed delivery" "$(cat "$log" "$TMP/$name-ws.log")"; fi
-
-  local ts body sig code
-  ts=$(date +%s)
-  body="{\"event\":\"liveness.verdict\",\"session_id\":\"$sid\",\"verdict\":\"retry\"}"
-  sig=$(sign "$ts" "$body")
-  code=$(post_webhook "$hook" "$ts" "$sig" "${body/retry/pass}")
-  check "$name receiver rejects a tampered body (got $code)" [ "$code" = 401 ]
-  local old=$(( ts - 600 ))
-  code=$(post_webhook "$hook" "$old" "$(sign "$old" "$body")" "$body")
-  check "$name receiver rejects an old timestamp (got $code)" [ "$code" = 401 ]
-  code=$(post_webhook "$hook" "$ts" "$(sign "$ts" "$body")" "$body")
-  if [ "$code" = 200 ] && wait_for 5 grep -q "^duplicate $sid" "$log"; then ok "$name receiver is idempotent on session_id"
-  else bad "$name receiver is idempotent on session_id (got $code)" "$(cat "$log")"; fi
+  complete_and_expect_delivery "$name" "$url" "$sid" "$log"
+  check_receiver "$name" "$hook" "$log" "$sid" 200
 
   out=$($fetch "$sid" "$token" "$TMP/$name-photo.jpg" 2>&1)
   if echo "$out" | grep -qx 'status=completed' && echo "$out" | grep -qx 'verdict=retry' \
@@ -100,36 +122,29 @@ if command -v node > /dev/null; then
 else
   echo "node: not installed, skipped"
 fi
+if [ -n "$RUST_EXAMPLE" ]; then
+  run_receiver_example rust "$RUST_EXAMPLE/webhook_receiver" \
+    "$RUST_EXAMPLE/create_session" "$RUST_EXAMPLE/fetch_result"
+else
+  echo "rust:"; bad "rust example builds (cargo build -p ilive-example)"
+fi
 
-# --- curl + openssl ----------------------------------------------------------------------------
-echo "curl:"
+# --- curl + shell: socat receiver, curl create + fetch -------------------------------------------
 curl_example() {
-  local rport cap out sid token url
-  rport=$(free_port); cap=$TMP/curl-capture; mkdir -p "$cap"
-  PORT=$rport python3 "$HERE/tests/capture_receiver.py" "$cap" > "$TMP/curl-capture.log" 2>&1 &
-  PIDS+=($!)
-  wait_for 15 curl -s -o /dev/null "http://127.0.0.1:$rport/"
-  out=$(REDIRECT_URL=http://127.0.0.1:$rport/done WEBHOOK_URL=http://127.0.0.1:$rport/webhook \
+  echo "curl:"
+  if ! command -v socat > /dev/null; then bad "curl receiver needs socat (bash scripts/setup.sh --browser)"; return; fi
+  local out sid token url
+  start_receiver curl "bash $HERE/curl/webhook_receiver.sh" || return
+  local hook=http://127.0.0.1:$RPORT/webhook log=$RLOG
+  out=$(REDIRECT_URL=http://127.0.0.1:$RPORT/done WEBHOOK_URL=$hook REFERENCE_ID=curl-ref \
         bash "$HERE/curl/create_session.sh" 2>&1)
   read -r sid token url < <(echo "$out" | python3 -c \
     'import json,sys; d=json.load(sys.stdin); print(d["session_id"], d["token"], d["session_url"])' 2>/dev/null)
   if [ -z "${url:-}" ]; then bad "curl create_session.sh" "$out"; return; fi
   ok "curl create_session.sh"
 
-  python3 "$HERE/tests/ws_cancel.py" "$url" > "$TMP/curl-ws.log" 2>&1
-  if ! wait_for 30 test -s "$cap/1.headers"; then bad "curl receives a real delivery" "$(cat "$TMP/curl-ws.log")"; return; fi
-  local ts sig
-  ts=$(sed -n 1p "$cap/1.headers"); sig=$(sed -n 2p "$cap/1.headers")
-  out=$(bash "$HERE/curl/verify_webhook.sh" "$ts" "$sig" "$cap/1.body" 2>&1)
-  if [ "$out" = valid ] && grep -q "$sid" "$cap/1.body"; then ok "curl verify_webhook.sh accepts a real signed delivery"
-  else bad "curl verify_webhook.sh accepts a real signed delivery" "$out"; fi
-  sed 's/"retry"/"pass"/' "$cap/1.body" > "$TMP/tampered.body"
-  check "curl verify_webhook.sh rejects a tampered body" \
-    bash -c '! bash "$0" "$1" "$2" "$3" > /dev/null' "$HERE/curl/verify_webhook.sh" "$ts" "$sig" "$TMP/tampered.body"
-  local old=$(( $(date +%s) - 600 ))
-  check "curl verify_webhook.sh rejects an old timestamp" \
-    bash -c '! bash "$0" "$1" "$2" "$3" > /dev/null' "$HERE/curl/verify_webhook.sh" "$old" \
-    "sha256=$( { printf '%s.' "$old"; cat "$cap/1.body"; } | openssl dgst -sha256 -hmac "$SECRET" | sed 's/^.*= *//')" "$cap/1.body"
+  complete_and_expect_delivery curl "$url" "$sid" "$log"
+  check_receiver curl "$hook" "$log" "$sid" 204
 
   out=$(bash "$HERE/curl/fetch_result.sh" "$sid" "$token" "$TMP/curl-photo.jpg" 2>&1)
   if echo "$out" | grep -q '"status":"completed"' && echo "$out" | grep -q '"verdict":"retry"' \

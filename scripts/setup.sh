@@ -31,12 +31,14 @@ if [ ! -x "$tools/node_modules/.bin/wasm-opt" ]; then
 fi
 
 # The browser tests need Debian's Chromium (no browser downloads) and openssl; `ilive eval`
-# reads videos with ffmpeg. Only with --browser (the test command), and only what is missing.
+# reads videos with ffmpeg; the shell webhook receiver in examples/curl is served by socat.
+# Only with --browser (the test command), and only what is missing.
 if [ "${1:-}" = "--browser" ]; then
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   command -v ffmpeg >/dev/null || missing+=(ffmpeg)
   command -v openssl >/dev/null || missing+=(openssl)
+  command -v socat >/dev/null || missing+=(socat)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]} from Debian's packages"
     sudo=""
