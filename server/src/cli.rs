@@ -65,7 +65,7 @@ pub enum TenantsAction {
 pub fn run_eval(config: &Config, args: &crate::eval::EvalArgs) -> anyhow::Result<()> {
     let models = models::FaceModels::load(&config.models_dir())?;
     let results = crate::eval::evaluate(args, &models, config.thresholds())?;
-    print!("{}", crate::eval::report(&results));
+    print!("{}", crate::eval::report(&results, args.details));
     Ok(())
 }
 

@@ -41,6 +41,9 @@ pub struct EvalArgs {
     /// Clip names (without extension) to count as bona fide whatever their first word.
     #[arg(long = "bona-fide")]
     pub bona_fide: Vec<String>,
+    /// Also print each run's raw layer measures (planar residuals, sway, moiré …).
+    #[arg(long)]
+    pub details: bool,
 }
 
 /// One clip's result in one mode.
@@ -55,6 +58,8 @@ pub struct ClipResult {
     pub frames_used: usize,
     /// Active mode: each challenge and whether it was met, e.g. `blink+ turn_left-`.
     pub challenges: String,
+    /// The layers' raw measures, `name=value`.
+    pub measures: String,
 }
 
 /// Runs one clip (its frames as JPEG bytes) through a fresh engine.
@@ -184,6 +189,10 @@ pub fn kind_of(name: &str, bona_fide: &[String]) -> String {
     if bona_fide.iter().any(|b| b == name) {
         return "bona_fide".into();
     }
+    let lower = name.to_ascii_lowercase();
+    if lower.starts_with("no_face") || lower.starts_with("no-face") {
+        return "no_face".into();
+    }
     let first = name
         .split(['_', '-', '.'])
         .next()
@@ -237,6 +246,12 @@ pub fn evaluate(
                     })
                     .collect::<Vec<_>>()
                     .join(" "),
+                measures: outcome
+                    .measures
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v:.4}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
             });
         }
     }
@@ -244,7 +259,7 @@ pub fn evaluate(
 }
 
 /// The printed report: one line per run, then BPCER / APCER per mode.
-pub fn report(results: &[ClipResult]) -> String {
+pub fn report(results: &[ClipResult], details: bool) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -268,6 +283,9 @@ pub fn report(results: &[ClipResult]) -> String {
                 format!("[{}]", r.challenges)
             }
         );
+        if details {
+            let _ = writeln!(s, "{:<28} {}", "", r.measures);
+        }
     }
     for mode in [Mode::Active, Mode::Passive] {
         let rs: Vec<&ClipResult> = results.iter().filter(|r| r.mode == mode).collect();
@@ -338,6 +356,7 @@ mod tests {
         assert_eq!(kind_of("live_obama", &[]), "bona_fide");
         assert_eq!(kind_of("print-astronaut", &[]), "print");
         assert_eq!(kind_of("noface_coffee", &[]), "no_face");
+        assert_eq!(kind_of("no_face", &[]), "no_face");
         assert_eq!(kind_of("single_face", &["single_face".into()]), "bona_fide");
     }
 }

@@ -179,6 +179,7 @@ pub(crate) mod tests {
             face: f,
             frame_hash: (t * 1000.0) as u64,
             cues: None,
+            keyframe: None,
             image: None,
         }
     }

@@ -126,6 +126,7 @@ mod tests {
             score: 0.95,
             reasons: vec![],
             hard_fail: false,
+            measures: vec![],
         }
     }
 
@@ -154,6 +155,7 @@ mod tests {
             score: 0.9,
             reasons: vec!["no_motion_parallax"],
             hard_fail: true,
+            measures: vec![],
         };
         let f = fuse(Mode::Active, &s, &[], &Thresholds::default());
         assert_eq!(f.verdict, Verdict::Fail);

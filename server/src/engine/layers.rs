@@ -17,7 +17,11 @@ use app::{api::ChallengeOutcome, ws::CameraMetadata};
 use models::{embedding_distance, AntiSpoofScores, Embedding};
 use serde::Serialize;
 
-use super::{geometry, inter_eye_distance, Observation};
+use super::{
+    geometry, inter_eye_distance,
+    parallax::{self, Keyframe},
+    Observation,
+};
 
 /// A layer's result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -26,6 +30,9 @@ pub struct LayerScore {
     pub reasons: Vec<&'static str>,
     /// A finding that fails the session by itself.
     pub hard_fail: bool,
+    /// The raw measures behind the score (for `ilive eval --details` and the logs).
+    #[serde(skip)]
+    pub measures: Vec<(&'static str, f64)>,
 }
 
 impl LayerScore {
@@ -34,6 +41,7 @@ impl LayerScore {
             score: score.clamp(0.0, 1.0),
             reasons: vec![],
             hard_fail: false,
+            measures: vec![],
         }
     }
 }
@@ -59,8 +67,13 @@ pub const PLANAR_MAX: f64 = 0.065;
 /// Planar residual at or above which the parallax is fully that of a head (documented floor
 /// for real heads, plus the width of the gap, so a borderline head scores ~0.5, not 1).
 pub const HEAD_MIN: f64 = 0.08;
-/// Least yaw difference between two views for the planar test (degrees).
-pub const PARALLAX_YAW_DEG: f32 = 10.0;
+pub use parallax::PARALLAX_YAW_DEG;
+/// The same two bounds for the residual measured on image texture ([`parallax`]), which has no
+/// landmark-model jitter in it: texture matching is accurate to a fraction of a pixel (≤ 0.02 of
+/// the inter-eye distance), so a plane lands far below the low end of the documented print range
+/// (0.04), and a head keeps its parallax (0.07–0.11 at ≥ 10°). Print below 0.04, head from 0.06.
+pub const IMAGE_PLANAR_MAX: f64 = 0.04;
+pub const IMAGE_HEAD_MIN: f64 = 0.06;
 /// Least postural sway (smoothed centroid range ÷ inter-eye distance) of a live face.
 pub const SWAY_MIN: f64 = 0.01;
 
@@ -178,7 +191,7 @@ pub fn challenges(outcomes: &[ChallengeOutcome], timed_out: bool) -> LayerScore 
 }
 
 /// Motion: parallax, frozen frames, micro-motion.
-pub fn motion(samples: &[Sample]) -> LayerScore {
+pub fn motion(samples: &[Sample], keyframes: &[Keyframe]) -> LayerScore {
     let mut l = LayerScore::clean(1.0);
     // Identical consecutive frames: a real sensor's noise changes every frame's bytes.
     let pairs = samples.windows(2).count().max(1);
@@ -223,18 +236,90 @@ pub fn motion(samples: &[Sample]) -> LayerScore {
     // range, ÷ inter-eye distance. 0.01 ≈ 0.6 mm at a 63 mm inter-eye distance, well under the
     // head sway of a seated person over a few seconds.
     let sway = sway_range(&faces);
-    if micro < 0.0015 || (faces.len() >= 30 && sway < SWAY_MIN) {
+    // Drift against jitter: the von Neumann ratio of the centroid track (mean square successive
+    // difference ÷ variance) is 2 for independent jitter and falls towards 0 when a slow drift
+    // dominates. Sway is slow (< 1 Hz) and a detector's jitter on a still image is not.
+    let drift = drift_ratio(&faces);
+    l.measures.push(("micro_motion", micro));
+    l.measures.push(("sway", sway));
+    if let Some(d) = drift {
+        l.measures.push(("drift_ratio", d));
+    }
+    let still = micro < 0.0015 || (faces.len() >= 30 && sway < SWAY_MIN);
+    // A track that is jitter and nothing else over ≥ 30 frames (2 s at 15 fps): no drift at the
+    // 0.1% level. A person's sway and breathing move the head by millimetres over seconds — far
+    // above a landmark detector's jitter — so their ratio sits near 0.05; a still photo fed with
+    // fresh sensor noise sits at 2.
+    let jitter_only =
+        faces.len() >= 30 && drift.is_some_and(|d| d >= drift_white_floor(faces.len()));
+    if jitter_only {
+        l.reasons.push("still_image");
+        l.hard_fail = true;
+        l.score = 0.0;
+    } else if still {
         l.reasons.push("no_micro_motion");
         l.score = l.score.min(0.3);
     }
-    // Parallax: pairs of views ≥10° of yaw apart, taken from both ends of the yaw range
-    // (the most-left-turned against the most-right-turned, and so on inward).
+    // Parallax, on image texture where two keyframes are far enough apart in pose, else on the
+    // landmarks: pairs of views ≥10° of yaw apart, taken from both ends of the yaw range (the
+    // most-left-turned against the most-right-turned, and so on inward).
+    let residual = match image_parallax(keyframes) {
+        Some((r, gap)) => {
+            l.measures.push(("planar_residual_image", r));
+            l.measures.push(("parallax_pose_gap", gap));
+            Some((r, IMAGE_PLANAR_MAX, IMAGE_HEAD_MIN))
+        }
+        None => {
+            let r = landmark_parallax(&faces);
+            if let Some(r) = r {
+                l.measures.push(("planar_residual_landmarks", r));
+            }
+            r.map(|r| (r, PLANAR_MAX, HEAD_MIN))
+        }
+    };
+    if let Some((r, plane, head)) = residual {
+        l.score = l.score.min(ramp(r, plane, head));
+        if r < plane {
+            l.reasons.push("no_motion_parallax");
+            l.hard_fail = true;
+        } else if r < (plane + head) / 2.0 {
+            l.reasons.push("weak_motion_parallax");
+        }
+    }
+    l
+}
+
+/// Pairs of keyframes compared by the image parallax test: the widest apart in pose.
+const PARALLAX_PAIRS: usize = 5;
+
+/// Median image planar residual over the keyframe pairs farthest apart in pose (at least one
+/// unit of [`parallax::pose_gap`]), with the median gap of those pairs; `None` when no pair
+/// qualifies or none could be matched.
+fn image_parallax(keyframes: &[Keyframe]) -> Option<(f64, f64)> {
+    let mut pairs: Vec<(f64, usize, usize)> = (0..keyframes.len())
+        .flat_map(|i| (i + 1..keyframes.len()).map(move |j| (i, j)))
+        .map(|(i, j)| (parallax::pose_gap(&keyframes[i], &keyframes[j]), i, j))
+        .filter(|(g, _, _)| *g >= 1.0)
+        .collect();
+    pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let (residuals, gaps): (Vec<f64>, Vec<f64>) = pairs
+        .iter()
+        .take(PARALLAX_PAIRS)
+        .filter_map(|&(g, i, j)| {
+            parallax::image_planar_residual(&keyframes[i], &keyframes[j]).map(|r| (r, g))
+        })
+        .unzip();
+    Some((median(residuals)?, median(gaps)?))
+}
+
+/// Median landmark planar residual over views ≥ [`PARALLAX_YAW_DEG`] apart.
+fn landmark_parallax(faces: &[&FaceSample]) -> Option<f64> {
     let to64 = |v: &[[f32; 2]]| {
         v.iter()
             .map(|p| [p[0] as f64, p[1] as f64])
             .collect::<Vec<_>>()
     };
-    let mut by_yaw = faces.clone();
+    let mut by_yaw = faces.to_vec();
     by_yaw.sort_by(|a, b| a.yaw.total_cmp(&b.yaw));
     let n = by_yaw.len();
     let residuals: Vec<f64> = (0..n / 2)
@@ -246,16 +331,40 @@ pub fn motion(samples: &[Sample]) -> LayerScore {
             geometry::planar_residual(&to64(&a.rigid), &to64(&b.rigid), scale)
         })
         .collect();
-    if let Some(r) = median(residuals) {
-        l.score = l.score.min(ramp(r, PLANAR_MAX, HEAD_MIN));
-        if r < PLANAR_MAX {
-            l.reasons.push("no_motion_parallax");
-            l.hard_fail = true;
-        } else if r < (PLANAR_MAX + HEAD_MIN) / 2.0 {
-            l.reasons.push("weak_motion_parallax");
-        }
+    median(residuals)
+}
+
+/// The smaller of the von Neumann ratios of the rigid landmarks' centroid track in x and y.
+fn drift_ratio(faces: &[&FaceSample]) -> Option<f64> {
+    if faces.len() < 10 {
+        return None;
     }
-    l
+    let ratio = |axis: usize| {
+        let xs: Vec<f64> = faces
+            .iter()
+            .map(|f| {
+                f.rigid.iter().map(|p| p[axis] as f64).sum::<f64>()
+                    / f.rigid.len() as f64
+                    / f.inter_eye.max(1.0) as f64
+            })
+            .collect();
+        let n = xs.len() as f64;
+        let mean = xs.iter().sum::<f64>() / n;
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+        let msd = xs.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum::<f64>() / (n - 1.0);
+        (var > 1e-12).then(|| msd / var)
+    };
+    match (ratio(0), ratio(1)) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The von Neumann ratio of `n` independent values is ≈ normal with mean 2 and variance
+/// 4(n−2)/(n²−1); below mean − 3.09σ (one-sided 0.1%) it shows serial correlation, a drift.
+fn drift_white_floor(n: usize) -> f64 {
+    let n = n as f64;
+    2.0 - 3.09 * (4.0 * (n - 2.0) / (n * n - 1.0)).sqrt()
 }
 
 /// Anti-spoof: the AntiSpoof network and image cues.
@@ -267,7 +376,8 @@ pub fn anti_spoof(samples: &[Sample]) -> LayerScore {
         .collect();
     let cues: Vec<ImageCues> = faces.iter().filter_map(|f| f.cues).collect();
     // The network's "real" score on genuine photos spans ~0.45–0.8: map 0.2→0 and 0.7→1.
-    let net_score = median(nets).map(|m| ramp(m, 0.2, 0.7)).unwrap_or(0.5);
+    let net_median = median(nets);
+    let net_score = net_median.map(|m| ramp(m, 0.2, 0.7)).unwrap_or(0.5);
     let mut l = LayerScore::clean(1.0);
     let share = |f: &dyn Fn(&ImageCues) -> bool| {
         if cues.is_empty() {
@@ -288,6 +398,14 @@ pub fn anti_spoof(samples: &[Sample]) -> LayerScore {
         cue_score -= 0.3;
     }
     l.score = (0.5 * net_score + 0.5 * f64::max(cue_score, 0.0)).clamp(0.0, 1.0);
+    if let Some(m) = net_median {
+        l.measures.push(("antispoof_real", m));
+    }
+    if let Some(m) = median(cues.iter().map(|c| c.moire as f64).collect()) {
+        l.measures.push(("moire_peak", m));
+    }
+    l.measures.push(("moire_share", moire));
+    l.measures.push(("glare_share", glare));
     if net_score < 0.2 {
         l.reasons.push("spoof_suspected");
     }
@@ -443,7 +561,7 @@ mod tests {
         let s: Vec<Sample> = (0..10)
             .map(|i| sample(i as f64 * 0.1, 7, 0.0, vec![], None))
             .collect();
-        let l = motion(&s);
+        let l = motion(&s, &[]);
         assert!(l.hard_fail && l.reasons.contains(&"frozen_frames"));
     }
 
@@ -459,28 +577,48 @@ mod tests {
             .collect()
     }
 
+    /// White jitter in [-a, a] from a fixed linear congruential sequence.
+    fn jitter(seed: &mut u32, a: f32) -> f32 {
+        *seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        ((*seed >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0) * a
+    }
+
+    fn track(sway_px: f32) -> Vec<Sample> {
+        let mut seed = 99;
+        (0..45)
+            .map(|i| {
+                let t = i as f64 / 15.0;
+                // Breathing-rate sway (0.3 Hz) plus the detector's white jitter of ±0.5 px.
+                let drift = sway_px * (2.0 * std::f32::consts::PI * 0.3 * t as f32).sin();
+                let dx = drift + jitter(&mut seed, 0.5);
+                let dy = jitter(&mut seed, 0.5);
+                let rigid = rigid_at(dx, 0.0)
+                    .into_iter()
+                    .map(|p| [p[0], p[1] + dy])
+                    .collect();
+                sample(t, i, 0.0, rigid, None)
+            })
+            .collect()
+    }
+
     #[test]
     fn a_still_image_has_no_postural_sway() {
-        // Frame-to-frame jitter of a detector on a still image, but no drift.
-        let still: Vec<Sample> = (0..45)
-            .map(|i| {
-                let j = if i % 2 == 0 { 0.3 } else { -0.3 };
-                sample(i as f64 / 15.0, i, 0.0, rigid_at(0.0, j), None)
-            })
-            .collect();
-        assert!(motion(&still).reasons.contains(&"no_micro_motion"));
-        // The same jitter on a head drifting 3 px (5% of the inter-eye distance) in 3 s.
-        let live: Vec<Sample> = (0..45)
-            .map(|i| {
-                let j = if i % 2 == 0 { 0.3 } else { -0.3 };
-                sample(i as f64 / 15.0, i, 0.0, rigid_at(i as f32 / 15.0, j), None)
-            })
-            .collect();
+        // A still photo with fresh sensor noise: the landmarks jitter but never drift.
+        let still = motion(&track(0.0), &[]);
         assert!(
-            !motion(&live).reasons.contains(&"no_micro_motion"),
-            "{:?}",
-            motion(&live)
+            still.hard_fail && still.reasons.contains(&"still_image"),
+            "{still:?}"
         );
+        // The same jitter on a head swaying by ±1.5 px (≈ ±1.6 mm at 60 px between the eyes).
+        let live = motion(&track(1.5), &[]);
+        assert!(!live.hard_fail && live.reasons.is_empty(), "{live:?}");
+    }
+
+    #[test]
+    fn the_white_noise_floor_follows_the_sample_size() {
+        assert!((drift_white_floor(45) - 1.10).abs() < 0.01);
+        assert!(drift_white_floor(30) < drift_white_floor(300));
+        assert!(drift_white_floor(300) < 2.0);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! [`Thresholds`] or beside the code that uses it.
 pub mod challenges;
 pub mod fusion;
-pub use models::geometry;
+pub use models::{geometry, parallax};
 pub mod layers;
 pub mod photo;
 pub mod pool;
@@ -36,6 +36,8 @@ pub struct Observation {
     pub frame_hash: u64,
     /// Image cues of the face region, when computed for this frame.
     pub cues: Option<layers::ImageCues>,
+    /// A grey face crop for the image parallax test, when requested for this frame.
+    pub keyframe: Option<parallax::Keyframe>,
     /// The decoded frame, kept only while it is the best portrait candidate.
     pub image: Option<Arc<image::RgbImage>>,
 }

@@ -11,7 +11,7 @@ use image::RgbImage;
 use models::{AnalyzeOptions, Face, FaceModels};
 use tokio::sync::Semaphore;
 
-use super::{layers::ImageCues, Observation};
+use super::{layers::ImageCues, parallax::Keyframe, Observation};
 
 /// What to compute for one frame beyond detection and landmarks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -20,6 +20,7 @@ pub struct FrameRequest {
     pub embedding: bool,
     pub emotion: bool,
     pub cues: bool,
+    pub keyframe: bool,
 }
 
 pub struct InferencePool {
@@ -97,6 +98,10 @@ pub fn analyze_blocking(
         (Some(f), true) => Some(image_cues(&img, f)),
         _ => None,
     };
+    let keyframe = match (&face, req.keyframe) {
+        (Some(f), true) => Keyframe::capture(&img, f, t, super::inter_eye_distance(f)),
+        _ => None,
+    };
     Ok(Observation {
         t,
         frame_width: img.width(),
@@ -105,6 +110,7 @@ pub fn analyze_blocking(
         face,
         frame_hash: hasher.finish(),
         cues,
+        keyframe,
         image: Some(Arc::new(img)),
     })
 }

@@ -13,6 +13,7 @@ use super::{
     challenges::{Baseline, Detector},
     fusion::{self, Fused, LayerSet},
     layers::{self, Sample},
+    parallax::{self, Keyframe},
     photo,
     pool::FrameRequest,
     Observation, Thresholds,
@@ -29,6 +30,10 @@ const ANTISPOOF_EVERY: f64 = 0.5;
 const EMBEDDING_EVERY: f64 = 0.8;
 /// At most this many frames are kept for the layers (≈ 90 s at 15 fps).
 const MAX_SAMPLES: usize = 1500;
+/// Period of the face crops kept for the image parallax test, and how many are kept (the
+/// widest-apart poses win; ≤ 224×224 grey each, so ≤ 0.8 MB a session).
+const KEYFRAME_EVERY: f64 = 0.2;
+const MAX_KEYFRAMES: usize = 16;
 
 #[derive(Debug, Clone)]
 enum Phase {
@@ -61,6 +66,8 @@ pub struct Outcome {
     pub fused: Fused,
     pub challenges: Vec<ChallengeOutcome>,
     pub photo: Option<(Vec<u8>, photo::Geometry)>,
+    /// Each layer's raw measures, as `layer.measure` (for evaluation and logs).
+    pub measures: Vec<(String, f64)>,
 }
 
 pub struct SessionEngine {
@@ -70,6 +77,8 @@ pub struct SessionEngine {
     outcomes: Vec<ChallengeOutcome>,
     phase: Phase,
     samples: Vec<Sample>,
+    keyframes: Vec<Keyframe>,
+    last_keyframe: f64,
     settle: Vec<Observation>,
     baseline: Option<Baseline>,
     camera: CameraMetadata,
@@ -97,6 +106,8 @@ impl SessionEngine {
             outcomes: vec![],
             phase: Phase::Positioning { since: None },
             samples: vec![],
+            keyframes: vec![],
+            last_keyframe: f64::NEG_INFINITY,
             settle: vec![],
             baseline: None,
             camera: CameraMetadata::default(),
@@ -143,6 +154,7 @@ impl SessionEngine {
             embedding: t - self.last_embedding >= EMBEDDING_EVERY,
             emotion,
             cues: t - self.last_antispoof >= ANTISPOOF_EVERY,
+            keyframe: t - self.last_keyframe >= KEYFRAME_EVERY,
         }
     }
 
@@ -218,6 +230,10 @@ impl SessionEngine {
         if self.samples.len() < MAX_SAMPLES {
             self.samples.push(Sample::from_observation(&o));
         }
+        if let Some(k) = o.keyframe.take() {
+            self.last_keyframe = o.t;
+            self.keep_keyframe(k);
+        }
         let t = o.t;
         match &mut self.phase {
             Phase::Positioning { since } => {
@@ -280,6 +296,25 @@ impl SessionEngine {
         }
         out.extend(self.check_timeouts(t));
         out
+    }
+
+    /// Adds a keyframe; past [`MAX_KEYFRAMES`], drops the one whose farthest partner in pose is
+    /// nearest (it adds the least to the parallax test), the older on a tie.
+    fn keep_keyframe(&mut self, k: Keyframe) {
+        self.keyframes.push(k);
+        if self.keyframes.len() <= MAX_KEYFRAMES {
+            return;
+        }
+        let reach = |i: usize| {
+            self.keyframes
+                .iter()
+                .map(|o| parallax::pose_gap(&self.keyframes[i], o))
+                .fold(0.0, f64::max)
+        };
+        let drop = (0..self.keyframes.len())
+            .min_by(|&a, &b| reach(a).total_cmp(&reach(b)))
+            .unwrap_or(0);
+        self.keyframes.remove(drop);
     }
 
     fn begin(&mut self, t: f64) -> Vec<ServerMessage> {
@@ -374,6 +409,13 @@ impl SessionEngine {
             self.phase = Phase::Done;
         } else if t >= self.th.max_session_secs {
             self.incomplete.push("timeout");
+            // A capture that never got past placement: say what kept it there.
+            if matches!(self.phase, Phase::Positioning { .. } | Phase::Hold { .. }) {
+                let reason = self.guidance_reason();
+                if reason != "no_face" {
+                    self.incomplete.push(reason);
+                }
+            }
             self.phase = Phase::Done;
         }
         vec![]
@@ -421,12 +463,25 @@ impl SessionEngine {
         let set = LayerSet {
             challenges: (self.mode == Mode::Active)
                 .then(|| layers::challenges(&self.outcomes, self.timed_out)),
-            motion: layers::motion(&self.samples),
+            motion: layers::motion(&self.samples, &self.keyframes),
             anti_spoof: layers::anti_spoof(&self.samples),
             face_consistency: layers::face_consistency(&self.samples),
             deepfake: layers::deepfake(&self.samples, &self.camera),
         };
         let fused = fusion::fuse(self.mode, &set, &self.incomplete, &self.th);
+        let measures = [
+            ("motion", &set.motion),
+            ("anti_spoof", &set.anti_spoof),
+            ("face_consistency", &set.face_consistency),
+            ("deepfake", &set.deepfake),
+        ]
+        .iter()
+        .flat_map(|(layer, l)| {
+            l.measures
+                .iter()
+                .map(move |(m, v)| (format!("{layer}.{m}"), *v))
+        })
+        .collect();
         let photo = if fused.verdict == Verdict::Pass {
             self.best
                 .as_ref()
@@ -438,6 +493,7 @@ impl SessionEngine {
             fused,
             challenges: self.outcomes.clone(),
             photo,
+            measures,
         }
     }
 }

@@ -1,0 +1,334 @@
+//! Motion parallax measured on the image itself, not on the landmark model's output.
+//!
+//! The landmark network has learned what a head looks like from every angle, so on a photo
+//! tilted in front of the camera it places its points where a turning *head's* points would be,
+//! inventing part of the parallax the planar test looks for (a print tilted ±38° reads as only
+//! a few degrees of yaw, with a landmark residual in the range of real heads). Skin, eyes and
+//! brows carry texture, and texture does not lie: on a print every patch moves exactly as the
+//! paper's plane does; on a head the nose moves against the cheeks.
+//!
+//! So for two keyframes of different pose we predict where each textured patch of the first
+//! frame lands in the second with the homography fitted to the landmarks, find where it really
+//! landed by normalised cross-correlation around that prediction (the template is warped by the
+//! same homography, so scale, rotation and foreshortening are undone), fit a homography to the
+//! matched points, and report its RMS residual ÷ inter-eye distance — the planar test of
+//! DESIGN.md ("Motion analysis") on measured positions.
+use image::{GrayImage, RgbImage};
+
+use crate::{
+    geometry::{apply_homography, fit_homography, planar_residual, Mat3, RIGID_POINTS},
+    Face,
+};
+
+/// Least yaw (or pitch) difference between two views for the planar test, in degrees
+/// (DESIGN.md: the residuals of heads and prints separate from 10° on).
+pub const PARALLAX_YAW_DEG: f32 = 10.0;
+
+/// Mesh points whose neighbourhoods carry trackable texture and move with the skull: eye
+/// corners, brows, the nose from bridge to tip and its wings, forehead, chin, and the cheeks
+/// beside the nose. Lips and eyelids are left out (they move with expressions).
+pub const TEXTURE_POINTS: [usize; 27] = [
+    33, 133, 362, 263, 130, 359, 70, 300, 105, 334, 1, 4, 5, 6, 168, 197, 98, 327, 48, 278, 10,
+    151, 152, 199, 205, 425, 9,
+];
+
+/// Longest side of a stored face crop; larger faces are stored at a lower resolution.
+const MAX_CROP: u32 = 224;
+/// Patch half-size and search radius, as fractions of the inter-eye distance.
+const PATCH_HALF: f64 = 0.11;
+const SEARCH: f64 = 0.22;
+/// Least normalised cross-correlation of an accepted match, and least grey-level standard
+/// deviation of a template (flat skin gives no reliable match).
+const MIN_NCC: f64 = 0.7;
+const MIN_TEXTURE_STD: f64 = 3.0;
+/// Fewest matched points for a homography fit worth reporting (8 unknowns, and some
+/// redundancy so that one point cannot carry the residual alone).
+const MIN_MATCHES: usize = 12;
+
+/// A face crop kept for the parallax test, with where it came from.
+#[derive(Debug, Clone)]
+pub struct Keyframe {
+    pub t: f64,
+    pub yaw: f32,
+    pub pitch: f32,
+    /// Inter-eye distance ÷ eye-line-to-nose-tip distance: changes with any rotation of a
+    /// head or a photo, whatever the landmark model believes the pose to be.
+    pub aspect: f32,
+    pub inter_eye: f32,
+    /// Grey crop; frame point `p` is at `(p - origin) * scale` in it.
+    crop: GrayImage,
+    origin: [f64; 2],
+    scale: f64,
+    /// [`TEXTURE_POINTS`] and [`RIGID_POINTS`], in frame pixels.
+    texture: Vec<[f64; 2]>,
+    rigid: Vec<[f64; 2]>,
+}
+
+impl Keyframe {
+    /// Crops the face (its landmark box with a 15% margin) from the frame.
+    pub fn capture(img: &RgbImage, face: &Face, t: f64, inter_eye: f32) -> Option<Keyframe> {
+        let lm = &face.landmarks;
+        if lm.len() < 468 || inter_eye < 8.0 {
+            return None;
+        }
+        let b = face.bbox;
+        let m = 0.15 * b.w.max(b.h);
+        let x0 = (b.x - m).max(0.0).floor() as u32;
+        let y0 = (b.y - m).max(0.0).floor() as u32;
+        let x1 = ((b.x + b.w + m).ceil() as u32).min(img.width());
+        let y1 = ((b.y + b.h + m).ceil() as u32).min(img.height());
+        if x1 <= x0 + 8 || y1 <= y0 + 8 {
+            return None;
+        }
+        let (w, h) = (x1 - x0, y1 - y0);
+        let scale = (MAX_CROP as f64 / w.max(h) as f64).min(1.0);
+        let (cw, ch) = (
+            ((w as f64 * scale).round() as u32).max(1),
+            ((h as f64 * scale).round() as u32).max(1),
+        );
+        let crop = GrayImage::from_fn(cw, ch, |x, y| {
+            // Box-average the source pixels that fall in this crop pixel.
+            let sx0 = x0 + (x as f64 / scale) as u32;
+            let sy0 = y0 + (y as f64 / scale) as u32;
+            let sx1 = (x0 + ((x + 1) as f64 / scale) as u32).clamp(sx0 + 1, x1);
+            let sy1 = (y0 + ((y + 1) as f64 / scale) as u32).clamp(sy0 + 1, y1);
+            let (mut sum, mut n) = (0.0f32, 0.0f32);
+            for sy in sy0..sy1 {
+                for sx in sx0..sx1 {
+                    let p = img.get_pixel(sx, sy);
+                    sum += 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32;
+                    n += 1.0;
+                }
+            }
+            image::Luma([(sum / n.max(1.0)).round() as u8])
+        });
+        let pt = |i: usize| [lm[i][0] as f64, lm[i][1] as f64];
+        let eye_mid = {
+            let (a, b, c, d) = (pt(33), pt(133), pt(362), pt(263));
+            [
+                (a[0] + b[0] + c[0] + d[0]) / 4.0,
+                (a[1] + b[1] + c[1] + d[1]) / 4.0,
+            ]
+        };
+        let nose = pt(4);
+        let down = (nose[0] - eye_mid[0]).hypot(nose[1] - eye_mid[1]);
+        Some(Keyframe {
+            t,
+            yaw: face.pose.yaw,
+            pitch: face.pose.pitch,
+            aspect: if down > 1.0 {
+                (inter_eye as f64 / down) as f32
+            } else {
+                0.0
+            },
+            inter_eye,
+            crop,
+            origin: [x0 as f64, y0 as f64],
+            scale,
+            texture: TEXTURE_POINTS.iter().map(|&i| pt(i)).collect(),
+            rigid: RIGID_POINTS.iter().map(|&i| pt(i)).collect(),
+        })
+    }
+
+    /// Bytes held (for the memory bound of a session).
+    pub fn size(&self) -> usize {
+        self.crop.len()
+    }
+
+    /// Bilinear grey value at a frame point; `None` outside the crop.
+    fn sample(&self, p: [f64; 2]) -> Option<f64> {
+        let x = (p[0] - self.origin[0]) * self.scale;
+        let y = (p[1] - self.origin[1]) * self.scale;
+        let (w, h) = (self.crop.width() as f64, self.crop.height() as f64);
+        if !(0.0..w - 1.0).contains(&x) || !(0.0..h - 1.0).contains(&y) {
+            return None;
+        }
+        let (xi, yi) = (x.floor() as u32, y.floor() as u32);
+        let (fx, fy) = (x - xi as f64, y - yi as f64);
+        let g = |dx: u32, dy: u32| self.crop.get_pixel(xi + dx, yi + dy)[0] as f64;
+        Some(
+            g(0, 0) * (1.0 - fx) * (1.0 - fy)
+                + g(1, 0) * fx * (1.0 - fy)
+                + g(0, 1) * (1.0 - fx) * fy
+                + g(1, 1) * fx * fy,
+        )
+    }
+}
+
+/// How far apart two keyframes' poses are, in units of the least separation the planar test
+/// needs: [`PARALLAX_YAW_DEG`] of yaw or pitch by the landmark
+/// model, or a change of the 2-D aspect ([`Keyframe::aspect`]) of 4% (the foreshortening of a
+/// rotation by ≈16°, far above the landmarks' jitter of ≈0.5%).
+pub fn pose_gap(a: &Keyframe, b: &Keyframe) -> f64 {
+    let deg = PARALLAX_YAW_DEG as f64;
+    let yaw = (a.yaw - b.yaw).abs() as f64 / deg;
+    let pitch = (a.pitch - b.pitch).abs() as f64 / deg;
+    let aspect = if a.aspect > 0.0 && b.aspect > 0.0 {
+        ((a.aspect / b.aspect).ln().abs() as f64) / 0.04
+    } else {
+        0.0
+    };
+    yaw.max(pitch).max(aspect)
+}
+
+/// The planar residual of two keyframes measured on image texture: RMS transfer error of the
+/// homography fitted to the matched patch centres, ÷ the mean inter-eye distance. `None` when too
+/// few patches could be matched (blur, occlusion, a flat region).
+pub fn image_planar_residual(a: &Keyframe, b: &Keyframe) -> Option<f64> {
+    let h = fit_homography(&a.rigid, &b.rigid)?;
+    let hinv = invert(&h)?;
+    let ied = ((a.inter_eye + b.inter_eye) / 2.0) as f64;
+    // Work in B's frame pixels; patch step of one B-crop pixel.
+    let step = 1.0 / b.scale;
+    let half = ((PATCH_HALF * ied * b.scale).round() as i32).max(3);
+    let radius = ((SEARCH * ied * b.scale).round() as i32).max(3);
+    let mut src = Vec::new();
+    let mut dst = Vec::new();
+    for p in &a.texture {
+        let Some(q0) = apply_homography(&h, *p) else {
+            continue;
+        };
+        // The template: A's pixels around p, warped into B's geometry.
+        let mut tpl = Vec::with_capacity(((2 * half + 1) * (2 * half + 1)) as usize);
+        for dy in -half..=half {
+            for dx in -half..=half {
+                let q = [q0[0] + dx as f64 * step, q0[1] + dy as f64 * step];
+                match apply_homography(&hinv, q).and_then(|pa| a.sample(pa)) {
+                    Some(v) => tpl.push(v),
+                    None => break,
+                }
+            }
+        }
+        if tpl.len() != ((2 * half + 1) * (2 * half + 1)) as usize {
+            continue;
+        }
+        let Some(tpl) = zero_mean(tpl) else { continue };
+        // Search B around the prediction.
+        let side = (2 * radius + 1) as usize;
+        let mut scores = vec![f64::NAN; side * side];
+        for sy in -radius..=radius {
+            for sx in -radius..=radius {
+                let c = [q0[0] + sx as f64 * step, q0[1] + sy as f64 * step];
+                if let Some(s) = ncc_at(b, &tpl, c, half, step) {
+                    scores[((sy + radius) as usize) * side + (sx + radius) as usize] = s;
+                }
+            }
+        }
+        let (best, &score) = match scores
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_finite())
+            .max_by(|x, y| x.1.total_cmp(y.1))
+        {
+            Some(b) => b,
+            None => continue,
+        };
+        let (bx, by) = ((best % side) as i32, (best / side) as i32);
+        // A peak on the edge of the search window is not a located match.
+        if score < MIN_NCC || bx == 0 || by == 0 || bx == 2 * radius || by == 2 * radius {
+            continue;
+        }
+        // Sub-pixel peak by a parabola through the neighbours on each axis.
+        let at = |x: i32, y: i32| scores[y as usize * side + x as usize];
+        let vertex = |l: f64, c: f64, r: f64| {
+            let d = l - 2.0 * c + r;
+            if d.abs() < 1e-12 || !d.is_finite() {
+                0.0
+            } else {
+                (0.5 * (l - r) / d).clamp(-0.5, 0.5)
+            }
+        };
+        let ox = vertex(at(bx - 1, by), score, at(bx + 1, by));
+        let oy = vertex(at(bx, by - 1), score, at(bx, by + 1));
+        src.push(*p);
+        dst.push([
+            q0[0] + ((bx - radius) as f64 + ox) * step,
+            q0[1] + ((by - radius) as f64 + oy) * step,
+        ]);
+    }
+    if src.len() < MIN_MATCHES {
+        return None;
+    }
+    planar_residual(&src, &dst, ied)
+}
+
+/// Subtracts the mean and scales to unit norm; `None` for a flat patch.
+fn zero_mean(mut v: Vec<f64>) -> Option<Vec<f64>> {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    v.iter_mut().for_each(|x| *x -= mean);
+    let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    if norm / n.sqrt() < MIN_TEXTURE_STD {
+        return None;
+    }
+    v.iter_mut().for_each(|x| *x /= norm);
+    Some(v)
+}
+
+/// Normalised cross-correlation of a zero-mean unit template with B's patch centred at `c`.
+fn ncc_at(b: &Keyframe, tpl: &[f64], c: [f64; 2], half: i32, step: f64) -> Option<f64> {
+    let mut patch = Vec::with_capacity(tpl.len());
+    for dy in -half..=half {
+        for dx in -half..=half {
+            patch.push(b.sample([c[0] + dx as f64 * step, c[1] + dy as f64 * step])?);
+        }
+    }
+    let n = patch.len() as f64;
+    let mean = patch.iter().sum::<f64>() / n;
+    let norm = patch
+        .iter()
+        .map(|x| (x - mean) * (x - mean))
+        .sum::<f64>()
+        .sqrt();
+    if norm < 1e-9 {
+        return None;
+    }
+    Some(
+        patch
+            .iter()
+            .zip(tpl)
+            .map(|(x, t)| (x - mean) * t)
+            .sum::<f64>()
+            / norm,
+    )
+}
+
+/// Inverse of a 3×3 matrix by its adjugate.
+fn invert(m: &Mat3) -> Option<Mat3> {
+    let c =
+        |r0: usize, r1: usize, c0: usize, c1: usize| m[r0][c0] * m[r1][c1] - m[r0][c1] * m[r1][c0];
+    let adj = [
+        [c(1, 2, 1, 2), -c(0, 2, 1, 2), c(0, 1, 1, 2)],
+        [-c(1, 2, 0, 2), c(0, 2, 0, 2), -c(0, 1, 0, 2)],
+        [c(1, 2, 0, 1), -c(0, 2, 0, 1), c(0, 1, 0, 1)],
+    ];
+    let det = m[0][0] * adj[0][0] + m[0][1] * adj[1][0] + m[0][2] * adj[2][0];
+    if det.abs() < 1e-12 {
+        return None;
+    }
+    let mut out = adj;
+    for row in out.iter_mut() {
+        for v in row.iter_mut() {
+            *v /= det;
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_inverse_undoes_a_homography() {
+        let h: Mat3 = [
+            [1.1, 0.05, 12.0],
+            [-0.03, 0.95, -7.0],
+            [0.0004, -0.0002, 1.0],
+        ];
+        let hi = invert(&h).unwrap();
+        let p = [123.0, 87.0];
+        let q = apply_homography(&hi, apply_homography(&h, p).unwrap()).unwrap();
+        assert!((q[0] - p[0]).abs() < 1e-9 && (q[1] - p[1]).abs() < 1e-9);
+    }
+}
