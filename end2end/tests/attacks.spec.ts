@@ -10,11 +10,6 @@ const heading = { pass: ui.pass, fail: ui.fail, retry: ui.retry } as Record<stri
 
 for (const mode of ['passive', 'active'] as const) {
   test(`print attack, managed ${mode} session: refused on screen, in the result and the webhook`, async () => {
-    // KNOWN PRODUCT BUG: in passive mode the engine passes the print clip (anti_spoof 0.91, motion
-    // 0.62 → pass 0.85 in the browser; `ilive eval --mode passive` on print_obama agrees: pass
-    // 0.753, APCER 100 %). Marked as an expected failure so the suite stays green and flags the
-    // fix: once the print is refused this test passes and Playwright reports it, then drop this.
-    test.fail(mode === 'passive', 'the engine passes a print attack in passive mode');
     const integrator = await startIntegrator();
     const browser = await launch(clip('print_obama'));
     const shots = new Shots(`print-${mode}`);
@@ -30,10 +25,9 @@ for (const mode of ['passive', 'active'] as const) {
       const r = await result(s.session_id, s.token);
       expect(r.status).toBe('completed');
       test.info().annotations.push({ type: 'verdict', description: `${r.verdict} ${JSON.stringify(r.reasons)}` });
-      // Passive: the anti-spoof layer refuses the print outright. Active: a flat print cannot turn
-      // its head, so the engine may end on a challenge timeout (retry) before the spoof verdict.
-      if (mode === 'passive') expect(r.verdict, JSON.stringify(r)).toBe('fail');
-      else expect(['fail', 'retry'], JSON.stringify(r)).toContain(r.verdict);
+      // The print's texture moves as one plane (no parallax): refused in both modes.
+      expect(r.verdict, JSON.stringify(r)).toBe('fail');
+      expect(r.reasons, JSON.stringify(r)).toContain('no_motion_parallax');
       expect(r.photo_available).toBe(false);
       expect(flow.outcome).toBe(heading[r.verdict]);
       await expect(page.getByText(ui.managedRetry)).toBeVisible();
