@@ -1,5 +1,5 @@
-// What a spoof and an empty camera get: the print attack is refused (user, result, webhook), and a
-// camera with no face shows guidance, then a retry.
+// What a spoof and an empty camera get: print and screen-replay attacks are refused (user, result,
+// webhook), and a camera with no face shows guidance, then a retry.
 import { test, expect } from '@playwright/test';
 import {
   clip, createDirect, createManaged, env, followFlow, launch, photo, result, Shots,
@@ -8,15 +8,21 @@ import {
 
 const heading = { pass: ui.pass, fail: ui.fail, retry: ui.retry } as Record<string, string>;
 
-for (const mode of ['passive', 'active'] as const) {
-  test(`print attack, managed ${mode} session: refused on screen, in the result and the webhook`, async () => {
+// Each attack clip, and the cue that must give it away.
+const attacks = [
+  { kind: 'print', clip: 'print_obama', reason: 'no_motion_parallax' },
+  { kind: 'replay', clip: 'replay_obama', reason: 'screen_moire' },
+];
+
+for (const attack of attacks) for (const mode of ['passive', 'active'] as const) {
+  test(`${attack.kind} attack, managed ${mode} session: refused on screen, in the result and the webhook`, async () => {
     const integrator = await startIntegrator();
-    const browser = await launch(clip('print_obama'));
-    const shots = new Shots(`print-${mode}`);
+    const browser = await launch(clip(attack.clip));
+    const shots = new Shots(`${attack.kind}-${mode}`);
     try {
       const s = await createManaged({
         mode, redirect_url: integrator.redirectUrl, webhook_url: integrator.webhookUrl,
-        reference_id: `e2e-print-${mode}`, locale: 'en',
+        reference_id: `e2e-${attack.kind}-${mode}`, locale: 'en',
       });
       const { page } = browser;
       await page.goto(s.session_url);
@@ -25,9 +31,9 @@ for (const mode of ['passive', 'active'] as const) {
       const r = await result(s.session_id, s.token);
       expect(r.status).toBe('completed');
       test.info().annotations.push({ type: 'verdict', description: `${r.verdict} ${JSON.stringify(r.reasons)}` });
-      // The print's texture moves as one plane (no parallax): refused in both modes.
+      // A print's texture moves as one plane; a screen shows its pixel grid: refused in both modes.
       expect(r.verdict, JSON.stringify(r)).toBe('fail');
-      expect(r.reasons, JSON.stringify(r)).toContain('no_motion_parallax');
+      expect(r.reasons, JSON.stringify(r)).toContain(attack.reason);
       expect(r.photo_available).toBe(false);
       expect(flow.outcome).toBe(heading[r.verdict]);
       await expect(page.getByText(ui.managedRetry)).toBeVisible();

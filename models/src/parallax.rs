@@ -32,6 +32,13 @@ pub const TEXTURE_POINTS: [usize; 27] = [
     151, 152, 199, 205, 425, 9,
 ];
 
+/// Least [`pose_gap`] of a pair for the image test: 2 units, ≈20° of rotation. A real face turned
+/// by 20° leaves a residual of ≈0.068 of the inter-eye distance even for a perfect tracker (the
+/// landmark network's own 3-D points of a real face, projected at arm's length; ≈0.0034 per
+/// degree, see `tests/parallax.rs`), while a photo measures ≤0.01 at any angle. At 10° a head
+/// leaves only ≈0.034, too close to a plane for a hard decision.
+pub const MIN_POSE_GAP: f64 = 2.0;
+
 /// Longest side of a stored face crop; larger faces are stored at a lower resolution.
 const MAX_CROP: u32 = 224;
 /// Patch half-size and search radius, as fractions of the inter-eye distance.
@@ -155,10 +162,10 @@ impl Keyframe {
     }
 }
 
-/// How far apart two keyframes' poses are, in units of the least separation the planar test
-/// needs: [`PARALLAX_YAW_DEG`] of yaw or pitch by the landmark
-/// model, or a change of the 2-D aspect ([`Keyframe::aspect`]) of 4% (the foreshortening of a
-/// rotation by ≈16°, far above the landmarks' jitter of ≈0.5%).
+/// How far apart two keyframes' poses are, in units of [`PARALLAX_YAW_DEG`] of yaw or pitch by
+/// the landmark model, or of a 4% change of the 2-D aspect ([`Keyframe::aspect`]: the
+/// foreshortening of a rotation by ≈16°, far above the landmarks' jitter of ≈0.5%), whichever
+/// is larger. The aspect catches a tilted photo, whose yaw the landmark model underestimates.
 pub fn pose_gap(a: &Keyframe, b: &Keyframe) -> f64 {
     let deg = PARALLAX_YAW_DEG as f64;
     let yaw = (a.yaw - b.yaw).abs() as f64 / deg;
@@ -168,7 +175,48 @@ pub fn pose_gap(a: &Keyframe, b: &Keyframe) -> f64 {
     } else {
         0.0
     };
-    yaw.max(pitch).max(aspect)
+    yaw.max(pitch).max(aspect).max(anisotropy(a, b) / 0.04)
+}
+
+/// Foreshortening between two views measured on all rigid landmarks: ln(σ₁/σ₂) of the Jacobian of
+/// their homography at the face centre (0 for a pure move, turn in the image plane or change of
+/// scale; ≈ −ln cos θ for a rotation θ out of the image plane, 0.04 at ≈16°).
+fn anisotropy(a: &Keyframe, b: &Keyframe) -> f64 {
+    let Some(h) = fit_homography(&a.rigid, &b.rigid) else {
+        return 0.0;
+    };
+    let n = a.rigid.len() as f64;
+    let c = a
+        .rigid
+        .iter()
+        .fold([0.0, 0.0], |s, p| [s[0] + p[0] / n, s[1] + p[1] / n]);
+    let w = h[2][0] * c[0] + h[2][1] * c[1] + h[2][2];
+    let Some(q) = apply_homography(&h, c) else {
+        return 0.0;
+    };
+    let j = [
+        [
+            (h[0][0] - q[0] * h[2][0]) / w,
+            (h[0][1] - q[0] * h[2][1]) / w,
+        ],
+        [
+            (h[1][0] - q[1] * h[2][0]) / w,
+            (h[1][1] - q[1] * h[2][1]) / w,
+        ],
+    ];
+    // Singular values of a 2×2 matrix.
+    let sum_sq = j[0][0].powi(2) + j[0][1].powi(2) + j[1][0].powi(2) + j[1][1].powi(2);
+    let det = (j[0][0] * j[1][1] - j[0][1] * j[1][0]).abs();
+    let root = (sum_sq * sum_sq - 4.0 * det * det).max(0.0).sqrt();
+    let (s1, s2) = (
+        ((sum_sq + root) / 2.0).sqrt(),
+        ((sum_sq - root) / 2.0).sqrt(),
+    );
+    if s2 > 1e-9 {
+        (s1 / s2).ln()
+    } else {
+        0.0
+    }
 }
 
 /// The planar residual of two keyframes measured on image texture: RMS transfer error of the

@@ -8,7 +8,8 @@
 //!   real frame differ); the micro-motion of a live face.
 //! - anti-spoof: the AntiSpoof network (weak: ROC AUC ≈ 0.66 on real attacks, so it only nudges
 //!   the score; the Liveness network measured AUC ≈ 0.41, below chance, so it is recorded but not
-//!   scored), spectral peaks of a screen's pixel grid (moiré), and specular glare.
+//!   scored), spectral lines of a screen's pixel grid (moiré, in grey and colour; on most frames
+//!   a hard finding), and specular glare.
 //! - face consistency: one face throughout; the same person early, mid and late (128-d
 //!   descriptor distance, dlib's same-person cut-off 0.6).
 //! - deepfake / injection: frames arriving faster than the camera said it films, a virtual
@@ -49,16 +50,20 @@ impl LayerScore {
 /// Image cues of the face region of one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ImageCues {
-    /// Strongest isolated high-frequency spectral peak over the median of its band (a screen's
-    /// pixel grid beats against the camera's sensor as sharp periodic peaks).
+    /// Strongest high-frequency spectral peak over the median of its ring, over grey and colour
+    /// differences (a screen's pixel grid beats against the camera's sensor as spectral lines).
     pub moire: f32,
     /// Fraction of face pixels saturated in every channel (specular glare off glossy paper or
     /// glass).
     pub glare: f32,
 }
 
-/// Moiré peak ratio above which a frame counts as showing a pixel grid.
-pub const MOIRE_PEAK: f32 = 40.0;
+/// Ring-normalised spectral peak (see `pool::image_cues`) above which a frame counts as showing
+/// a pixel grid: five to six times the ≈3.5 expected of the largest of a ring's bins under noise,
+/// and well above the ≤12 of the oriented edges of real faces and rooms.
+pub const MOIRE_PEAK: f32 = 20.0;
+/// Fewest frames with image cues before a screen finding fails the session by itself.
+pub const MOIRE_MIN_FRAMES: usize = 3;
 /// Fraction of saturated face pixels that counts as glare.
 pub const GLARE_FRACTION: f32 = 0.04;
 /// Planar residual (÷ inter-eye distance) below which motion is that of a plane: the midpoint
@@ -68,10 +73,11 @@ pub const PLANAR_MAX: f64 = 0.065;
 /// for real heads, plus the width of the gap, so a borderline head scores ~0.5, not 1).
 pub const HEAD_MIN: f64 = 0.08;
 pub use parallax::PARALLAX_YAW_DEG;
-/// The same two bounds for the residual measured on image texture ([`parallax`]), which has no
-/// landmark-model jitter in it: texture matching is accurate to a fraction of a pixel (≤ 0.02 of
-/// the inter-eye distance), so a plane lands far below the low end of the documented print range
-/// (0.04), and a head keeps its parallax (0.07–0.11 at ≥ 10°). Print below 0.04, head from 0.06.
+/// The same two bounds for the residual measured on image texture ([`parallax`]) between views
+/// ≥ [`parallax::MIN_POSE_GAP`] apart (≈20°): texture matching is accurate to a fraction of a
+/// pixel, so a photo measures ≤ 0.01 of the inter-eye distance (0.004–0.005 on a real photo
+/// tilted by 20–30°, 0.006–0.024 on the print clips), while a head turned by 20° leaves ≈0.068
+/// (0.07 measured on real video). Print below 0.04, head from 0.06.
 pub const IMAGE_PLANAR_MAX: f64 = 0.04;
 pub const IMAGE_HEAD_MIN: f64 = 0.06;
 /// Least postural sway (smoothed centroid range ÷ inter-eye distance) of a live face.
@@ -292,14 +298,14 @@ pub fn motion(samples: &[Sample], keyframes: &[Keyframe]) -> LayerScore {
 /// Pairs of keyframes compared by the image parallax test: the widest apart in pose.
 const PARALLAX_PAIRS: usize = 5;
 
-/// Median image planar residual over the keyframe pairs farthest apart in pose (at least one
-/// unit of [`parallax::pose_gap`]), with the median gap of those pairs; `None` when no pair
+/// Median image planar residual over the keyframe pairs farthest apart in pose (at least
+/// [`parallax::MIN_POSE_GAP`]), with the median gap of those pairs; `None` when no pair
 /// qualifies or none could be matched.
 fn image_parallax(keyframes: &[Keyframe]) -> Option<(f64, f64)> {
     let mut pairs: Vec<(f64, usize, usize)> = (0..keyframes.len())
         .flat_map(|i| (i + 1..keyframes.len()).map(move |j| (i, j)))
         .map(|(i, j)| (parallax::pose_gap(&keyframes[i], &keyframes[j]), i, j))
-        .filter(|(g, _, _)| *g >= 1.0)
+        .filter(|(g, _, _)| *g >= parallax::MIN_POSE_GAP)
         .collect();
     pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
     let (residuals, gaps): (Vec<f64>, Vec<f64>) = pairs
@@ -392,6 +398,10 @@ pub fn anti_spoof(samples: &[Sample]) -> LayerScore {
     if moire >= 0.5 {
         l.reasons.push("screen_moire");
         cue_score -= 0.6;
+        // A periodic grid over most of the face's frames is a screen in front of the camera.
+        if cues.len() >= MOIRE_MIN_FRAMES {
+            l.hard_fail = true;
+        }
     }
     if glare >= 0.5 {
         l.reasons.push("glare");

@@ -148,9 +148,10 @@ pub fn image_cues(img: &RgbImage, face: &Face) -> ImageCues {
     }
 }
 
-/// Ratio of the strongest high-frequency spectral magnitude to the band's median, over a 64×64
-/// grey window at the face centre (Hann-windowed). Bins on JPEG's 8-pixel block grid are skipped
-/// so that compression artefacts are not mistaken for a screen.
+/// The strongest periodic peak in the high band of a 64×64 window at the face centre, over the
+/// grey channel and the two colour differences R−G and B−G (a screen's RGB sub-pixel stripes
+/// beat against the camera's Bayer mosaic as *colour* moiré, which the grey channel mostly
+/// cancels).
 fn moire_peak(img: &RgbImage, cx: i64, cy: i64) -> f32 {
     let (w, h) = (img.width() as i64, img.height() as i64);
     if w < WIN as i64 || h < WIN as i64 {
@@ -158,26 +159,42 @@ fn moire_peak(img: &RgbImage, cx: i64, cy: i64) -> f32 {
     }
     let x0 = (cx - WIN as i64 / 2).clamp(0, w - WIN as i64);
     let y0 = (cy - WIN as i64 / 2).clamp(0, h - WIN as i64);
+    let channel = |f: &dyn Fn(&image::Rgb<u8>) -> f32| -> Vec<f32> {
+        (0..WIN * WIN)
+            .map(|i| {
+                f(img.get_pixel(
+                    (x0 + (i % WIN) as i64) as u32,
+                    (y0 + (i / WIN) as i64) as u32,
+                ))
+            })
+            .collect()
+    };
+    let grey = channel(&|p| 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32);
+    let red_green = channel(&|p| p[0] as f32 - p[1] as f32);
+    let blue_green = channel(&|p| p[2] as f32 - p[1] as f32);
+    [grey, red_green, blue_green]
+        .into_iter()
+        .map(ring_peak)
+        .fold(0.0, f32::max)
+}
+
+/// Largest ratio of a high-band spectral magnitude to the median of its ring (the bins at the
+/// same spatial frequency, rounded). Dividing by the ring removes the 1/f fall-off of natural
+/// images, so what remains is how much one orientation stands out at that frequency: a few
+/// (≈3 for noise, up to ~12 for the oriented edges of real faces and backgrounds), but tens for
+/// the spectral line of a periodic grid. Bins on JPEG's 8-pixel block grid are skipped so that
+/// compression artefacts are not mistaken for a screen.
+fn ring_peak(mut v: Vec<f32>) -> f32 {
+    let mean = v.iter().sum::<f32>() / v.len() as f32;
     let hann: Vec<f32> = (0..WIN)
         .map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / (WIN - 1) as f32).cos())
         .collect();
-    let mut grey = vec![0f32; WIN * WIN];
-    let mut mean = 0.0;
     for y in 0..WIN {
         for x in 0..WIN {
-            let p = img.get_pixel((x0 + x as i64) as u32, (y0 + y as i64) as u32);
-            let v = 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32;
-            grey[y * WIN + x] = v;
-            mean += v;
+            v[y * WIN + x] = (v[y * WIN + x] - mean) * hann[x] * hann[y];
         }
     }
-    mean /= (WIN * WIN) as f32;
-    for y in 0..WIN {
-        for x in 0..WIN {
-            grey[y * WIN + x] = (grey[y * WIN + x] - mean) * hann[x] * hann[y];
-        }
-    }
-    // Separable DFT: rows, then columns.
+    // Separable DFT: rows, then columns (only the band's bins).
     let tw: Vec<(f32, f32)> = (0..WIN)
         .map(|k| {
             let a = -2.0 * std::f32::consts::PI * k as f32 / WIN as f32;
@@ -190,38 +207,42 @@ fn moire_peak(img: &RgbImage, cx: i64, cy: i64) -> f32 {
             let (mut re, mut im) = (0.0, 0.0);
             for x in 0..WIN {
                 let (c, s) = tw[(u * x) % WIN];
-                re += grey[y * WIN + x] * c;
-                im += grey[y * WIN + x] * s;
+                re += v[y * WIN + x] * c;
+                im += v[y * WIN + x] * s;
             }
             rows[y * WIN + u] = (re, im);
         }
     }
-    let mut band = Vec::new();
-    for v in 0..WIN {
+    // Magnitudes by ring (rounded radius).
+    let mut rings: Vec<Vec<f32>> = vec![vec![]; WIN];
+    for fv in 0..WIN {
         for u in 0..WIN {
-            let (fu, fv) = (u.min(WIN - u), v.min(WIN - v));
-            let r2 = fu * fu + fv * fv;
+            let (du, dv) = (u.min(WIN - u), fv.min(WIN - fv));
+            let r2 = du * du + dv * dv;
             // High band: beyond a quarter of Nyquist; skip the JPEG block-grid bins.
-            if r2 < (WIN / 8) * (WIN / 8) || fu % 8 == 0 || fv % 8 == 0 {
+            if r2 < (WIN / 8) * (WIN / 8) || du % 8 == 0 || dv % 8 == 0 {
                 continue;
             }
             let (mut re, mut im) = (0.0, 0.0);
             for y in 0..WIN {
-                let (c, s) = tw[(v * y) % WIN];
+                let (c, s) = tw[(fv * y) % WIN];
                 let (a, b) = rows[y * WIN + u];
                 re += a * c - b * s;
                 im += a * s + b * c;
             }
-            band.push((re * re + im * im).sqrt());
+            let r = ((r2 as f32).sqrt().round() as usize).min(WIN - 1);
+            rings[r].push((re * re + im * im).sqrt());
         }
     }
-    if band.is_empty() {
-        return 0.0;
-    }
-    let peak = band.iter().cloned().fold(0.0, f32::max);
-    band.sort_by(f32::total_cmp);
-    let median = band[band.len() / 2].max(1e-3);
-    peak / median
+    rings
+        .iter_mut()
+        .filter(|ring| ring.len() >= 8)
+        .map(|ring| {
+            let peak = ring.iter().cloned().fold(0.0, f32::max);
+            ring.sort_by(f32::total_cmp);
+            peak / ring[ring.len() / 2].max(1e-3)
+        })
+        .fold(0.0, f32::max)
 }
 
 #[cfg(test)]
