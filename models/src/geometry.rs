@@ -47,7 +47,8 @@ pub fn apply_homography(h: &Mat3, p: [f64; 2]) -> Option<[f64; 2]> {
     ])
 }
 
-fn mul(a: &Mat3, b: &Mat3) -> Mat3 {
+/// Product of two 3×3 matrices.
+pub fn mul(a: &Mat3, b: &Mat3) -> Mat3 {
     let mut m = [[0.0; 3]; 3];
     for i in 0..3 {
         for j in 0..3 {
@@ -55,6 +56,19 @@ fn mul(a: &Mat3, b: &Mat3) -> Mat3 {
         }
     }
     m
+}
+
+/// Inverse of a 3×3 matrix by its adjugate; `None` when singular.
+pub fn invert(m: &Mat3) -> Option<Mat3> {
+    let c =
+        |r0: usize, r1: usize, c0: usize, c1: usize| m[r0][c0] * m[r1][c1] - m[r0][c1] * m[r1][c0];
+    let adj = [
+        [c(1, 2, 1, 2), -c(0, 2, 1, 2), c(0, 1, 1, 2)],
+        [-c(1, 2, 0, 2), c(0, 2, 0, 2), -c(0, 1, 0, 2)],
+        [c(1, 2, 0, 1), -c(0, 2, 0, 1), c(0, 1, 0, 1)],
+    ];
+    let det = m[0][0] * adj[0][0] + m[0][1] * adj[1][0] + m[0][2] * adj[2][0];
+    (det.abs() > 1e-12).then(|| adj.map(|r| r.map(|v| v / det)))
 }
 
 fn invert_similarity(t: &Mat3) -> Mat3 {
@@ -188,6 +202,19 @@ mod tests {
         let (flat, dome) = (flat.unwrap(), dome.unwrap());
         assert!(flat < 1e-6, "a plane is exactly a homography: {flat}");
         assert!(dome > 0.03, "depth leaves a residual: {dome}");
+    }
+
+    #[test]
+    fn the_inverse_undoes_a_homography() {
+        let h: Mat3 = [
+            [1.1, 0.05, 12.0],
+            [-0.03, 0.95, -7.0],
+            [0.0004, -0.0002, 1.0],
+        ];
+        let p = [123.0, 87.0];
+        let q = apply_homography(&invert(&h).unwrap(), apply_homography(&h, p).unwrap()).unwrap();
+        assert!((q[0] - p[0]).abs() < 1e-9 && (q[1] - p[1]).abs() < 1e-9);
+        assert!(invert(&[[0.0; 3]; 3]).is_none());
     }
 
     #[test]

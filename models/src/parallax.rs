@@ -16,7 +16,7 @@
 use image::{GrayImage, RgbImage};
 
 use crate::{
-    geometry::{apply_homography, fit_homography, planar_residual, Mat3, RIGID_POINTS},
+    geometry::{apply_homography, fit_homography, invert, planar_residual, RIGID_POINTS},
     Face,
 };
 
@@ -339,44 +339,4 @@ fn ncc_at(b: &Keyframe, tpl: &[f64], c: [f64; 2], half: i32, step: f64) -> Optio
             .sum::<f64>()
             / norm,
     )
-}
-
-/// Inverse of a 3×3 matrix by its adjugate.
-fn invert(m: &Mat3) -> Option<Mat3> {
-    let c =
-        |r0: usize, r1: usize, c0: usize, c1: usize| m[r0][c0] * m[r1][c1] - m[r0][c1] * m[r1][c0];
-    let adj = [
-        [c(1, 2, 1, 2), -c(0, 2, 1, 2), c(0, 1, 1, 2)],
-        [-c(1, 2, 0, 2), c(0, 2, 0, 2), -c(0, 1, 0, 2)],
-        [c(1, 2, 0, 1), -c(0, 2, 0, 1), c(0, 1, 0, 1)],
-    ];
-    let det = m[0][0] * adj[0][0] + m[0][1] * adj[1][0] + m[0][2] * adj[2][0];
-    if det.abs() < 1e-12 {
-        return None;
-    }
-    let mut out = adj;
-    for row in out.iter_mut() {
-        for v in row.iter_mut() {
-            *v /= det;
-        }
-    }
-    Some(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_inverse_undoes_a_homography() {
-        let h: Mat3 = [
-            [1.1, 0.05, 12.0],
-            [-0.03, 0.95, -7.0],
-            [0.0004, -0.0002, 1.0],
-        ];
-        let hi = invert(&h).unwrap();
-        let p = [123.0, 87.0];
-        let q = apply_homography(&hi, apply_homography(&h, p).unwrap()).unwrap();
-        assert!((q[0] - p[0]).abs() < 1e-9 && (q[1] - p[1]).abs() < 1e-9);
-    }
 }

@@ -4,7 +4,7 @@
 //! figures (`server::engine::layers::IMAGE_PLANAR_MAX` 0.04, `IMAGE_HEAD_MIN` 0.06).
 use image::RgbImage;
 use models::{
-    geometry::{apply_homography, planar_residual, Mat3},
+    geometry::{apply_homography, invert, mul, planar_residual, Mat3},
     parallax::{
         image_planar_residual, pose_gap, Keyframe, MIN_POSE_GAP, PARALLAX_YAW_DEG, TEXTURE_POINTS,
     },
@@ -54,21 +54,12 @@ fn tilt(deg: f64, f: f64, z: f64, cx: f64, cy: f64) -> Mat3 {
     // Re-centre on the image centre.
     let t = [[1.0, 0.0, -cx], [0.0, 1.0, -cy], [0.0, 0.0, 1.0]];
     let back = [[1.0, 0.0, cx], [0.0, 1.0, cy], [0.0, 0.0, 1.0]];
-    let mul = |a: &Mat3, b: &Mat3| {
-        let mut o = [[0.0; 3]; 3];
-        for i in 0..3 {
-            for j in 0..3 {
-                o[i][j] = (0..3).map(|k| a[i][k] * b[k][j]).sum();
-            }
-        }
-        o
-    };
     mul(&back, &mul(&m, &t))
 }
 
 /// Renders `img` seen through the homography `h` (inverse mapping, bilinear).
 fn warp(img: &RgbImage, h: &Mat3) -> RgbImage {
-    let inv = invert(h);
+    let inv = invert(h).expect("an invertible homography");
     RgbImage::from_fn(img.width(), img.height(), |x, y| {
         let Some(p) = apply_homography(&inv, [x as f64, y as f64]) else {
             return image::Rgb([230, 225, 215]);
@@ -91,18 +82,6 @@ fn warp(img: &RgbImage, h: &Mat3) -> RgbImage {
         }
         image::Rgb(out)
     })
-}
-
-fn invert(m: &Mat3) -> Mat3 {
-    let c =
-        |r0: usize, r1: usize, c0: usize, c1: usize| m[r0][c0] * m[r1][c1] - m[r0][c1] * m[r1][c0];
-    let adj = [
-        [c(1, 2, 1, 2), -c(0, 2, 1, 2), c(0, 1, 1, 2)],
-        [-c(1, 2, 0, 2), c(0, 2, 0, 2), -c(0, 1, 0, 2)],
-        [c(1, 2, 0, 1), -c(0, 2, 0, 1), c(0, 1, 0, 1)],
-    ];
-    let det = m[0][0] * adj[0][0] + m[0][1] * adj[1][0] + m[0][2] * adj[2][0];
-    adj.map(|r| r.map(|v| v / det))
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The liveness engine on real material: the portrait's geometry on real photos, and whole
 //! sessions on the test clips made by `bash scripts/fixtures/make-clips.sh` (live-like loops,
-//! print, replay, frozen, swap, no face), run through the same engine as the WebSocket.
+//! print, replay, frozen, swap, no face) and on real video (`bash scripts/fixtures/fetch-images.sh`),
+//! run through the same engine as the WebSocket.
 mod common;
 
 use app::api::{Mode, Verdict};
@@ -159,4 +160,60 @@ fn a_screen_replay_fails_on_its_pixel_grid() {
             "{mode:?}: {reasons:?}"
         );
     }
+}
+
+/// Frames of one of the real videos (`bash scripts/fixtures/fetch-images.sh`), decoded by ffmpeg.
+fn video(name: &str, fps: f64) -> Vec<Vec<u8>> {
+    let path = fixtures().join("images").join(name);
+    let frames = eval::load_frames(&path, fps).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run bash scripts/fixtures/fetch-images.sh",
+            path.display()
+        )
+    });
+    assert!(
+        !frames.is_empty(),
+        "{} decoded to no frames",
+        path.display()
+    );
+    frames
+}
+
+#[test]
+fn real_video_of_a_person_passes_passive_and_is_never_refused() {
+    // A real person at a real webcam, talking and moving a little: bona fide material.
+    let models = models();
+    let frames = video("single_face.mp4", 15.0);
+    let run = |mode| {
+        let (o, _) = eval::run_clip(&models, &frames, 15.0, mode, Thresholds::default(), 1)
+            .expect("clip runs");
+        (o.fused.verdict, o.fused.reasons)
+    };
+    let (v, reasons) = run(Mode::Passive);
+    assert_eq!(v, Verdict::Pass, "{reasons:?}");
+    // The recording cannot follow random prompts, so active mode cannot pass it; but nothing in
+    // it is an attack, so it must not be refused either.
+    let (v, reasons) = run(Mode::Active);
+    assert_eq!(v, Verdict::Retry, "{reasons:?}");
+}
+
+#[test]
+fn a_face_that_leaves_ends_in_retry_with_its_reason() {
+    // A real face for 3.2 s, then an empty room (the clip's last second, looped, so that every
+    // frame still differs as a camera's do): the passive hold never completes, and after the
+    // no-face timeout the person is asked to try again.
+    let models = models();
+    let fps = 10.0;
+    let mut frames = video("face_noface.mov", fps);
+    let empty: Vec<Vec<u8>> = frames[frames.len() - fps as usize..].to_vec();
+    let th = Thresholds::default();
+    let more = ((th.no_face_secs + 2.0) * fps) as usize;
+    frames.extend(empty.iter().cycle().take(more).cloned());
+    let (o, _) = eval::run_clip(&models, &frames, fps, Mode::Passive, th, 1).expect("clip runs");
+    assert_eq!(o.fused.verdict, Verdict::Retry, "{:?}", o.fused.reasons);
+    assert!(
+        o.fused.reasons.contains(&"no_face".to_owned()),
+        "{:?}",
+        o.fused.reasons
+    );
 }

@@ -118,6 +118,53 @@ fn sway_range(faces: &[&FaceSample]) -> f64 {
     range(0).hypot(range(1))
 }
 
+/// Most smoothed sway ([`sway_range`]) of a stream that can be a still image: averaging 7 frames
+/// leaves a detector's white jitter a range of ≈0.02 of the inter-eye distance (0.018–0.022 on a
+/// still photo with sensor noise); a face whose smoothed track spans 0.05 (≈3 mm) has moved,
+/// whatever the shape of its track.
+pub const STILL_SWAY_MAX: f64 = 0.05;
+/// Largest step of the landmarks' centroid between consecutive frames of one face track (÷
+/// inter-eye distance); a longer jump is another detection, not motion.
+const TRACK_JUMP_MAX: f64 = 0.5;
+
+/// The longest run of consecutive frames with a face whose centroid moves by less than
+/// [`TRACK_JUMP_MAX`] from frame to frame.
+fn longest_track(samples: &[Sample]) -> Vec<&FaceSample> {
+    let centroid = |f: &FaceSample| {
+        let n = f.rigid.len() as f64;
+        f.rigid.iter().fold([0.0, 0.0], |a, p| {
+            [a[0] + p[0] as f64 / n, a[1] + p[1] as f64 / n]
+        })
+    };
+    let (mut best, mut run): (Vec<&FaceSample>, Vec<&FaceSample>) = (vec![], vec![]);
+    for s in samples {
+        let face = s
+            .face
+            .as_ref()
+            .filter(|f| f.rigid.len() == geometry::RIGID_POINTS.len());
+        let continues = match (face, run.last()) {
+            (Some(f), Some(prev)) => {
+                let (a, b) = (centroid(prev), centroid(f));
+                (a[0] - b[0]).hypot(a[1] - b[1]) / prev.inter_eye.max(1.0) as f64 <= TRACK_JUMP_MAX
+            }
+            _ => false,
+        };
+        if !continues {
+            if run.len() > best.len() {
+                best = std::mem::take(&mut run);
+            }
+            run.clear();
+        }
+        if let Some(f) = face {
+            run.push(f);
+        }
+    }
+    if run.len() > best.len() {
+        best = run;
+    }
+    best
+}
+
 /// Descriptor distance above which two faces are different people (dlib).
 pub const SAME_PERSON_MAX: f32 = 0.6;
 
@@ -245,7 +292,10 @@ pub fn motion(samples: &[Sample], keyframes: &[Keyframe]) -> LayerScore {
     // Drift against jitter: the von Neumann ratio of the centroid track (mean square successive
     // difference ÷ variance) is 2 for independent jitter and falls towards 0 when a slow drift
     // dominates. Sway is slow (< 1 Hz) and a detector's jitter on a still image is not.
-    let drift = drift_ratio(&faces);
+    // Measured on the longest unbroken track of one face (a face that leaves and comes back, or
+    // a detection jumping elsewhere, would read as jitter).
+    let track = longest_track(samples);
+    let drift = drift_ratio(&track);
     l.measures.push(("micro_motion", micro));
     l.measures.push(("sway", sway));
     if let Some(d) = drift {
@@ -256,8 +306,9 @@ pub fn motion(samples: &[Sample], keyframes: &[Keyframe]) -> LayerScore {
     // 0.1% level. A person's sway and breathing move the head by millimetres over seconds — far
     // above a landmark detector's jitter — so their ratio sits near 0.05; a still photo fed with
     // fresh sensor noise sits at 2.
-    let jitter_only =
-        faces.len() >= 30 && drift.is_some_and(|d| d >= drift_white_floor(faces.len()));
+    let jitter_only = track.len() >= 30
+        && sway_range(&track) < STILL_SWAY_MAX
+        && drift.is_some_and(|d| d >= drift_white_floor(track.len()));
     if jitter_only {
         l.reasons.push("still_image");
         l.hard_fail = true;
@@ -622,6 +673,22 @@ mod tests {
         // The same jitter on a head swaying by ±1.5 px (≈ ±1.6 mm at 60 px between the eyes).
         let live = motion(&track(1.5), &[]);
         assert!(!live.hard_fail && live.reasons.is_empty(), "{live:?}");
+    }
+
+    #[test]
+    fn a_track_broken_by_another_detection_is_not_a_still_image() {
+        // A face, then every 20th frame a false detection far away: the drift test reads only
+        // unbroken tracks of one face (here 19 frames, too short to judge).
+        let mut s = track(0.0);
+        for (i, x) in s.iter_mut().enumerate().filter(|(i, _)| i % 20 == 19) {
+            x.face = Some(FaceSample {
+                rigid: rigid_at(200.0 + i as f32, 0.0),
+                ..x.face.clone().unwrap()
+            });
+        }
+        assert_eq!(longest_track(&s).len(), 19);
+        let l = motion(&s, &[]);
+        assert!(!l.reasons.contains(&"still_image"), "{l:?}");
     }
 
     #[test]

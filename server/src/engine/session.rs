@@ -404,15 +404,14 @@ impl SessionEngine {
             return vec![];
         }
         if t - self.last_face_t >= self.th.no_face_secs {
-            let reason = self.guidance_reason();
+            let reason = self.guidance_reason(false).unwrap_or("no_face");
             self.incomplete.push(reason);
             self.phase = Phase::Done;
         } else if t >= self.th.max_session_secs {
             self.incomplete.push("timeout");
             // A capture that never got past placement: say what kept it there.
             if matches!(self.phase, Phase::Positioning { .. } | Phase::Hold { .. }) {
-                let reason = self.guidance_reason();
-                if reason != "no_face" {
+                if let Some(reason) = self.guidance_reason(true) {
                     self.incomplete.push(reason);
                 }
             }
@@ -421,10 +420,13 @@ impl SessionEngine {
         vec![]
     }
 
-    /// The most frequent placement problem, as a reason code for a session that never got going.
-    fn guidance_reason(&self) -> &'static str {
+    /// The most frequent placement problem, as a reason code for a session that never got going;
+    /// `None` when there was none. A missing face counts only with `count_missing` (after 12 s
+    /// without a face, what went wrong while it was there is the more useful guidance).
+    fn guidance_reason(&self, count_missing: bool) -> Option<&'static str> {
         let count = |s: FaceStatus| self.statuses.iter().filter(|x| **x == s).count();
         let problems = [
+            (FaceStatus::NoFace, "no_face"),
             (FaceStatus::TooDark, "low_light"),
             (FaceStatus::TooBright, "overexposed"),
             (FaceStatus::Blurry, "blurry"),
@@ -434,11 +436,13 @@ impl SessionEngine {
             (FaceStatus::OffCenter, "face_off_center"),
             (FaceStatus::NotFrontal, "face_not_frontal"),
         ];
-        let faces_seen = self.statuses.iter().any(|s| *s != FaceStatus::NoFace);
-        match problems.iter().max_by_key(|(s, _)| count(*s)) {
-            Some((s, r)) if faces_seen && count(*s) > 0 => r,
-            _ => "no_face",
-        }
+        problems
+            .iter()
+            .filter(|(s, _)| count_missing || *s != FaceStatus::NoFace)
+            .map(|(s, r)| (count(*s), *r))
+            .filter(|(n, _)| *n > 0)
+            .max_by_key(|(n, _)| *n)
+            .map(|(_, r)| r)
     }
 
     /// Ends the capture now (the person cancelled or the connection dropped).

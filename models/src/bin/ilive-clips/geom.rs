@@ -3,8 +3,8 @@
 //! that measures how planar the landmark motion between two frames is (DESIGN.md, "The
 //! verification layers", 2: a flat photo moves as a plane, a head does not).
 
-/// A 3×3 matrix, row-major, acting on homogeneous column vectors `[x, y, 1]`.
-pub type Mat3 = [[f64; 3]; 3];
+/// 3×3 matrices (row-major, acting on `[x, y, 1]`), their product and inverse: the engine's own.
+pub use models::geometry::{invert as inv3, mul as mul3, Mat3};
 
 /// `m · [x, y, 1]`, dehomogenised.
 pub fn apply_h(m: &Mat3, p: [f64; 2]) -> [f64; 2] {
@@ -13,38 +13,6 @@ pub fn apply_h(m: &Mat3, p: [f64; 2]) -> [f64; 2] {
     let w = m[2][0] * p[0] + m[2][1] * p[1] + m[2][2];
     let w = if w.abs() < 1e-12 { 1e-12 } else { w };
     [x / w, y / w]
-}
-
-pub fn mul3(a: &Mat3, b: &Mat3) -> Mat3 {
-    let mut c = [[0.0; 3]; 3];
-    for (i, row) in c.iter_mut().enumerate() {
-        for (j, v) in row.iter_mut().enumerate() {
-            *v = (0..3).map(|k| a[i][k] * b[k][j]).sum();
-        }
-    }
-    c
-}
-
-/// Inverse by the adjugate; `None` when singular.
-pub fn inv3(m: &Mat3) -> Option<Mat3> {
-    let c =
-        |r0: usize, r1: usize, c0: usize, c1: usize| m[r0][c0] * m[r1][c1] - m[r0][c1] * m[r1][c0];
-    let adj = [
-        [c(1, 2, 1, 2), -c(0, 2, 1, 2), c(0, 1, 1, 2)],
-        [-c(1, 2, 0, 2), c(0, 2, 0, 2), -c(0, 1, 0, 2)],
-        [c(1, 2, 0, 1), -c(0, 2, 0, 1), c(0, 1, 0, 1)],
-    ];
-    let det = m[0][0] * adj[0][0] + m[0][1] * adj[1][0] + m[0][2] * adj[2][0];
-    if det.abs() < 1e-15 {
-        return None;
-    }
-    let mut out = adj;
-    for row in out.iter_mut() {
-        for v in row.iter_mut() {
-            *v /= det;
-        }
-    }
-    Some(out)
 }
 
 /// Rotation matrix for yaw (about the image's vertical axis), pitch (about the horizontal axis)
