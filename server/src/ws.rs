@@ -53,6 +53,8 @@ pub const MAX_FRAME_BYTES: usize = 1_500_000;
 /// with `frame_too_large`, keeping the session alive).
 const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 const TICK: Duration = Duration::from_millis(200);
+/// How long the server waits for the browser's half of the closing handshake.
+const CLOSE_GRACE: Duration = Duration::from_secs(3);
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/session/{id}/ws", get(upgrade))
@@ -202,6 +204,7 @@ where
             _ = &mut expiry => {
                 let _ = tx.send(error("session_expired", "this session has expired")).await;
                 info!(session = %session.id, "capture ended: session expired");
+                close(rx, tx).await;
                 return;
             }
         }
@@ -227,6 +230,7 @@ where
             let _ = tx
                 .send(error("internal_error", "the verdict could not be computed"))
                 .await;
+            close(rx, tx).await;
             return;
         }
     };
@@ -272,7 +276,27 @@ where
                 .await;
         }
     }
+    close(rx, tx).await;
+}
+
+/// Closes the socket with the closing handshake: sends Close, then reads and discards what the
+/// browser still sends (it streams frames until the verdict reaches it) until its own Close.
+/// Dropping a socket with unread data resets the connection, and a reset can destroy the
+/// verdict still on its way to the browser.
+async fn close<S, K>(mut rx: S, mut tx: K)
+where
+    S: Stream<Item = Incoming> + Unpin + Send,
+    K: Sink<ServerMessage> + Unpin + Send,
+{
     let _ = tx.close().await;
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Some(m) = rx.next().await {
+            if matches!(m, Incoming::Closed) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 fn error(code: &str, message: &str) -> ServerMessage {
