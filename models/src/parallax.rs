@@ -251,14 +251,25 @@ pub fn image_planar_residual(a: &Keyframe, b: &Keyframe) -> Option<f64> {
             continue;
         }
         let Some(tpl) = zero_mean(tpl) else { continue };
-        // Search B around the prediction.
+        // Search B around the prediction: sample the searched region once (every candidate
+        // patch lies on the same sub-pixel grid), then correlate by indexing.
         let side = (2 * radius + 1) as usize;
+        let span = (2 * (radius + half) + 1) as usize;
+        let region: Vec<f64> = (0..span * span)
+            .map(|i| {
+                let (x, y) = (
+                    (i % span) as i32 - radius - half,
+                    (i / span) as i32 - radius - half,
+                );
+                b.sample([q0[0] + x as f64 * step, q0[1] + y as f64 * step])
+                    .unwrap_or(f64::NAN)
+            })
+            .collect();
         let mut scores = vec![f64::NAN; side * side];
-        for sy in -radius..=radius {
-            for sx in -radius..=radius {
-                let c = [q0[0] + sx as f64 * step, q0[1] + sy as f64 * step];
-                if let Some(s) = ncc_at(b, &tpl, c, half, step) {
-                    scores[((sy + radius) as usize) * side + (sx + radius) as usize] = s;
+        for sy in 0..side {
+            for sx in 0..side {
+                if let Some(s) = ncc_at(&region, span, &tpl, sx, sy, (2 * half + 1) as usize) {
+                    scores[sy * side + sx] = s;
                 }
             }
         }
@@ -313,30 +324,26 @@ fn zero_mean(mut v: Vec<f64>) -> Option<Vec<f64>> {
     Some(v)
 }
 
-/// Normalised cross-correlation of a zero-mean unit template with B's patch centred at `c`.
-fn ncc_at(b: &Keyframe, tpl: &[f64], c: [f64; 2], half: i32, step: f64) -> Option<f64> {
-    let mut patch = Vec::with_capacity(tpl.len());
-    for dy in -half..=half {
-        for dx in -half..=half {
-            patch.push(b.sample([c[0] + dx as f64 * step, c[1] + dy as f64 * step])?);
-        }
+/// Normalised cross-correlation of a zero-mean unit template (`size`²) with the patch of
+/// `region` (a `span`-wide square) whose corner is at (`x`, `y`); `None` where the patch leaves
+/// the crop or is flat.
+fn ncc_at(
+    region: &[f64],
+    span: usize,
+    tpl: &[f64],
+    x: usize,
+    y: usize,
+    size: usize,
+) -> Option<f64> {
+    let patch = || (0..size).flat_map(move |dy| region[(y + dy) * span + x..][..size].iter());
+    let n = (size * size) as f64;
+    let mean = patch().sum::<f64>() / n;
+    if !mean.is_finite() {
+        return None;
     }
-    let n = patch.len() as f64;
-    let mean = patch.iter().sum::<f64>() / n;
-    let norm = patch
-        .iter()
-        .map(|x| (x - mean) * (x - mean))
-        .sum::<f64>()
-        .sqrt();
+    let norm = patch().map(|v| (v - mean) * (v - mean)).sum::<f64>().sqrt();
     if norm < 1e-9 {
         return None;
     }
-    Some(
-        patch
-            .iter()
-            .zip(tpl)
-            .map(|(x, t)| (x - mean) * t)
-            .sum::<f64>()
-            / norm,
-    )
+    Some(patch().zip(tpl).map(|(v, t)| (v - mean) * t).sum::<f64>() / norm)
 }

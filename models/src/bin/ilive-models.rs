@@ -277,5 +277,31 @@ fn bench(models_dir: &Path, image_path: &Path, iters: usize) -> Result<()> {
     for (name, [a, b]) in rows {
         println!("{name:<34} {a:>10.2} {b:>14.2}");
     }
+    // The liveness engine's image parallax test: a face crop every 0.2 s, and at the end of a
+    // session up to five pairs of crops matched patch by patch.
+    let face = models
+        .analyze(&frame, &AnalyzeOptions::default())?
+        .into_iter()
+        .next()
+        .context("no face")?;
+    let lm = &face.landmarks;
+    let eye = |a: usize, b: usize| [(lm[a][0] + lm[b][0]) / 2.0, (lm[a][1] + lm[b][1]) / 2.0];
+    let (l, r) = (eye(33, 133), eye(362, 263));
+    let ied = (l[0] - r[0]).hypot(l[1] - r[1]);
+    let capture =
+        || models::parallax::Keyframe::capture(&frame, &face, 0.0, ied).context("no keyframe");
+    let key = capture()?;
+    println!(
+        "{:<34} {:>10.2}",
+        "parallax: keyframe crop",
+        median_ms(iters, capture)?
+    );
+    println!(
+        "{:<34} {:>10.2}",
+        "parallax: one pair matched",
+        median_ms(iters, || Ok(models::parallax::image_planar_residual(
+            &key, &key
+        )))?
+    );
     Ok(())
 }
