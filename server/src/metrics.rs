@@ -23,6 +23,9 @@ const COUNTERS: &[(&str, &str)] = &[
     ),
 ];
 
+/// A gauge to render: name, help text, and (label set, value) samples.
+pub type Gauge<'a> = (&'a str, &'a str, Vec<(String, f64)>);
+
 #[derive(Debug, Default)]
 pub struct Metrics {
     counters: Mutex<BTreeMap<(&'static str, String), u64>>,
@@ -44,7 +47,7 @@ impl Metrics {
     }
 
     /// Renders every counter, plus the given gauges, as Prometheus text.
-    pub fn render(&self, gauges: &[(&str, &str, Vec<(String, f64)>)]) -> String {
+    pub fn render(&self, gauges: &[Gauge]) -> String {
         let map = self
             .counters
             .lock()

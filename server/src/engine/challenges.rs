@@ -74,6 +74,9 @@ pub struct Detector {
     baseline: Baseline,
     /// Blink: the eyes were seen closed. Nod: the excursion was reached.
     armed: bool,
+    /// Mouth open: the most closed the mouth has been, at the baseline or since the prompt (a
+    /// baseline taken while the mouth happened to be open must not make the rise impossible).
+    mouth_low: f32,
 }
 
 impl Detector {
@@ -82,6 +85,7 @@ impl Detector {
             kind,
             baseline,
             armed: false,
+            mouth_low: baseline.mouth_open,
         }
     }
 
@@ -127,8 +131,9 @@ impl Detector {
                 happy || widened
             }
             ChallengeKind::MouthOpen => {
+                self.mouth_low = self.mouth_low.min(f.mouth_open_ratio);
                 f.mouth_open_ratio >= MOUTH_OPEN
-                    && f.mouth_open_ratio - b.mouth_open >= MOUTH_OPEN_RISE
+                    && f.mouth_open_ratio - self.mouth_low >= MOUTH_OPEN_RISE
             }
         }
     }
@@ -227,8 +232,8 @@ pub(crate) mod tests {
         let left = face(25.0, 0.0, 0.3, 1.0, 0.02, 0.0);
         let right = face(-25.0, 0.0, 0.3, 1.0, 0.02, 0.0);
         let slight = face(10.0, 0.0, 0.3, 1.0, 0.02, 0.0);
-        assert!(run(ChallengeKind::TurnLeft, &[left.clone()]));
-        assert!(!run(ChallengeKind::TurnLeft, &[right.clone()]));
+        assert!(run(ChallengeKind::TurnLeft, std::slice::from_ref(&left)));
+        assert!(!run(ChallengeKind::TurnLeft, std::slice::from_ref(&right)));
         assert!(run(ChallengeKind::TurnRight, &[right]));
         assert!(!run(ChallengeKind::TurnRight, &[left]));
         assert!(
@@ -255,10 +260,17 @@ pub(crate) mod tests {
         assert!(run(ChallengeKind::Smile, &[grin]));
         assert!(run(ChallengeKind::Smile, &[happy]));
         assert!(
-            !run(ChallengeKind::Smile, &[yawn.clone()]),
+            !run(ChallengeKind::Smile, std::slice::from_ref(&yawn)),
             "an open mouth is not a smile"
         );
-        assert!(run(ChallengeKind::MouthOpen, &[yawn]));
+        assert!(run(ChallengeKind::MouthOpen, std::slice::from_ref(&yawn)));
         assert!(!run(ChallengeKind::MouthOpen, &[neutral()]));
+        // A baseline taken with the mouth open: staying open is no evidence, closing and
+        // opening again after the prompt is.
+        let open_base = Baseline::from_frames(&[obs(0.0, Some(yawn.clone()))]).unwrap();
+        let mut d = Detector::new(ChallengeKind::MouthOpen, open_base);
+        assert!(!d.observe(&obs(0.1, Some(yawn.clone()))));
+        assert!(!d.observe(&obs(0.2, Some(neutral()))));
+        assert!(d.observe(&obs(0.3, Some(yawn))));
     }
 }

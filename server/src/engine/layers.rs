@@ -3,9 +3,11 @@
 //! session fail whatever the other layers say.
 //!
 //! Cues and where their thresholds come from (DESIGN.md, "The verification layers"):
-//! - motion: planar fit of rigid landmarks across ≥10° of yaw (residual/inter-eye ≤0.04–0.06 for
-//!   prints, 0.07–0.11 for heads); repeated identical frames (a camera's sensor noise makes every
-//!   real frame differ); the micro-motion of a live face.
+//! - motion: planar fit between two views — on image texture between face crops ≥20° apart
+//!   (a hard finding: photos ≤0.01 of the inter-eye distance, heads ≈0.07), else on the rigid
+//!   landmarks across ≥10° of yaw (only weighs: the landmark network's prior blurs prints and
+//!   heads together); repeated identical frames (a camera's sensor noise makes every real frame
+//!   differ); postural sway and its drift against jitter (a still image has none).
 //! - anti-spoof: the AntiSpoof network (weak: ROC AUC ≈ 0.66 on real attacks, so it only nudges
 //!   the score; the Liveness network measured AUC ≈ 0.41, below chance, so it is recorded but not
 //!   scored), spectral lines of a screen's pixel grid (moiré, in grey and colour; on most frames
@@ -320,27 +322,29 @@ pub fn motion(samples: &[Sample], keyframes: &[Keyframe]) -> LayerScore {
     // Parallax, on image texture where two keyframes are far enough apart in pose, else on the
     // landmarks: pairs of views ≥10° of yaw apart, taken from both ends of the yaw range (the
     // most-left-turned against the most-right-turned, and so on inward).
-    let residual = match image_parallax(keyframes) {
+    match image_parallax(keyframes) {
         Some((r, gap)) => {
             l.measures.push(("planar_residual_image", r));
             l.measures.push(("parallax_pose_gap", gap));
-            Some((r, IMAGE_PLANAR_MAX, IMAGE_HEAD_MIN))
-        }
-        None => {
-            let r = landmark_parallax(&faces);
-            if let Some(r) = r {
-                l.measures.push(("planar_residual_landmarks", r));
+            l.score = l.score.min(ramp(r, IMAGE_PLANAR_MAX, IMAGE_HEAD_MIN));
+            if r < IMAGE_PLANAR_MAX {
+                l.reasons.push("no_motion_parallax");
+                l.hard_fail = true;
+            } else if r < (IMAGE_PLANAR_MAX + IMAGE_HEAD_MIN) / 2.0 {
+                l.reasons.push("weak_motion_parallax");
             }
-            r.map(|r| (r, PLANAR_MAX, HEAD_MIN))
         }
-    };
-    if let Some((r, plane, head)) = residual {
-        l.score = l.score.min(ramp(r, plane, head));
-        if r < plane {
-            l.reasons.push("no_motion_parallax");
-            l.hard_fail = true;
-        } else if r < (plane + head) / 2.0 {
-            l.reasons.push("weak_motion_parallax");
+        // Without a wide enough pair of crops, the landmark residual only weighs: the landmark
+        // network's own prior puts prints (0.058–0.073 measured) inside the range of heads, so
+        // it cannot carry a hard decision.
+        None => {
+            if let Some(r) = landmark_parallax(&faces) {
+                l.measures.push(("planar_residual_landmarks", r));
+                l.score = l.score.min(ramp(r, PLANAR_MAX, HEAD_MIN).max(0.3));
+                if r < (PLANAR_MAX + HEAD_MIN) / 2.0 {
+                    l.reasons.push("weak_motion_parallax");
+                }
+            }
         }
     }
     l

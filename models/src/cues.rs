@@ -1,0 +1,148 @@
+//! Image cues of a screen in front of the camera: the spectral lines that a display's pixel grid
+//! leaves over the face (moiré), measured on a 64×64 window at native resolution.
+use image::RgbImage;
+
+/// Side of the square window (native resolution, no resampling) used for the spectrum.
+const WIN: usize = 64;
+
+/// The strongest periodic peak in the high band of a 64×64 window at the face centre, over the
+/// grey channel and the two colour differences R−G and B−G (a screen's RGB sub-pixel stripes
+/// beat against the camera's Bayer mosaic as *colour* moiré, which the grey channel mostly
+/// cancels).
+pub fn moire_peak(img: &RgbImage, cx: i64, cy: i64) -> f32 {
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    if w < WIN as i64 || h < WIN as i64 {
+        return 0.0;
+    }
+    let x0 = (cx - WIN as i64 / 2).clamp(0, w - WIN as i64);
+    let y0 = (cy - WIN as i64 / 2).clamp(0, h - WIN as i64);
+    let channel = |f: &dyn Fn(&image::Rgb<u8>) -> f32| -> Vec<f32> {
+        (0..WIN * WIN)
+            .map(|i| {
+                f(img.get_pixel(
+                    (x0 + (i % WIN) as i64) as u32,
+                    (y0 + (i / WIN) as i64) as u32,
+                ))
+            })
+            .collect()
+    };
+    let grey = channel(&|p| 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32);
+    let red_green = channel(&|p| p[0] as f32 - p[1] as f32);
+    let blue_green = channel(&|p| p[2] as f32 - p[1] as f32);
+    [grey, red_green, blue_green]
+        .into_iter()
+        .map(ring_peak)
+        .fold(0.0, f32::max)
+}
+
+/// Largest ratio of a high-band spectral magnitude to the median of its ring (the bins at the
+/// same spatial frequency, rounded). Dividing by the ring removes the 1/f fall-off of natural
+/// images, so what remains is how much one orientation stands out at that frequency: a few
+/// (≈3 for noise, up to ~12 for the oriented edges of real faces and backgrounds), but tens for
+/// the spectral line of a periodic grid. Bins on JPEG's 8-pixel block grid are skipped so that
+/// compression artefacts are not mistaken for a screen.
+fn ring_peak(mut v: Vec<f32>) -> f32 {
+    let mean = v.iter().sum::<f32>() / v.len() as f32;
+    let hann: Vec<f32> = (0..WIN)
+        .map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / (WIN - 1) as f32).cos())
+        .collect();
+    for y in 0..WIN {
+        for x in 0..WIN {
+            v[y * WIN + x] = (v[y * WIN + x] - mean) * hann[x] * hann[y];
+        }
+    }
+    // Separable DFT: rows, then columns (only the band's bins).
+    let tw: Vec<(f32, f32)> = (0..WIN)
+        .map(|k| {
+            let a = -2.0 * std::f32::consts::PI * k as f32 / WIN as f32;
+            (a.cos(), a.sin())
+        })
+        .collect();
+    let mut rows = vec![(0f32, 0f32); WIN * WIN];
+    for y in 0..WIN {
+        for u in 0..WIN {
+            let (mut re, mut im) = (0.0, 0.0);
+            for x in 0..WIN {
+                let (c, s) = tw[(u * x) % WIN];
+                re += v[y * WIN + x] * c;
+                im += v[y * WIN + x] * s;
+            }
+            rows[y * WIN + u] = (re, im);
+        }
+    }
+    // Magnitudes by ring (rounded radius).
+    let mut rings: Vec<Vec<f32>> = vec![vec![]; WIN];
+    for fv in 0..WIN {
+        for u in 0..WIN {
+            let (du, dv) = (u.min(WIN - u), fv.min(WIN - fv));
+            let r2 = du * du + dv * dv;
+            // High band: beyond a quarter of Nyquist; skip the JPEG block-grid bins.
+            if r2 < (WIN / 8) * (WIN / 8) || du % 8 == 0 || dv % 8 == 0 {
+                continue;
+            }
+            let (mut re, mut im) = (0.0, 0.0);
+            for y in 0..WIN {
+                let (c, s) = tw[(fv * y) % WIN];
+                let (a, b) = rows[y * WIN + u];
+                re += a * c - b * s;
+                im += a * s + b * c;
+            }
+            let r = ((r2 as f32).sqrt().round() as usize).min(WIN - 1);
+            rings[r].push((re * re + im * im).sqrt());
+        }
+    }
+    rings
+        .iter_mut()
+        .filter(|ring| ring.len() >= 8)
+        .map(|ring| {
+            let peak = ring.iter().cloned().fold(0.0, f32::max);
+            ring.sort_by(f32::total_cmp);
+            peak / ring[ring.len() / 2].max(1e-3)
+        })
+        .fold(0.0, f32::max)
+}
+
+#[doc(hidden)]
+/// A fine periodic pattern (period 3 px, a sub-pixel grid) over noise, and the noise alone, both
+/// 128×128: the two cases every moiré test needs.
+pub fn test_patterns() -> (RgbImage, RgbImage) {
+    let mut grid = RgbImage::new(128, 128);
+    let mut noise = RgbImage::new(128, 128);
+    let mut seed = 12345u32;
+    for y in 0..128 {
+        for x in 0..128 {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let n = (seed >> 24) as u8 / 4 + 100;
+            noise.put_pixel(x, y, image::Rgb([n, n, n]));
+            let g = if x % 3 == 0 { 60 } else { 0 } + n / 2;
+            grid.put_pixel(x, y, image::Rgb([g, g, g]));
+        }
+    }
+    (grid, noise)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pixel_grid_stands_out_of_its_ring_and_noise_does_not() {
+        let (grid, noise) = test_patterns();
+        let (on_grid, on_noise) = (moire_peak(&grid, 64, 64), moire_peak(&noise, 64, 64));
+        assert!(on_grid > 20.0, "grid {on_grid}");
+        assert!(on_noise < 8.0, "noise {on_noise}");
+    }
+
+    #[test]
+    fn a_colour_only_grid_is_seen() {
+        // Red and blue sub-pixel stripes of equal luma: invisible in grey, plain in R−G.
+        let img = RgbImage::from_fn(128, 128, |x, _| {
+            if x % 3 == 0 {
+                image::Rgb([200, 100, 60])
+            } else {
+                image::Rgb([60, 100, 200])
+            }
+        });
+        assert!(moire_peak(&img, 64, 64) > 20.0);
+    }
+}
