@@ -2,6 +2,9 @@
 //! plane, and a head (the landmark network's own 3-D points of a real face) turned by the test's
 //! least pose gap leaves a residual above the head floor. The engine decides with these two
 //! figures (`server::engine::layers::IMAGE_PLANAR_MAX` 0.04, `IMAGE_HEAD_MIN` 0.06).
+mod common;
+
+use common::{models, photo};
 use image::RgbImage;
 use models::{
     geometry::{apply_homography, invert, mul, planar_residual, Mat3},
@@ -10,25 +13,6 @@ use models::{
     },
     AnalyzeOptions, Face, FaceModels,
 };
-
-fn models() -> FaceModels {
-    FaceModels::load(&models::cache_dir("ILIVE_MODELS_DIR", "models"))
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn photo(name: &str) -> RgbImage {
-    let path = models::cache_dir("ILIVE_FIXTURES_DIR", "fixtures")
-        .join("images")
-        .join(name);
-    image::open(&path)
-        .unwrap_or_else(|e| {
-            panic!(
-                "test photo {} unavailable ({e}): run `bash scripts/fixtures/fetch-images.sh`",
-                path.display()
-            )
-        })
-        .to_rgb8()
-}
 
 fn face(m: &FaceModels, img: &RgbImage) -> Face {
     let mut faces = m.analyze(img, &AnalyzeOptions::default()).unwrap();

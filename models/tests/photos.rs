@@ -3,27 +3,11 @@
 //! cat, the yaw sign follows the documented convention, and descriptors of one person are
 //! closer than dlib's 0.6 cut-off while different people are farther.
 
+mod common;
+
+use common::{models, photo};
 use image::RgbImage;
 use models::{embedding_distance, AnalyzeOptions, Face, FaceModels};
-
-fn models() -> FaceModels {
-    FaceModels::load(&models::cache_dir("ILIVE_MODELS_DIR", "models"))
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn photo(name: &str) -> RgbImage {
-    let path = models::cache_dir("ILIVE_FIXTURES_DIR", "fixtures")
-        .join("images")
-        .join(name);
-    image::open(&path)
-        .unwrap_or_else(|e| {
-            panic!(
-                "test photo {} unavailable ({e}): run `bash scripts/models/reference/run.sh`",
-                path.display()
-            )
-        })
-        .to_rgb8()
-}
 
 fn analyze(m: &FaceModels, img: &RgbImage, opts: &AnalyzeOptions) -> Vec<Face> {
     m.analyze(img, opts)

@@ -259,7 +259,7 @@ where
             };
             ctx.metrics
                 .inc("ilive_verdicts_total", &[("verdict", verdict)]);
-            info!(session = %session.id, verdict, confidence = fused.confidence, reasons = ?fused.reasons, "verdict");
+            info!(session = %session.id, verdict, confidence = fused.confidence, reasons = ?fused.reasons, measures = ?outcome.measures, "verdict");
             let _ = tx
                 .send(ServerMessage::Verdict {
                     verdict: fused.verdict,

@@ -140,13 +140,9 @@ async fn capture_links_work_once() {
 
     let id = created["session_id"].as_str().unwrap();
     let token = created["token"].as_str().unwrap();
-    let result: Value =
-        reqwest::get(srv.url(&format!("/api/v1/session/{id}/result?token={token}")))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let result: Value = srv
+        .get_json(&format!("/api/v1/session/{id}/result?token={token}"))
+        .await;
     assert_eq!(result["status"], "completed");
     assert_eq!(result["verdict"], "retry");
     srv.stop().await;
@@ -156,16 +152,12 @@ async fn capture_links_work_once() {
 async fn a_still_photo_streamed_as_video_fails_as_frozen() {
     let srv = TestServer::start(&["--dev-allow-insecure-urls"]).await;
     let (key, _) = srv.create_key("acme").await;
-    let created: Value = reqwest::Client::new()
-        .post(srv.url("/api/v1/managed-session"))
-        .bearer_auth(&key)
-        .json(&json!({"redirect_url": PUBLIC_URL, "mode": "passive"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = srv
+        .create_managed(
+            &key,
+            &json!({"redirect_url": PUBLIC_URL, "mode": "passive"}),
+        )
+        .await;
     let (mut ws, _) = connect_async(ws_url(&srv, &created)).await.unwrap();
     assert_eq!(next_json(&mut ws).await.unwrap()["type"], "ready");
     ws.send(Message::Text(

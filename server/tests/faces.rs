@@ -295,14 +295,7 @@ async fn colon_routes_are_literal() {
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
         assert_eq!(error_code(r).await, "not_found", "{path}");
     }
-    let doc: Value = Client::new()
-        .get(srv.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = srv.get_json("/api/openapi.json").await;
     for path in [
         "/api/v2/faces:compare",
         "/api/v2/faces:detect",

@@ -7,16 +7,6 @@ use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use server::store::sessions::{self, Completion, Photo, ResultDetails};
 
-async fn managed(srv: &TestServer, key: &str, body: Value) -> reqwest::Response {
-    Client::new()
-        .post(srv.url("/api/v1/managed-session"))
-        .bearer_auth(key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
 fn completion(verdict: Verdict, photo: bool) -> Completion {
     Completion {
         verdict,
@@ -47,12 +37,12 @@ fn completion(verdict: Verdict, photo: bool) -> Completion {
 async fn managed_session_lifecycle() {
     let srv = TestServer::start(&[]).await;
     let (key, tenant) = srv.create_key("acme").await;
-    let resp = managed(
-        &srv,
-        &key,
-        json!({"redirect_url": PUBLIC_URL, "reference_id": "user-42", "mode": "passive", "locale": "de"}),
-    )
-    .await;
+    let resp = srv
+        .managed(
+            &key,
+            &json!({"redirect_url": PUBLIC_URL, "reference_id": "user-42", "mode": "passive", "locale": "de"}),
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     assert!(resp.headers().contains_key("x-ratelimit-remaining"));
     let created: Value = resp.json().await.unwrap();
@@ -68,14 +58,9 @@ async fn managed_session_lifecycle() {
     );
     assert!(created["expires_at"].as_str().unwrap().ends_with('Z'));
 
-    let result: Value = Client::new()
-        .get(srv.url(&format!("/api/v1/session/{id}/result?token={token}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let result: Value = srv
+        .get_json(&format!("/api/v1/session/{id}/result?token={token}"))
+        .await;
     assert_eq!(result["status"], "created");
     assert_eq!(result["reference_id"], "user-42");
     assert_eq!(result["photo_available"], false);
@@ -99,14 +84,9 @@ async fn managed_session_lifecycle() {
         .await
         .is_err());
 
-    let result: Value = Client::new()
-        .get(srv.url(&format!("/api/v1/session/{id}/result?token={token}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let result: Value = srv
+        .get_json(&format!("/api/v1/session/{id}/result?token={token}"))
+        .await;
     assert_eq!(result["status"], "completed");
     assert_eq!(result["verdict"], "pass");
     assert_eq!(result["confidence"], 0.9123);
@@ -130,11 +110,9 @@ async fn managed_session_lifecycle() {
 async fn result_and_photo_errors() {
     let srv = TestServer::start(&[]).await;
     let (key, _) = srv.create_key("acme").await;
-    let created: Value = managed(&srv, &key, json!({"redirect_url": PUBLIC_URL}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let created = srv
+        .create_managed(&key, &json!({"redirect_url": PUBLIC_URL}))
+        .await;
     let id = created["session_id"].as_str().unwrap();
     let token = created["token"].as_str().unwrap();
     let c = Client::new();
@@ -200,25 +178,25 @@ async fn api_keys_are_checked() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(error_code(r).await, "missing_api_key");
 
-    let r = managed(&srv, "iksk_0000", body.clone()).await;
+    let r = srv.managed("iksk_0000", &body.clone()).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(error_code(r).await, "invalid_api_key");
 
     // The legacy key works on the managed route.
-    let r = managed(&srv, "legacy-secret-123", body.clone()).await;
+    let r = srv.managed("legacy-secret-123", &body.clone()).await;
     assert_eq!(r.status(), StatusCode::CREATED);
 
     // Revoked keys stop working; disabled tenants are told so.
     let (key, tenant) = srv.create_key("acme").await;
     let db = srv.db().await;
     assert_eq!(
-        managed(&srv, &key, body.clone()).await.status(),
+        srv.managed(&key, &body.clone()).await.status(),
         StatusCode::CREATED
     );
     server::store::tenants::set_active(&db, &tenant.name, false)
         .await
         .unwrap();
-    let r = managed(&srv, &key, body.clone()).await;
+    let r = srv.managed(&key, &body.clone()).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(error_code(r).await, "account_inactive");
     server::store::tenants::set_active(&db, &tenant.name, true)
@@ -228,7 +206,7 @@ async fn api_keys_are_checked() {
     server::store::tenants::revoke_key(&db, &keys[0].id)
         .await
         .unwrap();
-    let r = managed(&srv, &key, body).await;
+    let r = srv.managed(&key, &body).await;
     assert_eq!(error_code(r).await, "invalid_api_key");
     srv.stop().await;
 }
@@ -368,13 +346,13 @@ async fn keyed_routes_are_rate_limited_per_key() {
     let (b, _) = srv.create_key("b").await;
     let body = json!({"redirect_url": PUBLIC_URL});
     assert_eq!(
-        managed(&srv, &a, body.clone()).await.status(),
+        srv.managed(&a, &body.clone()).await.status(),
         StatusCode::CREATED
     );
-    let r = managed(&srv, &a, body.clone()).await;
+    let r = srv.managed(&a, &body.clone()).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(error_code(r).await, "rate_limited");
-    assert_eq!(managed(&srv, &b, body).await.status(), StatusCode::CREATED);
+    assert_eq!(srv.managed(&b, &body).await.status(), StatusCode::CREATED);
     srv.stop().await;
 }
 
@@ -430,15 +408,12 @@ async fn proof_of_work_captcha_guards_direct_sessions() {
 async fn sessions_expire_and_are_swept() {
     let srv = TestServer::start(&["--session-ttl-secs", "1", "--sweep-interval-secs", "1"]).await;
     let (key, _) = srv.create_key("acme").await;
-    let created: Value = managed(
-        &srv,
-        &key,
-        json!({"redirect_url": PUBLIC_URL, "reference_id": "r1"}),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let created = srv
+        .create_managed(
+            &key,
+            &json!({"redirect_url": PUBLIC_URL, "reference_id": "r1"}),
+        )
+        .await;
     let id = created["session_id"].as_str().unwrap().to_owned();
     let token = created["token"].as_str().unwrap();
     let db = srv.db().await;

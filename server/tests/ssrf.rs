@@ -3,7 +3,7 @@
 mod common;
 
 use common::{error_code, TestServer, PUBLIC_URL};
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 /// (url, accepted)
@@ -84,7 +84,6 @@ const CORPUS: &[(&str, bool)] = &[
 async fn ssrf_corpus_on_redirect_and_webhook_urls() {
     let srv = TestServer::start(&["--key-rate-limit", "10000"]).await;
     let (key, _) = srv.create_key("acme").await;
-    let c = Client::new();
     let mut wrong = Vec::new();
     for &(url, accepted) in CORPUS {
         for (field, code) in [
@@ -93,13 +92,7 @@ async fn ssrf_corpus_on_redirect_and_webhook_urls() {
         ] {
             let mut body = json!({ "redirect_url": PUBLIC_URL });
             body[field] = json!(url);
-            let r = c
-                .post(srv.url("/api/v1/managed-session"))
-                .bearer_auth(&key)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
+            let r = srv.managed(&key, &body).await;
             let status = r.status();
             let ok = if accepted {
                 status == StatusCode::CREATED
@@ -123,13 +116,12 @@ async fn ssrf_corpus_on_redirect_and_webhook_urls() {
 async fn dev_setting_allows_loopback_http() {
     let srv = TestServer::start(&["--dev-allow-insecure-urls"]).await;
     let (key, _) = srv.create_key("acme").await;
-    let r = Client::new()
-        .post(srv.url("/api/v1/managed-session"))
-        .bearer_auth(&key)
-        .json(&json!({"redirect_url": "http://127.0.0.1:9/back", "webhook_url": "http://localhost:9/hook"}))
-        .send()
-        .await
-        .unwrap();
+    let r = srv
+        .managed(
+            &key,
+            &json!({"redirect_url": "http://127.0.0.1:9/back", "webhook_url": "http://localhost:9/hook"}),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     srv.stop().await;
 }

@@ -122,16 +122,12 @@ fn done(verdict: Verdict) -> Completion {
 }
 
 async fn managed(srv: &TestServer, key: &str, webhook_url: &str) -> String {
-    let r: Value = reqwest::Client::new()
-        .post(srv.url("/api/v1/managed-session"))
-        .bearer_auth(key)
-        .json(&json!({"redirect_url": PUBLIC_URL, "webhook_url": webhook_url, "reference_id": "ref-7"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = srv
+        .create_managed(
+            key,
+            &json!({"redirect_url": PUBLIC_URL, "webhook_url": webhook_url, "reference_id": "ref-7"}),
+        )
+        .await;
     r["session_id"].as_str().expect("created").to_owned()
 }
 

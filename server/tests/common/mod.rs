@@ -81,6 +81,38 @@ impl TestServer {
     }
 
     /// Creates a tenant key through the library (as `ilive keys create` does).
+    /// POSTs `body` to the managed-session route with the API key `key`.
+    pub async fn managed(&self, key: &str, body: &serde_json::Value) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(self.url("/api/v1/managed-session"))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Creates a managed session that must succeed, and returns its JSON.
+    pub async fn create_managed(&self, key: &str, body: &serde_json::Value) -> serde_json::Value {
+        let r = self.managed(key, body).await;
+        assert_eq!(
+            r.status(),
+            reqwest::StatusCode::CREATED,
+            "creating a session"
+        );
+        r.json().await.expect("JSON")
+    }
+
+    /// GETs `path` and reads its JSON answer.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        reqwest::get(self.url(path))
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("JSON")
+    }
+
     pub async fn create_key(&self, tenant: &str) -> (String, store::tenants::Tenant) {
         let db = self.db().await;
         let (t, _) = store::tenants::find_or_create(&db, tenant).await.unwrap();
