@@ -162,6 +162,73 @@ impl Keyframe {
     }
 }
 
+/// The keyframes of one session, bounded: when full, the one whose farthest partner in pose is
+/// nearest is dropped (it adds the least to the parallax test; the older on a tie). The pose gap
+/// of every pair is computed once, when the later keyframe arrives, and kept.
+#[derive(Debug, Clone)]
+pub struct KeyframeSet {
+    cap: usize,
+    frames: Vec<Keyframe>,
+    /// `gaps[i][j]` = [`pose_gap`] of frames `i` and `j`.
+    gaps: Vec<Vec<f64>>,
+}
+
+impl KeyframeSet {
+    pub fn new(cap: usize) -> Self {
+        KeyframeSet {
+            cap: cap.max(2),
+            frames: vec![],
+            gaps: vec![],
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// Adds a keyframe: `len()` pose gaps, then one eviction when over the cap.
+    pub fn push(&mut self, k: Keyframe) {
+        let row: Vec<f64> = self.frames.iter().map(|o| pose_gap(o, &k)).collect();
+        for (r, g) in self.gaps.iter_mut().zip(&row) {
+            r.push(*g);
+        }
+        let mut row = row;
+        row.push(0.0);
+        self.gaps.push(row);
+        self.frames.push(k);
+        if self.frames.len() > self.cap {
+            let reach = |i: usize| self.gaps[i].iter().cloned().fold(0.0, f64::max);
+            let drop = (0..self.frames.len())
+                .min_by(|&a, &b| reach(a).total_cmp(&reach(b)))
+                .unwrap_or(0);
+            self.frames.remove(drop);
+            self.gaps.remove(drop);
+            for r in self.gaps.iter_mut() {
+                r.remove(drop);
+            }
+        }
+    }
+
+    /// Up to `n` pairs at least `min_gap` apart, widest first, with their gap.
+    pub fn widest_pairs(&self, min_gap: f64, n: usize) -> Vec<(f64, &Keyframe, &Keyframe)> {
+        let mut pairs: Vec<(f64, usize, usize)> = (0..self.frames.len())
+            .flat_map(|i| (i + 1..self.frames.len()).map(move |j| (i, j)))
+            .map(|(i, j)| (self.gaps[i][j], i, j))
+            .filter(|(g, _, _)| *g >= min_gap)
+            .collect();
+        pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
+        pairs
+            .into_iter()
+            .take(n)
+            .map(|(g, i, j)| (g, &self.frames[i], &self.frames[j]))
+            .collect()
+    }
+}
+
 /// How far apart two keyframes' poses are, in units of [`PARALLAX_YAW_DEG`] of yaw or pitch by
 /// the landmark model, or of a 4% change of the 2-D aspect ([`Keyframe::aspect`]: the
 /// foreshortening of a rotation by ≈16°, far above the landmarks' jitter of ≈0.5%), whichever
@@ -346,4 +413,44 @@ fn ncc_at(
         return None;
     }
     Some(patch().zip(tpl).map(|(v, t)| (v - mean) * t).sum::<f64>() / norm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(yaw: f32) -> Keyframe {
+        Keyframe {
+            t: 0.0,
+            yaw,
+            pitch: 0.0,
+            aspect: 1.0,
+            inter_eye: 60.0,
+            crop: GrayImage::new(1, 1),
+            origin: [0.0; 2],
+            scale: 1.0,
+            texture: vec![],
+            rigid: (0..6).map(|i| [i as f64 * 10.0, (i * i) as f64]).collect(),
+        }
+    }
+
+    #[test]
+    fn a_full_set_keeps_the_widest_poses() {
+        let mut set = KeyframeSet::new(4);
+        for yaw in [0.0, 2.0, -25.0, 1.0, 3.0, 20.0, 0.5, 1.5] {
+            set.push(key(yaw));
+        }
+        assert_eq!(set.len(), 4);
+        let yaws: Vec<f32> = set.frames.iter().map(|k| k.yaw).collect();
+        assert!(yaws.contains(&-25.0) && yaws.contains(&20.0), "{yaws:?}");
+        // The kept gaps are those of the kept frames.
+        for i in 0..4 {
+            for j in 0..4 {
+                assert_eq!(set.gaps[i][j], pose_gap(&set.frames[i], &set.frames[j]));
+            }
+        }
+        let pairs = set.widest_pairs(2.0, 5);
+        assert!((pairs[0].0 - 4.5).abs() < 1e-6, "{}", pairs[0].0);
+        assert!(pairs.iter().all(|p| p.0 >= 2.0));
+    }
 }

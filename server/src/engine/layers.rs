@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use super::{
     geometry, inter_eye_distance,
-    parallax::{self, Keyframe},
+    parallax::{self, KeyframeSet},
     Observation,
 };
 
@@ -246,7 +246,7 @@ pub fn challenges(outcomes: &[ChallengeOutcome], timed_out: bool) -> LayerScore 
 }
 
 /// Motion: parallax, frozen frames, micro-motion.
-pub fn motion(samples: &[Sample], keyframes: &[Keyframe]) -> LayerScore {
+pub fn motion(samples: &[Sample], keyframes: &KeyframeSet) -> LayerScore {
     let mut l = LayerScore::clean(1.0);
     // Identical consecutive frames: a real sensor's noise changes every frame's bytes.
     let pairs = samples.windows(2).count().max(1);
@@ -356,19 +356,11 @@ const PARALLAX_PAIRS: usize = 5;
 /// Median image planar residual over the keyframe pairs farthest apart in pose (at least
 /// [`parallax::MIN_POSE_GAP`]), with the median gap of those pairs; `None` when no pair
 /// qualifies or none could be matched.
-fn image_parallax(keyframes: &[Keyframe]) -> Option<(f64, f64)> {
-    let mut pairs: Vec<(f64, usize, usize)> = (0..keyframes.len())
-        .flat_map(|i| (i + 1..keyframes.len()).map(move |j| (i, j)))
-        .map(|(i, j)| (parallax::pose_gap(&keyframes[i], &keyframes[j]), i, j))
-        .filter(|(g, _, _)| *g >= parallax::MIN_POSE_GAP)
-        .collect();
-    pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let (residuals, gaps): (Vec<f64>, Vec<f64>) = pairs
-        .iter()
-        .take(PARALLAX_PAIRS)
-        .filter_map(|&(g, i, j)| {
-            parallax::image_planar_residual(&keyframes[i], &keyframes[j]).map(|r| (r, g))
-        })
+fn image_parallax(keyframes: &KeyframeSet) -> Option<(f64, f64)> {
+    let (residuals, gaps): (Vec<f64>, Vec<f64>) = keyframes
+        .widest_pairs(parallax::MIN_POSE_GAP, PARALLAX_PAIRS)
+        .into_iter()
+        .filter_map(|(g, a, b)| parallax::image_planar_residual(a, b).map(|r| (r, g)))
         .unzip();
     Some((median(residuals)?, median(gaps)?))
 }
@@ -626,7 +618,7 @@ mod tests {
         let s: Vec<Sample> = (0..10)
             .map(|i| sample(i as f64 * 0.1, 7, 0.0, vec![], None))
             .collect();
-        let l = motion(&s, &[]);
+        let l = motion(&s, &KeyframeSet::new(2));
         assert!(l.hard_fail && l.reasons.contains(&"frozen_frames"));
     }
 
@@ -669,13 +661,13 @@ mod tests {
     #[test]
     fn a_still_image_has_no_postural_sway() {
         // A still photo with fresh sensor noise: the landmarks jitter but never drift.
-        let still = motion(&track(0.0), &[]);
+        let still = motion(&track(0.0), &KeyframeSet::new(2));
         assert!(
             still.hard_fail && still.reasons.contains(&"still_image"),
             "{still:?}"
         );
         // The same jitter on a head swaying by ±1.5 px (≈ ±1.6 mm at 60 px between the eyes).
-        let live = motion(&track(1.5), &[]);
+        let live = motion(&track(1.5), &KeyframeSet::new(2));
         assert!(!live.hard_fail && live.reasons.is_empty(), "{live:?}");
     }
 
@@ -691,7 +683,7 @@ mod tests {
             });
         }
         assert_eq!(longest_track(&s).len(), 19);
-        let l = motion(&s, &[]);
+        let l = motion(&s, &KeyframeSet::new(2));
         assert!(!l.reasons.contains(&"still_image"), "{l:?}");
     }
 

@@ -13,7 +13,7 @@ use super::{
     challenges::{Baseline, Detector},
     fusion::{self, Fused, LayerSet},
     layers::{self, Sample},
-    parallax::{self, Keyframe},
+    parallax::KeyframeSet,
     photo,
     pool::FrameRequest,
     Observation, Thresholds,
@@ -77,7 +77,7 @@ pub struct SessionEngine {
     outcomes: Vec<ChallengeOutcome>,
     phase: Phase,
     samples: Vec<Sample>,
-    keyframes: Vec<Keyframe>,
+    keyframes: KeyframeSet,
     last_keyframe: f64,
     settle: Vec<Observation>,
     baseline: Option<Baseline>,
@@ -106,7 +106,7 @@ impl SessionEngine {
             outcomes: vec![],
             phase: Phase::Positioning { since: None },
             samples: vec![],
-            keyframes: vec![],
+            keyframes: KeyframeSet::new(MAX_KEYFRAMES),
             last_keyframe: f64::NEG_INFINITY,
             settle: vec![],
             baseline: None,
@@ -232,7 +232,7 @@ impl SessionEngine {
         }
         if let Some(k) = o.keyframe.take() {
             self.last_keyframe = o.t;
-            self.keep_keyframe(k);
+            self.keyframes.push(k);
         }
         let t = o.t;
         match &mut self.phase {
@@ -296,25 +296,6 @@ impl SessionEngine {
         }
         out.extend(self.check_timeouts(t));
         out
-    }
-
-    /// Adds a keyframe; past [`MAX_KEYFRAMES`], drops the one whose farthest partner in pose is
-    /// nearest (it adds the least to the parallax test), the older on a tie.
-    fn keep_keyframe(&mut self, k: Keyframe) {
-        self.keyframes.push(k);
-        if self.keyframes.len() <= MAX_KEYFRAMES {
-            return;
-        }
-        let reach = |i: usize| {
-            self.keyframes
-                .iter()
-                .map(|o| parallax::pose_gap(&self.keyframes[i], o))
-                .fold(0.0, f64::max)
-        };
-        let drop = (0..self.keyframes.len())
-            .min_by(|&a, &b| reach(a).total_cmp(&reach(b)))
-            .unwrap_or(0);
-        self.keyframes.remove(drop);
     }
 
     fn begin(&mut self, t: f64) -> Vec<ServerMessage> {
