@@ -688,6 +688,26 @@ mod tests {
     }
 
     #[test]
+    fn the_landmark_residual_alone_never_fails_a_session() {
+        // Views 30° apart whose landmarks move as one plane, and no face crops to confirm it:
+        // the landmark network's prior makes this weak evidence, so it only weighs.
+        let mut s = track(1.5);
+        let n = s.len();
+        for (i, x) in s.iter_mut().enumerate() {
+            let f = x.face.as_mut().unwrap();
+            f.yaw = -15.0 + 30.0 * i as f32 / (n - 1) as f32;
+            f.rigid = rigid_at(i as f32 * 0.2, 0.0);
+        }
+        let l = motion(&s, &KeyframeSet::new(2));
+        assert!(!l.hard_fail, "{l:?}");
+        assert!(l.reasons.contains(&"weak_motion_parallax"), "{l:?}");
+        assert!(l
+            .measures
+            .iter()
+            .any(|(m, _)| *m == "planar_residual_landmarks"));
+    }
+
+    #[test]
     fn the_white_noise_floor_follows_the_sample_size() {
         assert!((drift_white_floor(45) - 1.10).abs() < 0.01);
         assert!(drift_white_floor(30) < drift_white_floor(300));

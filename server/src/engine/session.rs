@@ -568,6 +568,30 @@ mod tests {
     }
 
     #[test]
+    fn a_capture_stuck_in_placement_names_the_problem() {
+        // A face that stays off-centre never starts the hold; at the session's time limit the
+        // reasons say why, not just that time ran out.
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let th = Thresholds::default();
+        let mut e = SessionEngine::new(Mode::Passive, th, &mut rng);
+        let mut aside = face(0.0, 0.0, 0.3, 1.0, 0.02, 0.0);
+        aside.bbox.x = 20.0;
+        let mut t = 0.0;
+        while !e.is_done() && t <= th.max_session_secs + 1.0 {
+            e.on_frame(obs(t, Some(aside.clone())));
+            t += 0.5;
+        }
+        let o = e.conclude();
+        assert_eq!(o.fused.verdict, Verdict::Retry);
+        assert!(
+            o.fused.reasons.contains(&"timeout".to_owned())
+                && o.fused.reasons.contains(&"face_off_center".to_owned()),
+            "{:?}",
+            o.fused.reasons
+        );
+    }
+
+    #[test]
     fn a_prompt_follows_a_settled_face_and_times_out() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
         let th = Thresholds::default();
