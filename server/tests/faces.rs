@@ -4,7 +4,7 @@
 mod common;
 
 use app::api::{Mode, Verdict};
-use common::{error_code, TestServer};
+use common::{error_code, expect_error, TestServer};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use server::store::sessions::{self, Completion, NewSession, Photo, ResultDetails, SessionKind};
@@ -163,11 +163,9 @@ async fn compare_reports_which_image_has_no_face() {
     let srv = TestServer::start(&[]).await;
     let (key, _) = srv.create_key("acme").await;
     let r = compare(&srv, &key, &photo("coffee.png"), &photo("obama.jpg")).await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(error_code(r).await, "no_face_in_source");
+    expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "no_face_in_source").await;
     let r = compare(&srv, &key, &photo("obama.jpg"), &photo("chelsea.png")).await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(error_code(r).await, "no_face_in_target");
+    expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "no_face_in_target").await;
     let r = post(
         &srv,
         "/api/v2/faces:detect",
@@ -175,8 +173,7 @@ async fn compare_reports_which_image_has_no_face() {
         Form::new().file("image", &photo("coffee.png")),
     )
     .await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(error_code(r).await, "no_face");
+    expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "no_face").await;
     srv.stop().await;
 }
 
@@ -189,8 +186,7 @@ async fn upload_errors_have_their_codes() {
     // Over 8 MB: 413, whether the bytes would decode or not.
     let big = vec![0x5a_u8; 8 * 1024 * 1024 + 1];
     let r = compare(&srv, &key, &obama, &big).await;
-    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(error_code(r).await, "image_too_large");
+    expect_error(r, StatusCode::PAYLOAD_TOO_LARGE, "image_too_large").await;
     let r = post(
         &srv,
         "/api/v2/faces:detect",
@@ -198,26 +194,21 @@ async fn upload_errors_have_their_codes() {
         Form::new().file("image", &big),
     )
     .await;
-    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(error_code(r).await, "image_too_large");
+    expect_error(r, StatusCode::PAYLOAD_TOO_LARGE, "image_too_large").await;
     // Far over the route's body limit: still 413 image_too_large.
     let huge = vec![0x5a_u8; 20 * 1024 * 1024];
     let r = compare(&srv, &key, &obama, &huge).await;
-    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(error_code(r).await, "image_too_large");
+    expect_error(r, StatusCode::PAYLOAD_TOO_LARGE, "image_too_large").await;
 
     // Empty and corrupt uploads.
     let r = compare(&srv, &key, &[], &obama).await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(error_code(r).await, "empty_image");
+    expect_error(r, StatusCode::BAD_REQUEST, "empty_image").await;
     let mut corrupt = obama[..600].to_vec();
     corrupt.extend_from_slice(&[0x13; 4000]);
     let r = compare(&srv, &key, &obama, &corrupt).await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(error_code(r).await, "invalid_image");
+    expect_error(r, StatusCode::BAD_REQUEST, "invalid_image").await;
     let r = compare(&srv, &key, &obama, b"GIF89a not an accepted format").await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(error_code(r).await, "invalid_image");
+    expect_error(r, StatusCode::BAD_REQUEST, "invalid_image").await;
 
     // Not multipart, a missing field, a bad threshold, bad attributes: invalid_request.
     let r = Client::new()
@@ -227,8 +218,7 @@ async fn upload_errors_have_their_codes() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(error_code(r).await, "invalid_request");
+    expect_error(r, StatusCode::BAD_REQUEST, "invalid_request").await;
     let r = post(
         &srv,
         "/api/v2/faces:compare",
@@ -236,8 +226,7 @@ async fn upload_errors_have_their_codes() {
         Form::new().file("source_image", &obama),
     )
     .await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(error_code(r).await, "invalid_request");
+    expect_error(r, StatusCode::BAD_REQUEST, "invalid_request").await;
     for bad in ["1.5", "-0.1", "high", "NaN"] {
         let form = Form::new()
             .file("source_image", &obama)
@@ -249,8 +238,7 @@ async fn upload_errors_have_their_codes() {
     }
     let form = Form::new().file("image", &obama).text("attributes", "some");
     let r = post(&srv, "/api/v2/faces:detect", Some(&key), form).await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(error_code(r).await, "invalid_request");
+    expect_error(r, StatusCode::BAD_REQUEST, "invalid_request").await;
     // A body cut off before its closing boundary.
     let (ct, body) = Form::new().file("image", &obama).finish();
     let r = Client::new()
@@ -261,21 +249,17 @@ async fn upload_errors_have_their_codes() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(error_code(r).await, "invalid_request");
+    expect_error(r, StatusCode::BAD_REQUEST, "invalid_request").await;
 
     // Keys: none, unknown, and the legacy key (accepted on the managed-session route only).
     for path in ["/api/v2/faces:compare", "/api/v2/faces:detect"] {
         let form = Form::new().file("image", &obama);
         let r = post(&srv, path, None, form).await;
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(error_code(r).await, "missing_api_key");
+        expect_error(r, StatusCode::UNAUTHORIZED, "missing_api_key").await;
         let r = post(&srv, path, Some("iksk_nope"), Form::new()).await;
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(error_code(r).await, "invalid_api_key");
+        expect_error(r, StatusCode::UNAUTHORIZED, "invalid_api_key").await;
         let r = post(&srv, path, Some("legacy-secret-123"), Form::new()).await;
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(error_code(r).await, "invalid_api_key");
+        expect_error(r, StatusCode::UNAUTHORIZED, "invalid_api_key").await;
     }
     srv.stop().await;
 }
@@ -489,8 +473,7 @@ async fn session_compare_uses_the_verified_face() {
         Form::new().file("image", &photo("obama2.jpg")),
     )
     .await;
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    assert_eq!(error_code(r).await, "photo_not_available");
+    expect_error(r, StatusCode::NOT_FOUND, "photo_not_available").await;
 
     sessions::complete(&db, &id, done(Verdict::Pass, Some(photo("obama.jpg"))))
         .await
@@ -524,8 +507,7 @@ async fn session_compare_uses_the_verified_face() {
         Form::new().file("image", &photo("coffee.png")),
     )
     .await;
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(error_code(r).await, "no_face_in_target");
+    expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "no_face_in_target").await;
     let r = post(
         &srv,
         &path(&id, &passed.token),
@@ -543,8 +525,7 @@ async fn session_compare_uses_the_verified_face() {
         Form::new().file("image", &photo("obama2.jpg")),
     )
     .await;
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(error_code(r).await, "invalid_token");
+    expect_error(r, StatusCode::UNAUTHORIZED, "invalid_token").await;
     let unknown = uuid::Uuid::new_v4().to_string();
     let r = post(
         &srv,
@@ -553,8 +534,7 @@ async fn session_compare_uses_the_verified_face() {
         Form::new().file("image", &photo("obama2.jpg")),
     )
     .await;
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    assert_eq!(error_code(r).await, "session_not_found");
+    expect_error(r, StatusCode::NOT_FOUND, "session_not_found").await;
     let failed = sessions::create(&db, new()).await.unwrap();
     sessions::complete(&db, &failed.session.id, done(Verdict::Fail, None))
         .await
@@ -566,7 +546,6 @@ async fn session_compare_uses_the_verified_face() {
         Form::new().file("image", &photo("obama2.jpg")),
     )
     .await;
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    assert_eq!(error_code(r).await, "photo_not_available");
+    expect_error(r, StatusCode::NOT_FOUND, "photo_not_available").await;
     srv.stop().await;
 }

@@ -2,7 +2,7 @@
 mod common;
 
 use app::api::{ChallengeKind, ChallengeOutcome, Layers, Verdict};
-use common::{error_code, TestServer, PUBLIC_URL};
+use common::{error_code, expect_error, TestServer, PUBLIC_URL};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use server::store::sessions::{self, Completion, Photo, ResultDetails};
@@ -122,8 +122,7 @@ async fn result_and_photo_errors() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(error_code(r).await, "invalid_token");
+    expect_error(r, StatusCode::UNAUTHORIZED, "invalid_token").await;
     let r = c
         .get(srv.url(&format!("/api/v1/session/{id}/result")))
         .send()
@@ -135,8 +134,7 @@ async fn result_and_photo_errors() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    assert_eq!(error_code(r).await, "session_not_found");
+    expect_error(r, StatusCode::NOT_FOUND, "session_not_found").await;
     let r = c
         .get(srv.url("/api/v1/session/not-a-uuid/photo?token=x"))
         .send()
@@ -154,12 +152,10 @@ async fn result_and_photo_errors() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    assert_eq!(error_code(r).await, "photo_not_available");
+    expect_error(r, StatusCode::NOT_FOUND, "photo_not_available").await;
 
     let r = c.get(srv.url("/api/v1/nope")).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    assert_eq!(error_code(r).await, "not_found");
+    expect_error(r, StatusCode::NOT_FOUND, "not_found").await;
     srv.stop().await;
 }
 
@@ -175,12 +171,10 @@ async fn api_keys_are_checked() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(error_code(r).await, "missing_api_key");
+    expect_error(r, StatusCode::UNAUTHORIZED, "missing_api_key").await;
 
     let r = srv.managed("iksk_0000", &body.clone()).await;
-    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(error_code(r).await, "invalid_api_key");
+    expect_error(r, StatusCode::UNAUTHORIZED, "invalid_api_key").await;
 
     // The legacy key works on the managed route.
     let r = srv.managed("legacy-secret-123", &body.clone()).await;
@@ -197,8 +191,7 @@ async fn api_keys_are_checked() {
         .await
         .unwrap();
     let r = srv.managed(&key, &body.clone()).await;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert_eq!(error_code(r).await, "account_inactive");
+    expect_error(r, StatusCode::FORBIDDEN, "account_inactive").await;
     server::store::tenants::set_active(&db, &tenant.name, true)
         .await
         .unwrap();
@@ -311,8 +304,7 @@ async fn bad_bodies_are_clear_4xx() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(error_code(r).await, "invalid_request");
+    expect_error(r, StatusCode::BAD_REQUEST, "invalid_request").await;
     srv.stop().await;
 }
 
@@ -350,8 +342,7 @@ async fn keyed_routes_are_rate_limited_per_key() {
         StatusCode::CREATED
     );
     let r = srv.managed(&a, &body.clone()).await;
-    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(error_code(r).await, "rate_limited");
+    expect_error(r, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     assert_eq!(srv.managed(&b, &body).await.status(), StatusCode::CREATED);
     srv.stop().await;
 }
@@ -361,8 +352,7 @@ async fn proof_of_work_captcha_guards_direct_sessions() {
     let srv = TestServer::start(&["--captcha", "pow", "--pow-difficulty", "8"]).await;
     let c = Client::new();
     let r = c.post(srv.url("/api/v1/session")).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert_eq!(error_code(r).await, "captcha_required");
+    expect_error(r, StatusCode::FORBIDDEN, "captcha_required").await;
 
     let info: Value = c
         .get(srv.url("/api/v1/captcha"))
@@ -434,8 +424,7 @@ async fn sessions_expire_and_are_swept() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::GONE);
-    assert_eq!(error_code(r).await, "session_expired");
+    expect_error(r, StatusCode::GONE, "session_expired").await;
     assert!(
         sessions::complete(&db, &id, completion(Verdict::Pass, true))
             .await
