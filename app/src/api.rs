@@ -2,6 +2,8 @@
 //! the generated OpenAPI document. Field names here are the contract: add only optional fields.
 use serde::{Deserialize, Serialize};
 
+pub use crate::reason::Reason;
+
 #[cfg(feature = "ssr")]
 use utoipa::ToSchema;
 
@@ -161,7 +163,7 @@ pub struct SessionResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub challenges: Option<Vec<ChallengeOutcome>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reasons: Option<Vec<String>>,
+    pub reasons: Option<Vec<Reason>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub camera_metadata: Option<serde_json::Value>,

@@ -36,7 +36,7 @@ pub enum Stopped {
 pub struct Outcome {
     pub verdict: Verdict,
     pub confidence: f64,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<crate::reason::Reason>,
     pub redirect: Option<String>,
 }
 

@@ -15,6 +15,7 @@ pub mod flow;
 pub mod i18n;
 pub mod pages;
 pub mod pow;
+pub mod reason;
 pub mod session_info;
 #[cfg(feature = "ssr")]
 pub mod ssr;

@@ -90,7 +90,7 @@ pub enum ServerMessage {
     Verdict {
         verdict: Verdict,
         confidence: f64,
-        reasons: Vec<String>,
+        reasons: Vec<crate::reason::Reason>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         redirect: Option<String>,
     },

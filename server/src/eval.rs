@@ -70,7 +70,7 @@ pub fn run_clip(
     mode: Mode,
     th: Thresholds,
     seed: u64,
-) -> anyhow::Result<(crate::engine::session::Outcome, usize)> {
+) -> anyhow::Result<(crate::engine::outcome::Outcome, usize)> {
     anyhow::ensure!(!frames.is_empty(), "the clip has no frames");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut engine = SessionEngine::new(mode, th, &mut rng);
@@ -232,7 +232,12 @@ pub fn evaluate(
                 mode,
                 verdict: outcome.fused.verdict,
                 confidence: outcome.fused.confidence,
-                reasons: outcome.fused.reasons,
+                reasons: outcome
+                    .fused
+                    .reasons
+                    .iter()
+                    .map(|r| r.code().to_owned())
+                    .collect(),
                 frames_used: used,
                 challenges: outcome
                     .challenges

@@ -8,12 +8,11 @@
 use std::{
     future::Future,
     pin::Pin,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
 use app::{
-    api::Verdict,
+    api::Reason,
     ws::{ClientMessage, ServerMessage},
 };
 use axum::{
@@ -29,21 +28,20 @@ use bytes::Bytes;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tracing::{info, warn};
 
+pub use crate::engine::capture::SessionContext;
 use crate::{
     engine::{
-        pool::{FrameError, InferencePool},
+        capture::{self, error},
+        pool::FrameError,
         session::SessionEngine,
-        Observation, Thresholds,
+        Observation,
     },
     error::Error,
     extract::query_param,
-    metrics::Metrics,
     store::{
         self,
-        sessions::{self, Completion, Photo, ResultDetails, Session},
-        Db,
+        sessions::{self, Session},
     },
-    webhook::WebhookSignal,
     AppState,
 };
 
@@ -123,16 +121,6 @@ async fn upgrade(
     }
 }
 
-/// What a session's loop needs from the service.
-#[derive(Clone)]
-pub struct SessionContext {
-    pub db: Db,
-    pub pool: Arc<InferencePool>,
-    pub thresholds: Thresholds,
-    pub metrics: Arc<Metrics>,
-    pub webhooks: WebhookSignal,
-}
-
 type Analysis = Pin<Box<dyn Future<Output = Result<Observation, FrameError>> + Send>>;
 
 /// Runs one capture to its end and stores the verdict.
@@ -178,12 +166,12 @@ where
                 }
                 Some(Incoming::Text(text)) => match serde_json::from_str::<ClientMessage>(&text) {
                     Ok(ClientMessage::Hello { camera, .. }) => engine.set_camera(camera),
-                    Ok(ClientMessage::Cancel) => engine.abort("cancelled"),
+                    Ok(ClientMessage::Cancel) => engine.abort(Reason::Cancelled),
                     Err(e) => replies.push(error("invalid_message", &format!("unreadable message: {e}"))),
                 },
                 Some(Incoming::Closed) | None => {
                     connected = false;
-                    engine.abort("connection_lost");
+                    engine.abort(Reason::ConnectionLost);
                 }
             },
             res = async { inflight.as_mut().map(|f| f.as_mut()).expect("guarded").await }, if inflight.is_some() => {
@@ -211,7 +199,7 @@ where
         for m in replies {
             if connected && tx.send(m).await.is_err() {
                 connected = false;
-                engine.abort("connection_lost");
+                engine.abort(Reason::ConnectionLost);
             }
         }
         if engine.is_done() {
@@ -222,60 +210,8 @@ where
     if connected {
         let _ = tx.send(ServerMessage::Analyzing).await;
     }
-    let camera = serde_json::to_value(engine.camera()).ok();
-    let outcome = match tokio::task::spawn_blocking(move || engine.conclude()).await {
-        Ok(o) => o,
-        Err(e) => {
-            warn!(session = %session.id, error = %e, "concluding the session failed");
-            let _ = tx
-                .send(error("internal_error", "the verdict could not be computed"))
-                .await;
-            close(rx, tx).await;
-            return;
-        }
-    };
-    let fused = &outcome.fused;
-    let completion = Completion {
-        verdict: fused.verdict,
-        confidence: fused.confidence,
-        details: ResultDetails {
-            layers: Some(fused.layers.clone()),
-            challenges: outcome.challenges.clone(),
-            reasons: fused.reasons.clone(),
-        },
-        camera_metadata: camera,
-        photo: outcome.photo.as_ref().map(|(jpeg, geometry)| Photo {
-            jpeg: jpeg.clone(),
-            geometry: serde_json::to_value(geometry).unwrap_or_default(),
-        }),
-    };
-    match sessions::complete(&ctx.db, &session.id, completion).await {
-        Ok(done) => {
-            ctx.webhooks.wake();
-            let verdict = match fused.verdict {
-                Verdict::Pass => "pass",
-                Verdict::Fail => "fail",
-                Verdict::Retry => "retry",
-            };
-            ctx.metrics
-                .inc("ilive_verdicts_total", &[("verdict", verdict)]);
-            info!(session = %session.id, verdict, confidence = fused.confidence, reasons = ?fused.reasons, measures = ?outcome.measures, "verdict");
-            let _ = tx
-                .send(ServerMessage::Verdict {
-                    verdict: fused.verdict,
-                    confidence: fused.confidence,
-                    reasons: fused.reasons.clone(),
-                    redirect: done.redirect_target(),
-                })
-                .await;
-        }
-        Err(e) => {
-            warn!(session = %session.id, error = %e, "storing the verdict failed");
-            let _ = tx
-                .send(error("internal_error", "the verdict could not be stored"))
-                .await;
-        }
-    }
+    let verdict = capture::finish(&ctx, &session, engine).await;
+    let _ = tx.send(verdict).await;
     close(rx, tx).await;
 }
 
@@ -297,11 +233,4 @@ where
         }
     })
     .await;
-}
-
-fn error(code: &str, message: &str) -> ServerMessage {
-    ServerMessage::Error {
-        code: code.to_owned(),
-        message: message.to_owned(),
-    }
 }

@@ -4,7 +4,7 @@
 //! run through the same engine as the WebSocket.
 mod common;
 
-use app::api::{Mode, Verdict};
+use app::api::{Mode, Reason, Verdict};
 use common::fixtures;
 use models::{AnalyzeOptions, FaceModels};
 use server::{
@@ -33,7 +33,7 @@ fn clip(name: &str) -> Vec<Vec<u8>> {
     frames
 }
 
-fn run(models: &FaceModels, name: &str, mode: Mode) -> (Verdict, Vec<String>, f64) {
+fn run(models: &FaceModels, name: &str, mode: Mode) -> (Verdict, Vec<Reason>, f64) {
     let (o, _) = eval::run_clip(models, &clip(name), 15.0, mode, Thresholds::default(), 1)
         .expect("clip runs");
     (o.fused.verdict, o.fused.reasons, o.fused.confidence)
@@ -99,12 +99,12 @@ fn a_frozen_stream_fails() {
     for mode in [Mode::Active, Mode::Passive] {
         let (v, reasons, _) = run(&models, "frozen_obama", mode);
         assert_eq!(v, Verdict::Fail, "{mode:?}: {reasons:?}");
-        assert!(reasons.contains(&"frozen_frames".to_owned()), "{reasons:?}");
+        assert!(reasons.contains(&Reason::FrozenFrames), "{reasons:?}");
         // The same still photo with fresh sensor noise in every frame: no byte repeats, but the
         // face never drifts the way a person does.
         let (v, reasons, _) = run(&models, "frozen_noisy_obama", mode);
         assert_eq!(v, Verdict::Fail, "{mode:?}: {reasons:?}");
-        assert!(reasons.contains(&"still_image".to_owned()), "{reasons:?}");
+        assert!(reasons.contains(&Reason::StillImage), "{reasons:?}");
     }
 }
 
@@ -114,7 +114,7 @@ fn a_face_swap_fails() {
     for mode in [Mode::Active, Mode::Passive] {
         let (v, reasons, _) = run(&models, "swap_obama_biden", mode);
         assert_eq!(v, Verdict::Fail, "{mode:?}: {reasons:?}");
-        assert!(reasons.contains(&"face_changed".to_owned()), "{reasons:?}");
+        assert!(reasons.contains(&Reason::FaceChanged), "{reasons:?}");
     }
 }
 
@@ -124,10 +124,7 @@ fn no_face_is_retry_with_its_reason() {
     for mode in [Mode::Active, Mode::Passive] {
         let (v, reasons, _) = run(&models, "noface_coffee", mode);
         assert_eq!(v, Verdict::Retry, "{mode:?}: {reasons:?}");
-        assert!(
-            reasons.contains(&"no_face".to_owned()),
-            "{mode:?}: {reasons:?}"
-        );
+        assert!(reasons.contains(&Reason::NoFace), "{mode:?}: {reasons:?}");
     }
 }
 
@@ -140,7 +137,7 @@ fn a_print_fails_on_its_missing_parallax() {
             let (v, reasons, _) = run(&models, name, mode);
             assert_eq!(v, Verdict::Fail, "{name} {mode:?}: {reasons:?}");
             assert!(
-                reasons.contains(&"no_motion_parallax".to_owned()),
+                reasons.contains(&Reason::NoMotionParallax),
                 "{name} {mode:?}: {reasons:?}"
             );
         }
@@ -156,7 +153,7 @@ fn a_screen_replay_fails_on_its_pixel_grid() {
         let (v, reasons, _) = run(&models, "replay_obama", mode);
         assert_eq!(v, Verdict::Fail, "{mode:?}: {reasons:?}");
         assert!(
-            reasons.contains(&"screen_moire".to_owned()),
+            reasons.contains(&Reason::ScreenMoire),
             "{mode:?}: {reasons:?}"
         );
     }
@@ -212,7 +209,7 @@ fn a_face_that_leaves_ends_in_retry_with_its_reason() {
     let (o, _) = eval::run_clip(&models, &frames, fps, Mode::Passive, th, 1).expect("clip runs");
     assert_eq!(o.fused.verdict, Verdict::Retry, "{:?}", o.fused.reasons);
     assert!(
-        o.fused.reasons.contains(&"no_face".to_owned()),
+        o.fused.reasons.contains(&Reason::NoFace),
         "{:?}",
         o.fused.reasons
     );

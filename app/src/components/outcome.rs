@@ -7,7 +7,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 
 use crate::{
-    api::Verdict,
+    api::{Reason, Verdict},
     components::{
         focus_heading,
         icons::{VerdictIcon, WarningIcon},
@@ -99,16 +99,16 @@ fn start_redirect(url: String, left: RwSignal<u32>) {
 }
 
 /// The advice lines for a set of reason codes, without repeats.
-fn advice(t: &'static Strings, reasons: &[String]) -> Vec<&'static str> {
+fn advice(t: &'static Strings, reasons: &[Reason]) -> Vec<&'static str> {
     let mut lines: Vec<&'static str> = Vec::new();
     for r in reasons {
-        let line = t.advice(r);
+        let line = t.advice(*r);
         if !lines.contains(&line) {
             lines.push(line);
         }
     }
     if lines.is_empty() {
-        lines.push(t.advice(""));
+        lines.push(t.general_advice());
     }
     lines
 }

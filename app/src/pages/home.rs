@@ -22,7 +22,7 @@ struct DemoResult {
     confidence: Option<f64>,
     layers: Option<Layers>,
     challenges: Option<Vec<ChallengeOutcome>>,
-    reasons: Option<Vec<String>>,
+    reasons: Option<Vec<crate::reason::Reason>>,
     camera_metadata: Option<CameraMetadata>,
     photo_available: bool,
 }
@@ -301,7 +301,7 @@ fn DetailsView(details: Details, lang: Lang) -> impl IntoView {
                 view! {
                     <ul class="plain">
                         {reasons.into_iter().map(|r| view! {
-                            <li><code>{r.clone()}</code> " — " {t.advice(&r)}</li>
+                            <li><code>{r.code()}</code> " — " {t.advice(r)}</li>
                         }).collect_view()}
                     </ul>
                 }

@@ -12,8 +12,9 @@
 //! - **mouth_open**: the inner-lip gap exceeds [`MOUTH_OPEN`] of the mouth width and has grown by
 //!   at least [`MOUTH_OPEN_RISE`] over the baseline (some people rest with parted lips).
 use app::api::ChallengeKind;
+use rand::{seq::SliceRandom, Rng};
 
-use super::Observation;
+use super::{Observation, Thresholds};
 
 /// Yaw change for a turn, in degrees (DESIGN.md: "yaw beyond ~15–20°").
 pub const TURN_DEG: f32 = 18.0;
@@ -139,55 +140,33 @@ impl Detector {
     }
 }
 
+/// Draws an active session's plan from `rng`: between the configured fewest and most
+/// challenges of the pool, distinct, in random order, always with a head turn (the motion layer
+/// needs parallax).
+pub fn draw(th: &Thresholds, rng: &mut impl Rng) -> Vec<ChallengeKind> {
+    let lo = th.min_challenges.clamp(1, ChallengeKind::ALL.len());
+    let hi = th.max_challenges.clamp(lo, ChallengeKind::ALL.len());
+    let n = rng.gen_range(lo..=hi);
+    let turn = *[ChallengeKind::TurnLeft, ChallengeKind::TurnRight]
+        .choose(rng)
+        .unwrap_or(&ChallengeKind::TurnLeft);
+    let mut rest: Vec<ChallengeKind> = ChallengeKind::ALL
+        .iter()
+        .copied()
+        .filter(|k| *k != turn)
+        .collect();
+    rest.shuffle(rng);
+    let mut plan = vec![turn];
+    plan.extend(rest.into_iter().take(n - 1));
+    plan.shuffle(rng);
+    plan
+}
+
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use models::{EyePair, Face, FaceBox, HeadPose};
-
-    /// A synthetic face with the given measurements (landmarks are not used by detectors).
-    pub fn face(yaw: f32, pitch: f32, ear: f32, width: f32, open: f32, smile: f32) -> Face {
-        Face {
-            bbox: FaceBox {
-                x: 220.0,
-                y: 120.0,
-                w: 200.0,
-                h: 240.0,
-            },
-            score: 0.95,
-            mesh_score: 0.99,
-            landmarks: vec![],
-            pose: HeadPose {
-                yaw,
-                pitch,
-                roll: 0.0,
-            },
-            eye_aspect_ratio: EyePair {
-                left: ear,
-                right: ear,
-            },
-            mouth_open_ratio: open,
-            mouth_width_ratio: width,
-            smile: Some(smile),
-            brightness: 0.5,
-            sharpness: 200.0,
-            anti_spoof: None,
-            embedding: None,
-        }
-    }
-
-    pub fn obs(t: f64, f: Option<Face>) -> Observation {
-        Observation {
-            t,
-            frame_width: 640,
-            frame_height: 480,
-            face_count: f.is_some() as usize,
-            face: f,
-            frame_hash: (t * 1000.0) as u64,
-            cues: None,
-            keyframe: None,
-            image: None,
-        }
-    }
+    use crate::engine::fixtures::{face, obs};
+    use models::Face;
 
     fn neutral() -> Face {
         face(0.0, 0.0, 0.3, 1.0, 0.02, 0.05)
@@ -272,5 +251,21 @@ pub(crate) mod tests {
         assert!(!d.observe(&obs(0.1, Some(yawn.clone()))));
         assert!(!d.observe(&obs(0.2, Some(neutral()))));
         assert!(d.observe(&obs(0.3, Some(yawn))));
+    }
+
+    #[test]
+    fn plans_have_3_to_6_distinct_challenges_with_a_turn() {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut orders = std::collections::HashSet::new();
+        for _ in 0..200 {
+            let p = draw(&Thresholds::default(), &mut rng);
+            assert!((3..=6).contains(&p.len()));
+            let set: std::collections::HashSet<_> = p.iter().collect();
+            assert_eq!(set.len(), p.len());
+            assert!(p.contains(&ChallengeKind::TurnLeft) || p.contains(&ChallengeKind::TurnRight));
+            orders.insert(p);
+        }
+        assert!(orders.len() > 50, "orders must be unpredictable");
     }
 }

@@ -18,7 +18,7 @@
 //! - a session that ended without the person completing it (timeouts, no face) caps the
 //!   confidence just below the pass cut-off: at best `retry`;
 //! - otherwise the cut-offs decide: ≥ pass → `pass`, ≥ retry → `retry`, else `fail`.
-use app::api::{Layers, Mode, Verdict};
+use app::api::{Layers, Mode, Reason, Verdict};
 
 use super::{layers::LayerScore, Thresholds};
 
@@ -32,13 +32,32 @@ pub struct LayerSet {
     pub deepfake: LayerScore,
 }
 
+impl LayerSet {
+    /// Each layer's raw measures, named `layer.measure` (for evaluation and the logs).
+    pub fn measures(&self) -> Vec<(String, f64)> {
+        [
+            ("motion", &self.motion),
+            ("anti_spoof", &self.anti_spoof),
+            ("face_consistency", &self.face_consistency),
+            ("deepfake", &self.deepfake),
+        ]
+        .iter()
+        .flat_map(|(layer, l)| {
+            l.measures
+                .iter()
+                .map(move |(m, v)| (format!("{layer}.{m}"), *v))
+        })
+        .collect()
+    }
+}
+
 /// The fused answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fused {
     pub verdict: Verdict,
     pub confidence: f64,
     pub layers: Layers,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
 }
 
 /// Caps the confidence of a capture the person did not complete.
@@ -46,7 +65,9 @@ pub const INCOMPLETE_CAP: f64 = 0.6;
 /// Caps the confidence after a hard finding.
 pub const HARD_FAIL_CAP: f64 = 0.3;
 
-pub fn fuse(mode: Mode, set: &LayerSet, incomplete: &[&'static str], th: &Thresholds) -> Fused {
+/// Fuses the layers of a session of `mode`; `incomplete` holds why the person did not complete
+/// the capture (empty when they did).
+pub fn fuse(mode: Mode, set: &LayerSet, incomplete: &[Reason], th: &Thresholds) -> Fused {
     let weighted: Vec<(f64, &LayerScore)> = match mode {
         Mode::Active => {
             let mut v = vec![
@@ -69,17 +90,14 @@ pub fn fuse(mode: Mode, set: &LayerSet, incomplete: &[&'static str], th: &Thresh
     };
     let total: f64 = weighted.iter().map(|(w, _)| w).sum();
     let mut confidence = weighted.iter().map(|(w, l)| w * l.score).sum::<f64>() / total;
-    let mut reasons: Vec<String> = Vec::new();
-    for (_, l) in &weighted {
-        for r in &l.reasons {
-            if !reasons.iter().any(|x| x == r) {
-                reasons.push((*r).to_owned());
-            }
-        }
-    }
-    for r in incomplete {
-        if !reasons.iter().any(|x| x == r) {
-            reasons.push((*r).to_owned());
+    let mut reasons: Vec<Reason> = Vec::new();
+    let given = weighted
+        .iter()
+        .flat_map(|(_, l)| &l.reasons)
+        .chain(incomplete);
+    for r in given {
+        if !reasons.contains(r) {
+            reasons.push(*r);
         }
     }
     let hard = weighted.iter().any(|(_, l)| l.hard_fail);
@@ -122,12 +140,7 @@ mod tests {
     use super::*;
 
     fn good() -> LayerScore {
-        LayerScore {
-            score: 0.95,
-            reasons: vec![],
-            hard_fail: false,
-            measures: vec![],
-        }
+        LayerScore::clean(0.95)
     }
 
     fn set() -> LayerSet {
@@ -153,21 +166,26 @@ mod tests {
         let mut s = set();
         s.motion = LayerScore {
             score: 0.9,
-            reasons: vec!["no_motion_parallax"],
+            reasons: vec![Reason::NoMotionParallax],
             hard_fail: true,
             measures: vec![],
         };
         let f = fuse(Mode::Active, &s, &[], &Thresholds::default());
         assert_eq!(f.verdict, Verdict::Fail);
         assert!(f.confidence <= HARD_FAIL_CAP);
-        assert_eq!(f.reasons, vec!["no_motion_parallax"]);
+        assert_eq!(f.reasons, vec![Reason::NoMotionParallax]);
     }
 
     #[test]
     fn an_unfinished_capture_is_retry() {
-        let f = fuse(Mode::Passive, &set(), &["no_face"], &Thresholds::default());
+        let f = fuse(
+            Mode::Passive,
+            &set(),
+            &[Reason::NoFace],
+            &Thresholds::default(),
+        );
         assert_eq!(f.verdict, Verdict::Retry);
-        assert!(f.reasons.contains(&"no_face".to_owned()));
+        assert!(f.reasons.contains(&Reason::NoFace));
         assert!(f.layers.challenges.is_none());
     }
 }

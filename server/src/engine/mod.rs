@@ -1,21 +1,29 @@
 //! The liveness engine: from a stream of analysed frames to a verdict.
 //!
 //! - [`pool`] runs the face networks off the async runtime, bounded to the cores.
-//! - [`session`] is the per-session state machine (guidance, challenges, passive hold).
-//! - [`challenges`] holds the detectors for each challenge kind.
-//! - [`layers`] scores the five verification layers; [`fusion`] turns them into a verdict.
-//! - [`photo`] renders the 480×600 portrait; [`geometry`] (from `models`) is the planar-motion
-//!   test.
+//! - [`session`] is the per-session state machine (guidance, challenges, passive hold);
+//!   [`guidance`] says what is wrong with a face's placement, [`challenges`] holds the detector
+//!   of each challenge kind and draws the plan.
+//! - [`layers`] scores the five verification layers; [`fusion`] turns them into a verdict;
+//!   [`outcome`] is that verdict ready to store, and [`capture`] stores it and signals it.
+//! - [`photo`] renders the 480×600 portrait; [`geometry`] and [`parallax`] (from `models`) are
+//!   the planar-motion tests.
 //!
-//! Every threshold is named, documented with the cue it comes from, and lives in
-//! [`Thresholds`] or beside the code that uses it.
+//! Every threshold is named, documented with the measurement it comes from, and lives in
+//! [`Thresholds`] (configuration) or at the top of the file that uses it. The design behind
+//! them: `docs/architecture.md`.
+pub mod capture;
 pub mod challenges;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod fusion;
-pub use models::{geometry, parallax};
+pub mod guidance;
 pub mod layers;
+pub mod outcome;
 pub mod photo;
 pub mod pool;
 pub mod session;
+pub use models::{geometry, parallax};
 
 use std::sync::Arc;
 

@@ -144,14 +144,3 @@ pub fn image_cues(img: &RgbImage, face: &Face) -> ImageCues {
         glare,
     }
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_screen_finding_needs_a_grid_the_cut_off_sees() {
-        // The cut-off the layers use is above what noise gives and below a pixel grid.
-        let (grid, noise) = models::cues::test_patterns();
-        assert!(models::cues::moire_peak(&grid, 64, 64) > super::super::layers::MOIRE_PEAK);
-        assert!(models::cues::moire_peak(&noise, 64, 64) < super::super::layers::MOIRE_PEAK);
-    }
-}

@@ -209,7 +209,7 @@ pub async fn start_capture(db: &Db, id: &str, capture: &str) -> Result<Session> 
 pub struct ResultDetails {
     pub layers: Option<Layers>,
     pub challenges: Vec<ChallengeOutcome>,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<app::api::Reason>,
 }
 
 /// The photo rendered from the best frame, with its measured geometry.

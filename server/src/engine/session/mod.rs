@@ -4,20 +4,25 @@
 use std::sync::Arc;
 
 use app::{
-    api::{ChallengeKind, ChallengeOutcome, Mode, Verdict},
+    api::{ChallengeKind, ChallengeOutcome, Mode, Reason, Verdict},
     ws::{CameraMetadata, FaceBox, FaceStatus, ServerMessage},
 };
-use rand::{seq::SliceRandom, Rng};
+use rand::Rng;
 
 use super::{
-    challenges::{Baseline, Detector},
-    fusion::{self, Fused, LayerSet},
+    challenges::{self, Baseline, Detector},
+    fusion::{self, LayerSet},
+    guidance,
     layers::{self, Sample},
+    outcome::Outcome,
     parallax::KeyframeSet,
     photo,
     pool::FrameRequest,
     Observation, Thresholds,
 };
+
+#[cfg(test)]
+mod tests;
 
 /// Continuous seconds of a well-placed face before the first challenge or the hold begins.
 const SETTLE_SECS: f64 = 0.6;
@@ -60,16 +65,6 @@ enum Phase {
     Done,
 }
 
-/// What the engine concluded, ready to store.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    pub fused: Fused,
-    pub challenges: Vec<ChallengeOutcome>,
-    pub photo: Option<(Vec<u8>, photo::Geometry)>,
-    /// Each layer's raw measures, as `layer.measure` (for evaluation and logs).
-    pub measures: Vec<(String, f64)>,
-}
-
 pub struct SessionEngine {
     mode: Mode,
     th: Thresholds,
@@ -86,7 +81,7 @@ pub struct SessionEngine {
     last_antispoof: f64,
     last_embedding: f64,
     best: Option<(f32, Arc<image::RgbImage>, models::Face)>,
-    incomplete: Vec<&'static str>,
+    incomplete: Vec<Reason>,
     timed_out: bool,
     statuses: Vec<FaceStatus>,
 }
@@ -97,7 +92,7 @@ impl SessionEngine {
     pub fn new(mode: Mode, th: Thresholds, rng: &mut impl Rng) -> Self {
         let plan = match mode {
             Mode::Passive => vec![],
-            Mode::Active => draw_challenges(&th, rng),
+            Mode::Active => challenges::draw(&th, rng),
         };
         SessionEngine {
             mode,
@@ -158,39 +153,6 @@ impl SessionEngine {
         }
     }
 
-    /// Guidance for a frame: what, if anything, is wrong with the face's placement.
-    fn status(&self, o: &Observation, check_pose: bool) -> FaceStatus {
-        let Some(f) = &o.face else {
-            return FaceStatus::NoFace;
-        };
-        if o.face_count > 1 {
-            return FaceStatus::MultipleFaces;
-        }
-        let (fw, fh) = (o.frame_width as f32, o.frame_height as f32);
-        let width_share = f.bbox.w / fw;
-        let (cx, cy) = (f.bbox.x + f.bbox.w / 2.0, f.bbox.y + f.bbox.h / 2.0);
-        // The landmark box spans ~13 cm of face; a 640-px webcam (≈60° field of view) at arm's
-        // length (60–70 cm) sees it at ~20% of the width; under 14% the face is too small to
-        // measure eyelids and lips reliably.
-        if width_share < 0.14 {
-            FaceStatus::TooFar
-        } else if width_share > 0.7 {
-            FaceStatus::TooClose
-        } else if (cx - fw / 2.0).abs() > 0.2 * fw || (cy - fh / 2.0).abs() > 0.22 * fh {
-            FaceStatus::OffCenter
-        } else if f.brightness < 0.2 {
-            FaceStatus::TooDark
-        } else if f.brightness > 0.88 {
-            FaceStatus::TooBright
-        } else if f.sharpness < 20.0 {
-            FaceStatus::Blurry
-        } else if check_pose && (f.pose.yaw.abs() > 20.0 || f.pose.pitch.abs() > 20.0) {
-            FaceStatus::NotFrontal
-        } else {
-            FaceStatus::Ok
-        }
-    }
-
     /// Feeds one analysed frame.
     pub fn on_frame(&mut self, mut o: Observation) -> Vec<ServerMessage> {
         if self.is_done() {
@@ -207,7 +169,7 @@ impl SessionEngine {
             }
         }
         let in_challenge = matches!(self.phase, Phase::Challenge { .. } | Phase::Pause { .. });
-        let status = self.status(&o, !in_challenge);
+        let status = guidance::status(&o, !in_challenge);
         self.statuses.push(status);
         out.push(ServerMessage::Face {
             status,
@@ -294,7 +256,7 @@ impl SessionEngine {
             }
             Phase::Done => {}
         }
-        out.extend(self.check_timeouts(t));
+        self.check_deadlines(t);
         out
     }
 
@@ -362,7 +324,7 @@ impl SessionEngine {
                         });
                     }
                     self.timed_out = true;
-                    self.incomplete.push("challenge_timeout");
+                    self.incomplete.push(Reason::ChallengeTimeout);
                     self.phase = Phase::Done;
                 } else if (left.ceil() as i64) < *last_whole_second {
                     *last_whole_second = left.ceil() as i64;
@@ -376,58 +338,33 @@ impl SessionEngine {
             }
             _ => {}
         }
-        out.extend(self.check_timeouts(t));
+        self.check_deadlines(t);
         out
     }
 
-    fn check_timeouts(&mut self, t: f64) -> Vec<ServerMessage> {
+    /// Ends the capture when no face was seen for too long or the whole capture ran out of time.
+    fn check_deadlines(&mut self, t: f64) {
         if self.is_done() {
-            return vec![];
+            return;
         }
         if t - self.last_face_t >= self.th.no_face_secs {
-            let reason = self.guidance_reason(false).unwrap_or("no_face");
+            let reason = guidance::most_frequent(&self.statuses, false).unwrap_or(Reason::NoFace);
             self.incomplete.push(reason);
             self.phase = Phase::Done;
         } else if t >= self.th.max_session_secs {
-            self.incomplete.push("timeout");
+            self.incomplete.push(Reason::Timeout);
             // A capture that never got past placement: say what kept it there.
             if matches!(self.phase, Phase::Positioning { .. } | Phase::Hold { .. }) {
-                if let Some(reason) = self.guidance_reason(true) {
+                if let Some(reason) = guidance::most_frequent(&self.statuses, true) {
                     self.incomplete.push(reason);
                 }
             }
             self.phase = Phase::Done;
         }
-        vec![]
-    }
-
-    /// The most frequent placement problem, as a reason code for a session that never got going;
-    /// `None` when there was none. A missing face counts only with `count_missing` (after 12 s
-    /// without a face, what went wrong while it was there is the more useful guidance).
-    fn guidance_reason(&self, count_missing: bool) -> Option<&'static str> {
-        let count = |s: FaceStatus| self.statuses.iter().filter(|x| **x == s).count();
-        let problems = [
-            (FaceStatus::NoFace, "no_face"),
-            (FaceStatus::TooDark, "low_light"),
-            (FaceStatus::TooBright, "overexposed"),
-            (FaceStatus::Blurry, "blurry"),
-            (FaceStatus::MultipleFaces, "multiple_faces"),
-            (FaceStatus::TooFar, "face_too_far"),
-            (FaceStatus::TooClose, "face_too_close"),
-            (FaceStatus::OffCenter, "face_off_center"),
-            (FaceStatus::NotFrontal, "face_not_frontal"),
-        ];
-        problems
-            .iter()
-            .filter(|(s, _)| count_missing || *s != FaceStatus::NoFace)
-            .map(|(s, r)| (count(*s), *r))
-            .filter(|(n, _)| *n > 0)
-            .max_by_key(|(n, _)| *n)
-            .map(|(_, r)| r)
     }
 
     /// Ends the capture now (the person cancelled or the connection dropped).
-    pub fn abort(&mut self, reason: &'static str) {
+    pub fn abort(&mut self, reason: Reason) {
         if !self.is_done() {
             self.incomplete.push(reason);
             self.phase = Phase::Done;
@@ -454,19 +391,7 @@ impl SessionEngine {
             deepfake: layers::deepfake(&self.samples, &self.camera),
         };
         let fused = fusion::fuse(self.mode, &set, &self.incomplete, &self.th);
-        let measures = [
-            ("motion", &set.motion),
-            ("anti_spoof", &set.anti_spoof),
-            ("face_consistency", &set.face_consistency),
-            ("deepfake", &set.deepfake),
-        ]
-        .iter()
-        .flat_map(|(layer, l)| {
-            l.measures
-                .iter()
-                .map(move |(m, v)| (format!("{layer}.{m}"), *v))
-        })
-        .collect();
+        let measures = set.measures();
         let photo = if fused.verdict == Verdict::Pass {
             self.best
                 .as_ref()
@@ -480,137 +405,5 @@ impl SessionEngine {
             photo,
             measures,
         }
-    }
-}
-
-fn draw_challenges(th: &Thresholds, rng: &mut impl Rng) -> Vec<ChallengeKind> {
-    let lo = th.min_challenges.clamp(1, ChallengeKind::ALL.len());
-    let hi = th.max_challenges.clamp(lo, ChallengeKind::ALL.len());
-    let n = rng.gen_range(lo..=hi);
-    let turn = *[ChallengeKind::TurnLeft, ChallengeKind::TurnRight]
-        .choose(rng)
-        .unwrap_or(&ChallengeKind::TurnLeft);
-    let mut rest: Vec<ChallengeKind> = ChallengeKind::ALL
-        .iter()
-        .copied()
-        .filter(|k| *k != turn)
-        .collect();
-    rest.shuffle(rng);
-    let mut plan = vec![turn];
-    plan.extend(rest.into_iter().take(n - 1));
-    plan.shuffle(rng);
-    plan
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::engine::challenges::tests::{face, obs};
-    use rand::SeedableRng;
-
-    #[test]
-    fn plans_have_3_to_6_distinct_challenges_with_a_turn() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        let mut orders = std::collections::HashSet::new();
-        for _ in 0..200 {
-            let p = draw_challenges(&Thresholds::default(), &mut rng);
-            assert!((3..=6).contains(&p.len()));
-            let set: std::collections::HashSet<_> = p.iter().collect();
-            assert_eq!(set.len(), p.len());
-            assert!(p.contains(&ChallengeKind::TurnLeft) || p.contains(&ChallengeKind::TurnRight));
-            orders.insert(p);
-        }
-        assert!(orders.len() > 50, "orders must be unpredictable");
-    }
-
-    #[test]
-    fn no_face_ends_in_retry_with_its_reason() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        let mut e = SessionEngine::new(Mode::Passive, Thresholds::default(), &mut rng);
-        let mut t = 0.0;
-        while !e.is_done() && t < 30.0 {
-            e.on_frame(obs(t, None));
-            t += 0.1;
-        }
-        assert!(e.is_done());
-        let o = e.conclude();
-        assert_eq!(o.fused.verdict, Verdict::Retry);
-        assert!(
-            o.fused.reasons.contains(&"no_face".to_owned()),
-            "{:?}",
-            o.fused.reasons
-        );
-    }
-
-    #[test]
-    fn guidance_follows_the_face() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        let mut e = SessionEngine::new(Mode::Active, Thresholds::default(), &mut rng);
-        let mut small = face(0.0, 0.0, 0.3, 1.0, 0.02, 0.0);
-        small.bbox.w = 60.0;
-        small.bbox.x = 290.0;
-        let msgs = e.on_frame(obs(0.0, Some(small)));
-        assert!(matches!(
-            msgs[0],
-            ServerMessage::Face {
-                status: FaceStatus::TooFar,
-                ..
-            }
-        ));
-        let msgs = e.on_frame(obs(0.1, None));
-        assert!(matches!(
-            msgs[0],
-            ServerMessage::Face {
-                status: FaceStatus::NoFace,
-                ..
-            }
-        ));
-    }
-
-    #[test]
-    fn a_capture_stuck_in_placement_names_the_problem() {
-        // A face that stays off-centre never starts the hold; at the session's time limit the
-        // reasons say why, not just that time ran out.
-        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        let th = Thresholds::default();
-        let mut e = SessionEngine::new(Mode::Passive, th, &mut rng);
-        let mut aside = face(0.0, 0.0, 0.3, 1.0, 0.02, 0.0);
-        aside.bbox.x = 20.0;
-        let mut t = 0.0;
-        while !e.is_done() && t <= th.max_session_secs + 1.0 {
-            e.on_frame(obs(t, Some(aside.clone())));
-            t += 0.5;
-        }
-        let o = e.conclude();
-        assert_eq!(o.fused.verdict, Verdict::Retry);
-        assert!(
-            o.fused.reasons.contains(&"timeout".to_owned())
-                && o.fused.reasons.contains(&"face_off_center".to_owned()),
-            "{:?}",
-            o.fused.reasons
-        );
-    }
-
-    #[test]
-    fn a_prompt_follows_a_settled_face_and_times_out() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
-        let th = Thresholds::default();
-        let mut e = SessionEngine::new(Mode::Active, th, &mut rng);
-        let mut prompted = false;
-        let mut t = 0.0;
-        while t < 1.0 {
-            let msgs = e.on_frame(obs(t, Some(face(0.0, 0.0, 0.3, 1.0, 0.02, 0.0))));
-            prompted |= msgs
-                .iter()
-                .any(|m| matches!(m, ServerMessage::Challenge { index: 0, .. }));
-            t += 0.1;
-        }
-        assert!(prompted);
-        e.on_tick(t + th.challenge_secs + 0.1);
-        assert!(e.is_done());
-        let o = e.conclude();
-        assert_eq!(o.fused.verdict, Verdict::Retry);
-        assert!(o.fused.reasons.contains(&"challenge_timeout".to_owned()));
-        assert_eq!(o.challenges.len(), e.plan().len());
     }
 }

@@ -1,0 +1,80 @@
+//! What the layers keep of each analysed frame: measurements, not pixels.
+use models::{AntiSpoofScores, Embedding};
+
+use super::ImageCues;
+use crate::engine::{geometry, inter_eye_distance, Observation};
+
+/// One analysed frame.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub t: f64,
+    pub hash: u64,
+    pub face_count: usize,
+    pub face: Option<FaceSample>,
+}
+
+/// The largest face of one frame.
+#[derive(Debug, Clone)]
+pub struct FaceSample {
+    pub yaw: f32,
+    pub pitch: f32,
+    pub inter_eye: f32,
+    /// The rigid landmarks ([`geometry::RIGID_POINTS`]) in frame pixels.
+    pub rigid: Vec<[f32; 2]>,
+    pub anti_spoof: Option<AntiSpoofScores>,
+    pub embedding: Option<Embedding>,
+    pub cues: Option<ImageCues>,
+}
+
+impl Sample {
+    pub fn from_observation(o: &Observation) -> Self {
+        let face = o.face.as_ref().map(|f| FaceSample {
+            yaw: f.pose.yaw,
+            pitch: f.pose.pitch,
+            inter_eye: inter_eye_distance(f),
+            rigid: if f.landmarks.len() >= 468 {
+                geometry::RIGID_POINTS
+                    .iter()
+                    .map(|&i| [f.landmarks[i][0], f.landmarks[i][1]])
+                    .collect()
+            } else {
+                vec![]
+            },
+            anti_spoof: f.anti_spoof,
+            embedding: f.embedding,
+            cues: o.cues,
+        });
+        Sample {
+            t: o.t,
+            hash: o.frame_hash,
+            face_count: o.face_count,
+            face,
+        }
+    }
+}
+
+impl FaceSample {
+    /// Whether every rigid landmark is present (the face had a full mesh).
+    pub fn has_rigid(&self) -> bool {
+        self.rigid.len() == geometry::RIGID_POINTS.len()
+    }
+
+    /// The scale of every landmark measure: the inter-eye distance in pixels, at least 1.
+    pub fn scale(&self) -> f64 {
+        self.inter_eye.max(1.0) as f64
+    }
+
+    /// Mean of the rigid landmarks, in frame pixels.
+    pub fn centroid(&self) -> [f64; 2] {
+        let n = self.rigid.len().max(1) as f64;
+        self.rigid.iter().fold([0.0, 0.0], |a, p| {
+            [a[0] + p[0] as f64 / n, a[1] + p[1] as f64 / n]
+        })
+    }
+
+    /// [`centroid`](Self::centroid) in units of the inter-eye distance.
+    pub fn scaled_centroid(&self) -> [f64; 2] {
+        let c = self.centroid();
+        [c[0] / self.scale(), c[1] / self.scale()]
+    }
+}
