@@ -1,4 +1,4 @@
-//! REST bodies of the public contract (`shared/API.md`), shared by the server, the browser and
+//! REST bodies of the public contract (`docs/api.md`), shared by the server, the browser and
 //! the generated OpenAPI document. Field names here are the contract: add only optional fields.
 use serde::{Deserialize, Serialize};
 

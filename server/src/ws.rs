@@ -45,7 +45,7 @@ use crate::{
     AppState,
 };
 
-/// Largest JPEG frame accepted (API.md).
+/// Largest JPEG frame accepted (`docs/protocol.md`, "Limits").
 pub const MAX_FRAME_BYTES: usize = 1_500_000;
 /// Messages above this close the connection (larger frames between the two limits are dropped
 /// with `frame_too_large`, keeping the session alive).

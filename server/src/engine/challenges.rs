@@ -16,7 +16,8 @@ use rand::{seq::SliceRandom, Rng};
 
 use super::{Observation, Thresholds};
 
-/// Yaw change for a turn, in degrees (DESIGN.md: "yaw beyond ~15–20°").
+/// Yaw change for a turn, in degrees (`docs/architecture.md`, "Challenge detectors": beyond
+/// ~15–20°).
 pub const TURN_DEG: f32 = 18.0;
 /// Pitch excursion for a nod, in degrees.
 pub const NOD_DEG: f32 = 10.0;

@@ -71,7 +71,7 @@ pub fn inter_eye_distance(face: &Face) -> f32 {
 /// Verdict cut-offs and engine timings, from configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct Thresholds {
-    /// Confidence at or above which the verdict is `pass` (API.md default 0.70).
+    /// Confidence at or above which the verdict is `pass` (default 0.70, `docs/api.md`).
     pub pass: f64,
     /// Confidence at or above which a non-pass is `retry` rather than `fail` (default 0.45).
     pub retry: f64,
@@ -79,7 +79,7 @@ pub struct Thresholds {
     pub challenge_secs: f64,
     /// Seconds the face must be held in place in passive mode.
     pub passive_hold_secs: f64,
-    /// Fewest and most challenges drawn in active mode (3–6 per API.md).
+    /// Fewest and most challenges drawn in active mode (3–6 by default, `docs/api.md`).
     pub min_challenges: usize,
     pub max_challenges: usize,
     /// Seconds without a usable face before the session ends with `retry`.

@@ -1,6 +1,7 @@
-//! The 480×600 portrait rendered from the best frame, with the geometry of DESIGN.md ("The
-//! photo"): eyes level, the eye line 50–70% up from the bottom (180–300 px from the top), the
-//! head 50–75% of the width, chin to crown 70–80% of the height, at least 90 px between the eyes,
+//! The 480×600 portrait rendered from the best frame, with the geometry of
+//! `docs/architecture.md` ("The portrait"): eyes level, the eye line 50–70% up from the bottom
+//! (180–300 px from the top), the head 50–75% of the width, chin to crown 70–80% of the height,
+//! at least 90 px between the eyes,
 //! JPEG quality ≥ 90. The measured geometry is returned with the image.
 use image::{codecs::jpeg::JpegEncoder, Rgb, RgbImage};
 use models::Face;
