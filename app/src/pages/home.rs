@@ -103,18 +103,17 @@ fn Demo(lang: Lang) -> impl IntoView {
             view! {
                 <fieldset class="modes">
                     <legend>{t.demo_mode}</legend>
-                    <label>
-                        <input type="radio" name="mode" value="active"
-                            prop:checked=move || mode.get() == Mode::Active
-                            on:change=move |_| mode.set(Mode::Active)/>
-                        {t.demo_active}
-                    </label>
-                    <label>
-                        <input type="radio" name="mode" value="passive"
-                            prop:checked=move || mode.get() == Mode::Passive
-                            on:change=move |_| mode.set(Mode::Passive)/>
-                        {t.demo_passive}
-                    </label>
+                    {[(Mode::Active, t.demo_active), (Mode::Passive, t.demo_passive)]
+                        .into_iter()
+                        .map(|(m, label)| view! {
+                            <label>
+                                <input type="radio" name="mode" value=m.as_str()
+                                    prop:checked=move || mode.get() == m
+                                    on:change=move |_| mode.set(m)/>
+                                {label}
+                            </label>
+                        })
+                        .collect_view()}
                 </fieldset>
                 {error.map(|e| view! {
                     <p class="error" role="alert">{t.demo_error} ": " <code>{e}</code></p>
