@@ -122,9 +122,7 @@ pub async fn run_admin(config: &Config, command: Command) -> anyhow::Result<()> 
                 }
             }
             KeysAction::Revoke { id } => {
-                let n = store::tenants::revoke_key(&db, &id)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let n = store::tenants::revoke_key(&db, &id).await?;
                 anyhow::ensure!(n > 0, "no active key with id {id}");
                 writeln!(out, "revoked {id}")?;
             }

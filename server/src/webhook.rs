@@ -214,13 +214,9 @@ impl Worker {
     }
 
     async fn tenant_secret(&self, d: &Delivery) -> Result<String, Failure> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT webhook_secret FROM tenants WHERE id = ?")
-                .bind(&d.tenant_id)
-                .fetch_optional(&self.db)
-                .await
-                .map_err(|e| Failure::Transient(format!("database: {e}")))?;
-        row.map(|r| r.0)
+        store::tenants::webhook_secret(&self.db, d.tenant_id.as_deref())
+            .await
+            .map_err(|e| Failure::Transient(format!("database: {e}")))?
             .ok_or_else(|| Failure::Refused("the tenant no longer exists".into()))
     }
 }
