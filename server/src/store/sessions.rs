@@ -1,13 +1,11 @@
 //! Verification sessions: creation, the single-use capture link, completion (result, photo and
 //! webhook in one transaction) and expiry.
-use app::api::{ChallengeOutcome, Layers, Mode, SessionStatus, Verdict, WebhookPayload};
+use app::api::{ChallengeOutcome, Layers, Mode, SessionStatus, Verdict};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use tracing::instrument;
 
-use super::{
-    hash_secret, now, random_secret, rfc3339, secret_matches, webhooks, Db, Error, Result,
-};
+use super::{hash_secret, now, random_secret, secret_matches, webhooks, Db, Error, Result};
 
 /// Who created a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
@@ -231,7 +229,7 @@ pub struct Completion {
 }
 
 /// Stores a session's verdict, its photo and (for managed sessions with a webhook) the queued
-/// webhook, all in one transaction. Returns the updated session. Completing a session twice is
+/// webhook, whose body `crate::webhook` writes, all in one transaction. Returns the updated session. Completing a session twice is
 /// refused, so a verdict and its webhook happen once.
 #[instrument(skip_all, err)]
 pub async fn complete(db: &Db, id: &str, done: Completion) -> Result<Session> {
@@ -276,17 +274,7 @@ pub async fn complete(db: &Db, id: &str, done: Completion) -> Result<Session> {
         .fetch_one(&mut *tx)
         .await?;
     if let Some(url) = &session.webhook_url {
-        let payload = WebhookPayload {
-            event: "liveness.verdict".into(),
-            session_id: session.id.clone(),
-            verdict: done.verdict,
-            confidence,
-            reference_id: session.reference_id.clone(),
-            camera_metadata: done.camera_metadata.clone(),
-            location: None,
-            timestamp: rfc3339(at),
-        };
-        let body = serde_json::to_string(&payload)?;
+        let body = crate::webhook::verdict_body(&session, &done, confidence, at)?;
         webhooks::enqueue(
             &mut tx,
             &session.id,
