@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod extract;
+pub mod faces;
 pub mod metrics;
 pub mod ratelimit;
 pub mod ssr;

@@ -12,7 +12,10 @@ use std::{
 
 use models::{Face, FaceModels};
 
-use super::similarity::{self, DEFAULT_THRESHOLD};
+use crate::faces::{
+    self,
+    similarity::{self, DEFAULT_THRESHOLD},
+};
 
 /// Files left out of the fixture set, with the reason (they are not independent photos).
 const EXCLUDED: &[(&str, &str)] = &[("32bit.png", "obama2.jpg re-encoded as RGBA PNG")];
@@ -129,7 +132,7 @@ pub fn evaluate(args: &FacesEvalArgs, models: &FaceModels) -> anyhow::Result<Eva
             continue;
         }
         let bytes = std::fs::read(&path)?;
-        let img = match super::upload::decode(&bytes) {
+        let img = match faces::decode(&bytes) {
             Ok(img) => img,
             Err(e) => {
                 eval.images
@@ -137,7 +140,7 @@ pub fn evaluate(args: &FacesEvalArgs, models: &FaceModels) -> anyhow::Result<Eva
                 continue;
             }
         };
-        match super::largest_face(models, &img).map_err(|e| anyhow::anyhow!("{e}"))? {
+        match faces::largest_face(models, &img).map_err(|e| anyhow::anyhow!("{e}"))? {
             Some(face) => {
                 let note = format!(
                     "{}×{} face {:.0}×{:.0} yaw {:+.0}° pitch {:+.0}° roll {:+.0}° EAR {:.2} mouth {:.2}",
@@ -159,7 +162,7 @@ pub fn evaluate(args: &FacesEvalArgs, models: &FaceModels) -> anyhow::Result<Eva
     }
     for (i, (a, ida, fa)) in faces.iter().enumerate() {
         for (b, idb, fb) in &faces[i + 1..] {
-            let distance = super::distance(fa, fb).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let distance = faces::distance(fa, fb).map_err(|e| anyhow::anyhow!("{e}"))?;
             eval.pairs.push(Pair {
                 a: a.clone(),
                 b: b.clone(),
