@@ -10,7 +10,6 @@ pub mod config;
 pub mod directory;
 pub mod engine;
 pub mod error;
-pub mod eval;
 pub mod extract;
 pub mod faces;
 pub mod metrics;

@@ -4,8 +4,6 @@
 //! Thin handlers: they authenticate, rate-limit and read the multipart upload ([`upload`], at
 //! most 8 MB an image), then hand the images to `crate::faces` on one of the inference pool's
 //! permits, so uploads and live sessions share the cores instead of oversubscribing them.
-//! `ilive faces-eval` ([`eval`]) measures the same code on real photos.
-pub mod eval;
 pub mod upload;
 
 use axum::{

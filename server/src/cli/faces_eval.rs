@@ -12,6 +12,7 @@ use std::{
 
 use models::{Face, FaceModels};
 
+use super::shared::{has_extension, rate};
 use crate::faces::{
     self,
     similarity::{self, DEFAULT_THRESHOLD},
@@ -26,9 +27,18 @@ pub struct FacesEvalArgs {
     /// `bash scripts/fixtures/fetch-images.sh`).
     #[arg(long)]
     pub images: Option<PathBuf>,
-    /// Threshold to report besides the default (repeatable).
-    #[arg(long = "threshold")]
+    /// Threshold to report besides the default (repeatable), in [0, 1].
+    #[arg(long = "threshold", value_parser = unit_interval)]
     pub thresholds: Vec<f64>,
+}
+
+fn unit_interval(raw: &str) -> Result<f64, String> {
+    let t: f64 = raw.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=1.0).contains(&t) {
+        Ok(t)
+    } else {
+        Err("must be in [0, 1]".into())
+    }
 }
 
 /// One scored pair.
@@ -50,13 +60,7 @@ pub struct Evaluation {
 }
 
 fn default_images_dir() -> PathBuf {
-    let base = std::env::var_os("ILIVE_FIXTURES_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").unwrap_or_default();
-            PathBuf::from(home).join(".cache/ilive/fixtures")
-        });
-    base.join("images")
+    models::cache_dir("ILIVE_FIXTURES_DIR", "fixtures").join("images")
 }
 
 fn identity_from_name(stem: &str) -> String {
@@ -72,13 +76,7 @@ fn identity_from_name(stem: &str) -> String {
 }
 
 fn is_image(p: &Path) -> bool {
-    matches!(
-        p.extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .as_deref(),
-        Some("jpg" | "jpeg" | "png" | "webp")
-    )
+    has_extension(p, &["jpg", "jpeg", "png", "webp"])
 }
 
 /// `(path, identity)` of every photo under `dir`, sorted.
@@ -209,17 +207,6 @@ fn histogram(values: &[f64]) -> String {
         .join(" ")
 }
 
-fn rate(errors: usize, total: usize) -> String {
-    if total == 0 {
-        "n/a (no pairs)".into()
-    } else {
-        format!(
-            "{errors}/{total} = {:.1}%",
-            100.0 * errors as f64 / total as f64
-        )
-    }
-}
-
 /// The printed report.
 pub fn report(eval: &Evaluation, extra_thresholds: &[f64]) -> String {
     let mut out = String::new();
@@ -267,13 +254,7 @@ pub fn report(eval: &Evaluation, extra_thresholds: &[f64]) -> String {
     out
 }
 
-/// Runs `ilive faces-eval`: loads the models, scores the photos, prints the report.
-pub fn run(models_dir: &Path, args: &FacesEvalArgs) -> anyhow::Result<()> {
-    for t in &args.thresholds {
-        anyhow::ensure!((0.0..=1.0).contains(t), "--threshold must be in [0, 1]");
-    }
-    let models = FaceModels::load(models_dir)?;
-    let eval = evaluate(args, &models)?;
-    print!("{}", report(&eval, &args.thresholds));
-    Ok(())
+/// Runs `ilive faces-eval` with the models loaded: scores the photos, returns the report.
+pub fn run(args: &FacesEvalArgs, models: &FaceModels) -> anyhow::Result<String> {
+    Ok(report(&evaluate(args, models)?, &args.thresholds))
 }
