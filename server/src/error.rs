@@ -9,6 +9,8 @@ use axum::{
 
 use app::api::{ErrorBody, ErrorDetail};
 
+use crate::store;
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +92,26 @@ pub enum Error {
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         Error::Internal(e.into())
+    }
+}
+
+/// The store's refusals as the API answers them. Only sessions are looked up by id from the
+/// API, so a missing record is `session_not_found`.
+impl From<store::Error> for Error {
+    fn from(e: store::Error) -> Self {
+        use store::Error as S;
+        match e {
+            S::NotFound => Error::SessionNotFound,
+            S::Expired => Error::SessionExpired,
+            S::WrongSecret => Error::InvalidToken,
+            S::AlreadyStarted => Error::SessionAlreadyStarted,
+            S::UnknownKey => Error::InvalidApiKey,
+            S::TenantDisabled => Error::AccountInactive,
+            S::NotOpen => Error::InvalidRequest(e.to_string()),
+            S::Invalid(why) => Error::InvalidRequest(why),
+            S::Database(e) => Error::Internal(e.into()),
+            S::Json(e) => Error::Internal(e.into()),
+        }
     }
 }
 

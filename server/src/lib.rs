@@ -7,12 +7,12 @@ pub mod api;
 pub mod captcha;
 pub mod cli;
 pub mod config;
+pub mod directory;
 pub mod engine;
 pub mod error;
-pub mod eval;
 pub mod extract;
+pub mod faces;
 pub mod metrics;
-pub mod pages;
 pub mod ratelimit;
 pub mod ssr;
 pub mod store;
@@ -48,17 +48,11 @@ pub struct AppState {
     pub captcha: Arc<Captcha>,
     pub metrics: Arc<Metrics>,
     pub webhooks: WebhookSignal,
+    /// The face models, loaded before the state is built, and the permits that share the cores.
     pub inference: Arc<engine::pool::InferencePool>,
     pub thresholds: engine::Thresholds,
     /// One permit per verification WebSocket being served.
     pub live_sessions: Arc<tokio::sync::Semaphore>,
-}
-
-impl AppState {
-    /// Whether the face models are loaded (they load before the server listens, so always).
-    pub fn models_ready(&self) -> bool {
-        true
-    }
 }
 
 /// Runs the service on `listener` until `shutdown` completes. In-flight requests finish; queued

@@ -7,7 +7,7 @@ use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::services::ServeDir;
 
-use crate::{config::Config, pages::StoreDirectory, AppState};
+use crate::{config::Config, directory::StoreDirectory, AppState};
 
 /// Leptos settings from our own configuration (no Cargo.toml needed at run time).
 pub fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {

@@ -2,9 +2,11 @@
 //! `"<timestamp>.<raw body>"` with the tenant's secret (HMAC-SHA256), re-checks and pins the
 //! receiver's address, follows no redirects, and retries network errors, 429 and 5xx with
 //! exponential backoff until the attempts run out. Everything is recorded in the database, so a
-//! restart resumes where the last process stopped.
+//! restart resumes where the last process stopped. The verdict's payload is written here too
+//! ([`verdict_body`]); the store only queues it.
 use std::{sync::Arc, time::Duration};
 
+use app::api::WebhookPayload;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::{sync::Notify, task::JoinSet};
@@ -15,6 +17,7 @@ use crate::{
     metrics::Metrics,
     store::{
         self,
+        sessions::{Completion, Session},
         webhooks::{self, Attempt, Delivery, Next},
         Db,
     },
@@ -27,6 +30,27 @@ const CONCURRENCY: usize = 8;
 const POLL: Duration = Duration::from_secs(1);
 /// Longest wait between attempts.
 const MAX_BACKOFF_SECS: u64 = 3600;
+
+/// The body of a session's verdict webhook, as queued in the outbox and signed byte for byte
+/// at delivery (docs/api.md, "Webhook"). `confidence` is the stored (rounded) one and `at` the
+/// completion time.
+pub fn verdict_body(
+    session: &Session,
+    done: &Completion,
+    confidence: f64,
+    at: i64,
+) -> serde_json::Result<String> {
+    serde_json::to_string(&WebhookPayload {
+        event: "liveness.verdict".into(),
+        session_id: session.id.clone(),
+        verdict: done.verdict,
+        confidence,
+        reference_id: session.reference_id.clone(),
+        camera_metadata: done.camera_metadata.clone(),
+        location: None,
+        timestamp: store::rfc3339(at),
+    })
+}
 
 /// `sha256=<hex>` of HMAC-SHA256(secret, "<timestamp>.<body>").
 pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
@@ -214,13 +238,9 @@ impl Worker {
     }
 
     async fn tenant_secret(&self, d: &Delivery) -> Result<String, Failure> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT webhook_secret FROM tenants WHERE id = ?")
-                .bind(&d.tenant_id)
-                .fetch_optional(&self.db)
-                .await
-                .map_err(|e| Failure::Transient(format!("database: {e}")))?;
-        row.map(|r| r.0)
+        store::tenants::webhook_secret(&self.db, d.tenant_id.as_deref())
+            .await
+            .map_err(|e| Failure::Transient(format!("database: {e}")))?
             .ok_or_else(|| Failure::Refused("the tenant no longer exists".into()))
     }
 }

@@ -81,7 +81,8 @@ async fn upgrade(
         )),
         Ok(permit) => sessions::start_capture(&state.db, &id, &capture)
             .await
-            .map(|s| (s, permit)),
+            .map(|s| (s, permit))
+            .map_err(Error::from),
     };
     match started {
         Ok((session, permit)) => ws.on_upgrade(move |socket| async move {

@@ -8,8 +8,8 @@ use app::api::{Mode, Reason, Verdict};
 use common::fixtures;
 use models::{AnalyzeOptions, FaceModels};
 use server::{
+    cli::eval,
     engine::{photo, Thresholds},
-    eval,
 };
 
 fn models() -> FaceModels {

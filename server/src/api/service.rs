@@ -7,7 +7,10 @@ use axum::{
     Json, Router,
 };
 
-use crate::AppState;
+use crate::{
+    store::{self, StatusTable},
+    AppState,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -27,20 +30,20 @@ async fn healthz() -> Json<serde_json::Value> {
 #[utoipa::path(get, path = "/readyz", tag = "service",
     responses((status = 200, description = "Ready."), (status = 503, description = "Not ready; the body says what is missing.")))]
 async fn readyz(State(state): State<AppState>) -> Response {
-    let database = sqlx::query("SELECT 1").execute(&state.db).await.is_ok();
-    let models = state.models_ready();
-    let status = if database && models {
+    let database = store::ping(&state.db).await;
+    let status = if database {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let word = |ok: bool| if ok { "ok" } else { "unavailable" };
+    // `serve` builds the state only once the models have loaded, so a handler running on it has
+    // them; of the two, only the database can fail after start-up.
     (
         status,
         Json(serde_json::json!({
-            "status": if status == StatusCode::OK { "ready" } else { "not_ready" },
-            "database": word(database),
-            "models": word(models),
+            "status": if database { "ready" } else { "not_ready" },
+            "database": if database { "ok" } else { "unavailable" },
+            "models": "ok",
         })),
     )
         .into_response()
@@ -50,31 +53,21 @@ async fn readyz(State(state): State<AppState>) -> Response {
 #[utoipa::path(get, path = "/metrics", tag = "service",
     responses((status = 200, content_type = "text/plain", description = "Prometheus text format 0.0.4")))]
 async fn metrics(State(state): State<AppState>) -> Response {
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT status, COUNT(*) FROM sessions GROUP BY status")
-            .fetch_all(&state.db)
-            .await
-            .unwrap_or_default();
-    let pending: Vec<(String, i64)> =
-        sqlx::query_as("SELECT status, COUNT(*) FROM webhook_deliveries GROUP BY status")
-            .fetch_all(&state.db)
-            .await
-            .unwrap_or_default();
-    let to_samples = |rows: Vec<(String, i64)>| {
-        rows.into_iter()
+    // A failed count leaves its gauge empty: the rest of the metrics still render.
+    let samples = |rows: store::Result<Vec<(String, i64)>>| {
+        rows.unwrap_or_default()
+            .into_iter()
             .map(|(s, n)| (format!("status=\"{s}\""), n as f64))
             .collect::<Vec<_>>()
     };
+    let rows = samples(store::count_by_status(&state.db, StatusTable::Sessions).await);
+    let pending = samples(store::count_by_status(&state.db, StatusTable::WebhookDeliveries).await);
     let body = state.metrics.render(&[
-        (
-            "ilive_sessions",
-            "Stored sessions by status.",
-            to_samples(rows),
-        ),
+        ("ilive_sessions", "Stored sessions by status.", rows),
         (
             "ilive_webhook_deliveries",
             "Webhook deliveries by status.",
-            to_samples(pending),
+            pending,
         ),
     ]);
     (

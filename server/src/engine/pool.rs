@@ -50,6 +50,23 @@ impl InferencePool {
         &self.models
     }
 
+    /// Runs `job` on a blocking thread under one of the pool's permits: work beside the frame
+    /// analyses (e.g. the face routes' uploads) shares the same cores and the same queue.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&FaceModels) -> T + Send + 'static,
+    ) -> Result<T, FrameError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| FrameError::Internal(e.to_string()))?;
+        let models = self.models.clone();
+        tokio::task::spawn_blocking(move || job(&models))
+            .await
+            .map_err(|e| FrameError::Internal(e.to_string()))
+    }
+
     /// Decodes and analyses one JPEG frame; `t` is its arrival time in the session.
     pub async fn analyze(
         &self,
@@ -57,15 +74,8 @@ impl InferencePool {
         t: f64,
         req: FrameRequest,
     ) -> Result<Observation, FrameError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| FrameError::Internal(e.to_string()))?;
-        let models = self.models.clone();
-        tokio::task::spawn_blocking(move || analyze_blocking(&models, &jpeg, t, req))
-            .await
-            .map_err(|e| FrameError::Internal(e.to_string()))?
+        self.run(move |models| analyze_blocking(models, &jpeg, t, req))
+            .await?
     }
 }
 

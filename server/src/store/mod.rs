@@ -1,5 +1,6 @@
 //! Persistence: the sqlx pool, migrations, and one module per table group. Every query lists its
-//! columns; statuses are enums stored as TEXT.
+//! columns; statuses are enums stored as TEXT. Store functions answer with the store's own
+//! [`Error`]; the HTTP edge turns it into the API's error (`crate::error`).
 pub mod sessions;
 pub mod tenants;
 pub mod webhooks;
@@ -9,8 +10,72 @@ use std::str::FromStr;
 use sha2::{Digest, Sha256};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use subtle::ConstantTimeEq;
+use tracing::instrument;
 
 pub type Db = SqlitePool;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What the store refuses or fails at. Each refusal is a fact about the stored records; which
+/// HTTP answer it becomes is decided at the edge (`impl From<store::Error> for error::Error`).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No session with this id.
+    #[error("no session with this id")]
+    NotFound,
+    /// The session is past its lifetime.
+    #[error("this session has expired")]
+    Expired,
+    /// A result token or capture secret that is not the session's.
+    #[error("the token is not valid for this session")]
+    WrongSecret,
+    /// The capture link was already redeemed.
+    #[error("this verification link has already been used")]
+    AlreadyStarted,
+    /// The session is no longer open to a verdict (already completed, or expired).
+    #[error("the session is not open: it was already completed or has expired")]
+    NotOpen,
+    /// An API key that is unknown or revoked.
+    #[error("the API key is not valid")]
+    UnknownKey,
+    /// The API key's tenant is disabled.
+    #[error("this account is inactive")]
+    TenantDisabled,
+    /// An argument the store cannot act on (e.g. a key-id prefix that is too short or matches
+    /// several keys).
+    #[error("{0}")]
+    Invalid(String),
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// A JSON column could not be written.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+}
+
+/// A table whose rows carry a `status` (for [`count_by_status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusTable {
+    Sessions,
+    WebhookDeliveries,
+}
+
+/// How many rows of `table` are in each status (for the metrics).
+#[instrument(skip_all, err)]
+pub async fn count_by_status(db: &Db, table: StatusTable) -> Result<Vec<(String, i64)>> {
+    let sql = match table {
+        StatusTable::Sessions => "SELECT status, COUNT(*) FROM sessions GROUP BY status",
+        StatusTable::WebhookDeliveries => {
+            "SELECT status, COUNT(*) FROM webhook_deliveries GROUP BY status"
+        }
+    };
+    Ok(sqlx::query_as(sql).fetch_all(db).await?)
+}
+
+/// Whether the database answers a trivial query.
+pub async fn ping(db: &Db) -> bool {
+    sqlx::query("SELECT 1").execute(db).await.is_ok()
+}
 
 /// Opens (creating if missing) the database in WAL mode and applies pending migrations.
 pub async fn connect(url: &str) -> anyhow::Result<Db> {

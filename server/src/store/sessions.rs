@@ -1,12 +1,11 @@
 //! Verification sessions: creation, the single-use capture link, completion (result, photo and
 //! webhook in one transaction) and expiry.
-use app::api::{ChallengeOutcome, Layers, Mode, SessionStatus, Verdict, WebhookPayload};
+use app::api::{ChallengeOutcome, Layers, Mode, SessionStatus, Verdict};
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use tracing::instrument;
 
-use super::{hash_secret, now, random_secret, rfc3339, secret_matches, webhooks, Db};
-use crate::error::{Error, Result};
+use super::{hash_secret, now, random_secret, secret_matches, webhooks, Db, Error, Result};
 
 /// Who created a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
@@ -57,10 +56,10 @@ impl Session {
     /// expired session has nothing left to protect.
     pub fn check_token(&self, token: &str) -> Result<()> {
         if self.is_expired(now()) {
-            return Err(Error::SessionExpired);
+            return Err(Error::Expired);
         }
         if !secret_matches(&self.token_hash, token) {
-            return Err(Error::InvalidToken);
+            return Err(Error::WrongSecret);
         }
         Ok(())
     }
@@ -162,19 +161,19 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<Session>> {
         .await?)
 }
 
-/// Loads a session or fails with `session_not_found`.
+/// Loads a session or fails with [`Error::NotFound`].
 pub async fn require(db: &Db, id: &str) -> Result<Session> {
-    get(db, id).await?.ok_or(Error::SessionNotFound)
+    get(db, id).await?.ok_or(Error::NotFound)
 }
 
 /// Why a capture link cannot be used (checked without consuming it).
 pub fn capture_refusal(session: &Session, capture: &str, at: i64) -> Option<Error> {
     if session.is_expired(at) {
-        Some(Error::SessionExpired)
+        Some(Error::Expired)
     } else if !secret_matches(&session.capture_hash, capture) {
-        Some(Error::InvalidToken)
+        Some(Error::WrongSecret)
     } else if session.status != SessionStatus::Created {
-        Some(Error::SessionAlreadyStarted)
+        Some(Error::AlreadyStarted)
     } else {
         None
     }
@@ -199,7 +198,7 @@ pub async fn start_capture(db: &Db, id: &str, capture: &str) -> Result<Session> 
     .execute(db)
     .await?;
     if done.rows_affected() != 1 {
-        return Err(Error::SessionAlreadyStarted);
+        return Err(Error::AlreadyStarted);
     }
     require(db, id).await
 }
@@ -230,19 +229,18 @@ pub struct Completion {
 }
 
 /// Stores a session's verdict, its photo and (for managed sessions with a webhook) the queued
-/// webhook, all in one transaction. Returns the updated session. Completing a session twice is
+/// webhook, whose body `crate::webhook` writes, all in one transaction. Returns the updated session. Completing a session twice is
 /// refused, so a verdict and its webhook happen once.
 #[instrument(skip_all, err)]
 pub async fn complete(db: &Db, id: &str, done: Completion) -> Result<Session> {
     let at = now();
     let confidence = (done.confidence.clamp(0.0, 1.0) * 10_000.0).round() / 10_000.0;
-    let details = serde_json::to_string(&done.details).map_err(anyhow::Error::from)?;
+    let details = serde_json::to_string(&done.details)?;
     let camera = done
         .camera_metadata
         .as_ref()
         .map(serde_json::to_string)
-        .transpose()
-        .map_err(anyhow::Error::from)?;
+        .transpose()?;
     let mut tx = db.begin().await?;
     let updated = sqlx::query(
         "UPDATE sessions SET status = 'completed', completed_at = ?, verdict = ?, confidence = ?, \
@@ -257,9 +255,7 @@ pub async fn complete(db: &Db, id: &str, done: Completion) -> Result<Session> {
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() != 1 {
-        return Err(Error::InvalidRequest(
-            "the session is not open: it was already completed or has expired".into(),
-        ));
+        return Err(Error::NotOpen);
     }
     if let (Verdict::Pass, Some(photo)) = (done.verdict, &done.photo) {
         sqlx::query(
@@ -278,17 +274,7 @@ pub async fn complete(db: &Db, id: &str, done: Completion) -> Result<Session> {
         .fetch_one(&mut *tx)
         .await?;
     if let Some(url) = &session.webhook_url {
-        let payload = WebhookPayload {
-            event: "liveness.verdict".into(),
-            session_id: session.id.clone(),
-            verdict: done.verdict,
-            confidence,
-            reference_id: session.reference_id.clone(),
-            camera_metadata: done.camera_metadata.clone(),
-            location: None,
-            timestamp: rfc3339(at),
-        };
-        let body = serde_json::to_string(&payload).map_err(anyhow::Error::from)?;
+        let body = crate::webhook::verdict_body(&session, &done, confidence, at)?;
         webhooks::enqueue(
             &mut tx,
             &session.id,

@@ -2,8 +2,7 @@
 use sqlx::FromRow;
 use tracing::instrument;
 
-use super::{hash_secret, now, random_secret, Db};
-use crate::error::{Error, Result};
+use super::{hash_secret, now, random_secret, Db, Error, Result};
 
 /// An integrator account.
 #[derive(Debug, Clone, FromRow)]
@@ -100,6 +99,16 @@ pub async fn set_active(db: &Db, name: &str, active: bool) -> Result<bool> {
     Ok(done.rows_affected() == 1)
 }
 
+/// The webhook signing secret of the tenant with this id, if it still exists.
+#[instrument(skip_all, err)]
+pub async fn webhook_secret(db: &Db, tenant_id: Option<&str>) -> Result<Option<String>> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT webhook_secret FROM tenants WHERE id = ?")
+        .bind(tenant_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(|r| r.0))
+}
+
 #[instrument(skip_all, err)]
 pub async fn list(db: &Db) -> Result<Vec<Tenant>> {
     let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY name");
@@ -141,7 +150,7 @@ pub async fn list_keys(db: &Db) -> Result<Vec<KeyInfo>> {
 #[instrument(skip_all, err)]
 pub async fn revoke_key(db: &Db, id: &str) -> Result<u64> {
     if id.len() < 8 {
-        return Err(Error::InvalidRequest(
+        return Err(Error::Invalid(
             "give at least 8 characters of the key id".into(),
         ));
     }
@@ -151,7 +160,7 @@ pub async fn revoke_key(db: &Db, id: &str) -> Result<u64> {
             .fetch_all(db)
             .await?;
     if matching.len() > 1 {
-        return Err(Error::InvalidRequest(format!(
+        return Err(Error::Invalid(format!(
             "{} keys start with {id}; give more of the id",
             matching.len()
         )));
@@ -183,12 +192,12 @@ pub async fn authenticate(db: &Db, key: &str) -> Result<Principal> {
     .bind(hash_secret(key))
     .fetch_optional(db)
     .await?;
-    let row = row.ok_or(Error::InvalidApiKey)?;
+    let row = row.ok_or(Error::UnknownKey)?;
     if row.revoked_at.is_some() {
-        return Err(Error::InvalidApiKey);
+        return Err(Error::UnknownKey);
     }
     if !row.tenant.active {
-        return Err(Error::AccountInactive);
+        return Err(Error::TenantDisabled);
     }
     Ok(Principal::Tenant {
         tenant: row.tenant,

@@ -4,8 +4,7 @@
 use sqlx::{FromRow, Sqlite, Transaction};
 use tracing::instrument;
 
-use super::{now, Db};
-use crate::error::Result;
+use super::{now, Db, Result};
 
 /// Delivery state, stored as TEXT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]

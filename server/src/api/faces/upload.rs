@@ -1,16 +1,13 @@
 //! Multipart image uploads for the face routes: collecting the fields with the 8 MB cap per
-//! image, and decoding JPEG, PNG and WebP with the EXIF orientation applied.
-use std::{collections::HashMap, io::Cursor};
+//! image (decoding them is `crate::faces::decode`).
+use std::collections::HashMap;
 
 use axum::extract::{multipart::MultipartRejection, Multipart};
 use bytes::{Bytes, BytesMut};
-use image::{
-    metadata::Orientation, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage,
-};
 
 use crate::error::{Error, Result};
 
-/// Largest accepted image, in bytes (API.md: "upload over 8 MB" → `image_too_large`).
+/// Largest accepted image, in bytes (docs/api.md: "upload over 8 MB" → `image_too_large`).
 pub const MAX_IMAGE_BYTES: usize = 8 * 1024 * 1024;
 /// Room for the text fields and the multipart framing around the images.
 const FORM_SLACK: usize = 512 * 1024;
@@ -20,10 +17,6 @@ pub const SINGLE_BODY_LIMIT: usize = MAX_IMAGE_BYTES + FORM_SLACK;
 pub const PAIR_BODY_LIMIT: usize = 2 * MAX_IMAGE_BYTES + FORM_SLACK;
 /// Longest accepted text field (`threshold`, `attributes`).
 const MAX_TEXT_BYTES: usize = 256;
-/// Largest decoded side: an 8 MB file can hold a decompression bomb, so pixels are capped too.
-const MAX_SIDE: u32 = 12_000;
-/// Most memory the decoder may allocate.
-const MAX_DECODE_ALLOC: u64 = 512 * 1024 * 1024;
 
 /// The fields of one upload: images as raw bytes, text fields as strings.
 #[derive(Debug, Default)]
@@ -128,55 +121,4 @@ pub async fn read_form(
         return Err(Error::ImageTooLarge(MAX_IMAGE_BYTES));
     }
     Ok(form)
-}
-
-fn invalid(e: impl std::fmt::Display) -> Error {
-    Error::InvalidImage(e.to_string())
-}
-
-/// Decodes a JPEG, PNG or WebP upload to upright RGB: the EXIF orientation is applied, and
-/// transparent pixels are composited onto white (so an RGBA PNG's hidden colour never shows).
-pub fn decode(bytes: &[u8]) -> Result<RgbImage> {
-    if bytes.is_empty() {
-        return Err(Error::EmptyImage);
-    }
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(invalid)?;
-    match reader.format() {
-        Some(ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) => {}
-        _ => {
-            return Err(Error::InvalidImage(
-                "not a JPEG, PNG or WebP image".to_owned(),
-            ))
-        }
-    }
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(MAX_DECODE_ALLOC);
-    reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(invalid)?;
-    // A malformed EXIF block should not cost the whole image: treat it as "no rotation".
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let mut img = DynamicImage::from_decoder(decoder).map_err(invalid)?;
-    img.apply_orientation(orientation);
-    if img.width() == 0 || img.height() == 0 {
-        return Err(Error::InvalidImage("the image has no pixels".to_owned()));
-    }
-    Ok(if img.color().has_alpha() {
-        flatten_on_white(&img)
-    } else {
-        img.to_rgb8()
-    })
-}
-
-fn flatten_on_white(img: &DynamicImage) -> RgbImage {
-    let rgba = img.to_rgba8();
-    RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
-        let p = rgba.get_pixel(x, y).0;
-        let a = u16::from(p[3]);
-        let mix = |c: u8| ((u16::from(c) * a + 255 * (255 - a) + 127) / 255) as u8;
-        image::Rgb([mix(p[0]), mix(p[1]), mix(p[2])])
-    })
 }

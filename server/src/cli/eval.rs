@@ -19,19 +19,38 @@ use app::{
     api::{Mode, Verdict},
     ws::CameraMetadata,
 };
-use clap::Args;
+use clap::{Args, ValueEnum};
 use rand::SeedableRng;
 
+use super::shared::{has_extension, rate};
 use crate::engine::{pool, session::SessionEngine, Thresholds};
+
+/// The session modes `ilive eval` runs each clip in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EvalMode {
+    Active,
+    Passive,
+    Both,
+}
+
+impl EvalMode {
+    pub fn modes(self) -> &'static [Mode] {
+        match self {
+            EvalMode::Active => &[Mode::Active],
+            EvalMode::Passive => &[Mode::Passive],
+            EvalMode::Both => &[Mode::Active, Mode::Passive],
+        }
+    }
+}
 
 #[derive(Debug, Clone, Args)]
 pub struct EvalArgs {
     /// Clips: frame folders or video files (or folders containing them).
     #[arg(required = true)]
     pub clips: Vec<PathBuf>,
-    /// `active`, `passive` or `both`.
-    #[arg(long, default_value = "both")]
-    pub mode: String,
+    /// The session modes to run each clip in.
+    #[arg(long, value_enum, default_value_t = EvalMode::Both)]
+    pub mode: EvalMode,
     /// Frame rate of frame folders (videos are sampled at this rate too).
     #[arg(long, default_value_t = 15.0)]
     pub fps: f64,
@@ -101,15 +120,7 @@ pub fn load_frames(path: &Path, fps: f64) -> anyhow::Result<Vec<Vec<u8>>> {
     if path.is_dir() {
         let mut names: Vec<PathBuf> = std::fs::read_dir(path)?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                matches!(
-                    p.extension()
-                        .and_then(|e| e.to_str())
-                        .map(str::to_ascii_lowercase)
-                        .as_deref(),
-                    Some("jpg" | "jpeg")
-                )
-            })
+            .filter(|p| has_extension(p, &["jpg", "jpeg"]))
             .collect();
         names.sort();
         return names
@@ -211,12 +222,6 @@ pub fn evaluate(
     models: &models::FaceModels,
     th: Thresholds,
 ) -> anyhow::Result<Vec<ClipResult>> {
-    let modes = match args.mode.as_str() {
-        "active" => vec![Mode::Active],
-        "passive" => vec![Mode::Passive],
-        "both" => vec![Mode::Active, Mode::Passive],
-        other => anyhow::bail!("--mode must be active, passive or both, not {other}"),
-    };
     let mut results = vec![];
     for clip in collect(&args.clips) {
         let name = clip
@@ -224,7 +229,7 @@ pub fn evaluate(
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         let frames = load_frames(&clip, args.fps)?;
-        for &mode in &modes {
+        for &mode in args.mode.modes() {
             let (outcome, used) = run_clip(models, &frames, args.fps, mode, th, args.seed)?;
             results.push(ClipResult {
                 clip: name.clone(),
@@ -261,6 +266,11 @@ pub fn evaluate(
         }
     }
     Ok(results)
+}
+
+/// Runs `ilive eval` with the models loaded: the clips, then the printed report.
+pub fn run(args: &EvalArgs, models: &models::FaceModels, th: Thresholds) -> anyhow::Result<String> {
+    Ok(report(&evaluate(args, models, th)?, args.details))
 }
 
 /// The printed report: one line per run, then BPCER / APCER per mode.
@@ -304,10 +314,8 @@ pub fn report(results: &[ClipResult], details: bool) -> String {
             let not_pass = bona.iter().filter(|r| r.verdict != Verdict::Pass).count();
             let _ = writeln!(
                 s,
-                "  BPCER (bona fide → fail): {}/{} = {:.1}%   bona fide not passed (fail or retry): {}/{}",
-                failed,
-                bona.len(),
-                100.0 * failed as f64 / bona.len() as f64,
+                "  BPCER (bona fide → fail): {}   bona fide not passed (fail or retry): {}/{}",
+                rate(failed, bona.len()),
                 not_pass,
                 bona.len()
             );
@@ -326,8 +334,8 @@ pub fn report(results: &[ClipResult], details: bool) -> String {
         for (kind, (accepted, n)) in attacks {
             let _ = writeln!(
                 s,
-                "  APCER {kind:<8} (attack → pass): {accepted}/{n} = {:.1}%",
-                100.0 * accepted as f64 / n as f64
+                "  APCER {kind:<8} (attack → pass): {}",
+                rate(accepted, n)
             );
         }
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();

@@ -6,13 +6,10 @@ use app::{
     ssr::{BoxFuture, SessionDirectory},
 };
 
-use crate::{
-    error::Error,
-    store::{
-        self,
-        sessions::{self, SessionKind},
-        Db,
-    },
+use crate::store::{
+    self,
+    sessions::{self, SessionKind},
+    Db,
 };
 
 /// The session store, as the pages see it.
@@ -41,8 +38,8 @@ impl SessionDirectory for StoreDirectory {
             };
             let state = match sessions::capture_refusal(&session, capture, store::now()) {
                 None => LinkState::Ok,
-                Some(Error::SessionExpired) => LinkState::Expired,
-                Some(Error::SessionAlreadyStarted) => LinkState::AlreadyUsed,
+                Some(store::Error::Expired) => LinkState::Expired,
+                Some(store::Error::AlreadyStarted) => LinkState::AlreadyUsed,
                 Some(_) => LinkState::InvalidLink,
             };
             Ok(SessionPageInfo {

@@ -12,7 +12,11 @@ use std::{
 
 use models::{Face, FaceModels};
 
-use super::similarity::{self, DEFAULT_THRESHOLD};
+use super::shared::{has_extension, rate};
+use crate::faces::{
+    self,
+    similarity::{self, DEFAULT_THRESHOLD},
+};
 
 /// Files left out of the fixture set, with the reason (they are not independent photos).
 const EXCLUDED: &[(&str, &str)] = &[("32bit.png", "obama2.jpg re-encoded as RGBA PNG")];
@@ -23,9 +27,18 @@ pub struct FacesEvalArgs {
     /// `bash scripts/fixtures/fetch-images.sh`).
     #[arg(long)]
     pub images: Option<PathBuf>,
-    /// Threshold to report besides the default (repeatable).
-    #[arg(long = "threshold")]
+    /// Threshold to report besides the default (repeatable), in [0, 1].
+    #[arg(long = "threshold", value_parser = unit_interval)]
     pub thresholds: Vec<f64>,
+}
+
+fn unit_interval(raw: &str) -> Result<f64, String> {
+    let t: f64 = raw.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=1.0).contains(&t) {
+        Ok(t)
+    } else {
+        Err("must be in [0, 1]".into())
+    }
 }
 
 /// One scored pair.
@@ -47,13 +60,7 @@ pub struct Evaluation {
 }
 
 fn default_images_dir() -> PathBuf {
-    let base = std::env::var_os("ILIVE_FIXTURES_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").unwrap_or_default();
-            PathBuf::from(home).join(".cache/ilive/fixtures")
-        });
-    base.join("images")
+    models::cache_dir("ILIVE_FIXTURES_DIR", "fixtures").join("images")
 }
 
 fn identity_from_name(stem: &str) -> String {
@@ -69,13 +76,7 @@ fn identity_from_name(stem: &str) -> String {
 }
 
 fn is_image(p: &Path) -> bool {
-    matches!(
-        p.extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .as_deref(),
-        Some("jpg" | "jpeg" | "png" | "webp")
-    )
+    has_extension(p, &["jpg", "jpeg", "png", "webp"])
 }
 
 /// `(path, identity)` of every photo under `dir`, sorted.
@@ -129,7 +130,7 @@ pub fn evaluate(args: &FacesEvalArgs, models: &FaceModels) -> anyhow::Result<Eva
             continue;
         }
         let bytes = std::fs::read(&path)?;
-        let img = match super::upload::decode(&bytes) {
+        let img = match faces::decode(&bytes) {
             Ok(img) => img,
             Err(e) => {
                 eval.images
@@ -137,7 +138,7 @@ pub fn evaluate(args: &FacesEvalArgs, models: &FaceModels) -> anyhow::Result<Eva
                 continue;
             }
         };
-        match super::largest_face(models, &img).map_err(|e| anyhow::anyhow!("{e}"))? {
+        match faces::largest_face(models, &img).map_err(|e| anyhow::anyhow!("{e}"))? {
             Some(face) => {
                 let note = format!(
                     "{}×{} face {:.0}×{:.0} yaw {:+.0}° pitch {:+.0}° roll {:+.0}° EAR {:.2} mouth {:.2}",
@@ -159,7 +160,7 @@ pub fn evaluate(args: &FacesEvalArgs, models: &FaceModels) -> anyhow::Result<Eva
     }
     for (i, (a, ida, fa)) in faces.iter().enumerate() {
         for (b, idb, fb) in &faces[i + 1..] {
-            let distance = super::distance(fa, fb).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let distance = faces::distance(fa, fb).map_err(|e| anyhow::anyhow!("{e}"))?;
             eval.pairs.push(Pair {
                 a: a.clone(),
                 b: b.clone(),
@@ -204,17 +205,6 @@ fn histogram(values: &[f64]) -> String {
         .map(|(i, c)| format!("{:.1}–{:.1}:{c}", i as f64 / 10.0, (i + 1) as f64 / 10.0))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn rate(errors: usize, total: usize) -> String {
-    if total == 0 {
-        "n/a (no pairs)".into()
-    } else {
-        format!(
-            "{errors}/{total} = {:.1}%",
-            100.0 * errors as f64 / total as f64
-        )
-    }
 }
 
 /// The printed report.
@@ -264,13 +254,7 @@ pub fn report(eval: &Evaluation, extra_thresholds: &[f64]) -> String {
     out
 }
 
-/// Runs `ilive faces-eval`: loads the models, scores the photos, prints the report.
-pub fn run(models_dir: &Path, args: &FacesEvalArgs) -> anyhow::Result<()> {
-    for t in &args.thresholds {
-        anyhow::ensure!((0.0..=1.0).contains(t), "--threshold must be in [0, 1]");
-    }
-    let models = FaceModels::load(models_dir)?;
-    let eval = evaluate(args, &models)?;
-    print!("{}", report(&eval, &args.thresholds));
-    Ok(())
+/// Runs `ilive faces-eval` with the models loaded: scores the photos, returns the report.
+pub fn run(args: &FacesEvalArgs, models: &FaceModels) -> anyhow::Result<String> {
+    Ok(report(&evaluate(args, models)?, &args.thresholds))
 }

@@ -1,0 +1,116 @@
+//! Face comparison and detection, the domain half of the face routes (docs/api.md, "Face
+//! comparison"): decoding an image ([`decode`]), finding its faces, comparing descriptors
+//! ([`similarity`]) and shaping what the API reports about each face ([`shape`]). The HTTP
+//! handlers are in `api::faces`; `ilive faces-eval` measures this same code on real photos.
+//!
+//! When an image holds several faces, the largest (by box area) is the one compared.
+pub mod decode;
+pub mod shape;
+pub mod similarity;
+
+use app::api::{CompareResponse, DetectResponse, DetectedFace, ImageSize};
+use image::RgbImage;
+use models::{AnalyzeOptions, Face, FaceModels};
+
+use crate::error::{Error, Result};
+
+pub use decode::decode;
+
+/// How much `faces:detect` reports per face.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attributes {
+    None,
+    Default,
+    All,
+}
+
+impl Attributes {
+    /// The level named by the `attributes` field: `none`, `default` or `all`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "none" => Some(Attributes::None),
+            "default" => Some(Attributes::Default),
+            "all" => Some(Attributes::All),
+            _ => None,
+        }
+    }
+}
+
+/// An image's faces, largest first.
+pub fn faces_in(models: &FaceModels, img: &RgbImage, opts: &AnalyzeOptions) -> Result<Vec<Face>> {
+    let mut faces = models
+        .analyze(img, opts)
+        .map_err(|e| Error::Internal(anyhow::Error::from(e)))?;
+    faces.sort_by(|a, b| (b.bbox.w * b.bbox.h).total_cmp(&(a.bbox.w * a.bbox.h)));
+    Ok(faces)
+}
+
+/// The largest face of an image, with its descriptor.
+pub fn largest_face(models: &FaceModels, img: &RgbImage) -> Result<Option<Face>> {
+    let opts = AnalyzeOptions {
+        embedding: true,
+        ..AnalyzeOptions::default()
+    };
+    Ok(faces_in(models, img, &opts)?.into_iter().next())
+}
+
+/// The descriptor distance between two faces analysed with embeddings.
+pub fn distance(a: &Face, b: &Face) -> Result<f32> {
+    match (&a.embedding, &b.embedding) {
+        (Some(x), Some(y)) => Ok(models::embedding_distance(x, y)),
+        _ => Err(Error::Internal(anyhow::anyhow!(
+            "face without a descriptor"
+        ))),
+    }
+}
+
+/// Compares the largest face of two encoded images.
+pub fn compare(
+    models: &FaceModels,
+    source: &[u8],
+    target: &[u8],
+    threshold: f64,
+) -> Result<CompareResponse> {
+    // Both uploads are validated before any inference, so a bad target is reported as such
+    // even when the source shows no face.
+    let source = decode(source)?;
+    let target = decode(target)?;
+    let s = largest_face(models, &source)?.ok_or(Error::NoFaceInSource)?;
+    let t = largest_face(models, &target)?.ok_or(Error::NoFaceInTarget)?;
+    let sim = similarity::similarity(distance(&s, &t)?);
+    Ok(CompareResponse {
+        similarity: sim,
+        is_match: sim >= threshold,
+        threshold,
+        source_face: shape::bounding_box(&s, &source),
+        target_face: shape::bounding_box(&t, &target),
+    })
+}
+
+/// Finds the faces of an encoded image (at most 16, largest first) and describes each.
+pub fn detect(models: &FaceModels, bytes: &[u8], level: Attributes) -> Result<DetectResponse> {
+    let img = decode(bytes)?;
+    let opts = AnalyzeOptions {
+        max_faces: 16,
+        ..AnalyzeOptions::default()
+    };
+    let faces = faces_in(models, &img, &opts)?;
+    if faces.is_empty() {
+        return Err(Error::NoFace);
+    }
+    Ok(DetectResponse {
+        faces: faces
+            .iter()
+            .map(|f| DetectedFace {
+                bounding_box: shape::bounding_box(f, &img),
+                confidence: shape::round4(f.score),
+                landmarks: shape::landmarks(f),
+                attributes: (level != Attributes::None).then(|| shape::attributes(f, level)),
+            })
+            .collect(),
+        image_size: ImageSize {
+            width: img.width(),
+            height: img.height(),
+        },
+    })
+}
