@@ -52,6 +52,17 @@ pub enum Verdict {
     Retry,
 }
 
+impl Verdict {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Retry => "retry",
+        }
+    }
+}
+
 /// The actions an active session can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]

@@ -27,14 +27,6 @@ struct DemoResult {
     photo_available: bool,
 }
 
-fn verdict_code(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-        Verdict::Retry => "retry",
-    }
-}
-
 #[component]
 pub fn Home() -> impl IntoView {
     let locale = use_lang();
@@ -258,8 +250,8 @@ fn DetailsView(details: Details, lang: Lang) -> impl IntoView {
         }
         .into_any(),
         Details::Loaded { result, photo } => {
-            let verdict_class = result.verdict.map(verdict_code).unwrap_or_default();
-            let verdict = result.verdict.map(verdict_code).unwrap_or(t.demo_none);
+            let verdict_class = result.verdict.map(Verdict::as_str).unwrap_or_default();
+            let verdict = result.verdict.map(Verdict::as_str).unwrap_or(t.demo_none);
             let layers = result.layers.clone().map(|l| {
                 view! {
                     <h3>{t.demo_layers}</h3>

@@ -16,7 +16,7 @@ use std::{
 };
 
 use app::{
-    api::{Mode, Verdict},
+    api::{Mode, Reason, Verdict},
     ws::CameraMetadata,
 };
 use clap::{Args, ValueEnum};
@@ -73,7 +73,7 @@ pub struct ClipResult {
     pub mode: Mode,
     pub verdict: Verdict,
     pub confidence: f64,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
     pub frames_used: usize,
     /// Active mode: each challenge and whether it was met, e.g. `blink+ turn_left-`.
     pub challenges: String,
@@ -237,12 +237,7 @@ pub fn evaluate(
                 mode,
                 verdict: outcome.fused.verdict,
                 confidence: outcome.fused.confidence,
-                reasons: outcome
-                    .fused
-                    .reasons
-                    .iter()
-                    .map(|r| r.code().to_owned())
-                    .collect(),
+                reasons: outcome.fused.reasons.clone(),
                 frames_used: used,
                 challenges: outcome
                     .challenges
@@ -288,10 +283,14 @@ pub fn report(results: &[ClipResult], details: bool) -> String {
             r.clip,
             r.kind,
             r.mode.as_str(),
-            verdict_str(r.verdict),
+            r.verdict.as_str(),
             r.confidence,
             r.frames_used,
-            r.reasons.join(","),
+            r.reasons
+                .iter()
+                .map(|x| x.code())
+                .collect::<Vec<_>>()
+                .join(","),
             if r.challenges.is_empty() {
                 String::new()
             } else {
@@ -341,23 +340,15 @@ pub fn report(results: &[ClipResult], details: bool) -> String {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
         for r in &rs {
-            *counts.entry(verdict_str(r.verdict)).or_default() += 1;
+            *counts.entry(r.verdict.as_str()).or_default() += 1;
             for reason in &r.reasons {
-                *reasons.entry(reason).or_default() += 1;
+                *reasons.entry(reason.code()).or_default() += 1;
             }
         }
         let _ = writeln!(s, "  verdicts: {counts:?}");
         let _ = writeln!(s, "  reasons seen: {reasons:?}");
     }
     s
-}
-
-fn verdict_str(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-        Verdict::Retry => "retry",
-    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! only moves messages; everything a verdict means for the service happens here.
 use std::sync::Arc;
 
-use app::{api::Verdict, ws::ServerMessage};
+use app::ws::ServerMessage;
 use tracing::{info, warn};
 
 use super::{pool::InferencePool, session::SessionEngine, Thresholds};
@@ -46,11 +46,7 @@ pub async fn finish(
     match sessions::complete(&ctx.db, &session.id, outcome.completion(camera)).await {
         Ok(done) => {
             ctx.webhooks.wake();
-            let verdict = match fused.verdict {
-                Verdict::Pass => "pass",
-                Verdict::Fail => "fail",
-                Verdict::Retry => "retry",
-            };
+            let verdict = fused.verdict.as_str();
             ctx.metrics
                 .inc("ilive_verdicts_total", &[("verdict", verdict)]);
             info!(session = %session.id, verdict, confidence = fused.confidence, reasons = ?fused.reasons, measures = ?outcome.measures, "verdict");

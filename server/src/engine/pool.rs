@@ -46,10 +46,6 @@ impl InferencePool {
         }
     }
 
-    pub fn models(&self) -> &Arc<FaceModels> {
-        &self.models
-    }
-
     /// Runs `job` on a blocking thread under one of the pool's permits: work beside the frame
     /// analyses (e.g. the face routes' uploads) shares the same cores and the same queue.
     pub async fn run<T: Send + 'static>(
