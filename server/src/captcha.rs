@@ -39,7 +39,7 @@ impl Captcha {
                 config.captcha.as_str()
             );
         }
-        let signing_key = persistent_key(db, "captcha_signing_key").await?;
+        let signing_key = store::secrets::persistent_key(db, "captcha_signing_key").await?;
         Ok(Captcha {
             provider: config.captcha,
             difficulty: config.pow_difficulty.min(32),
@@ -149,15 +149,7 @@ impl Captcha {
         {
             return Err(invalid("the proof of work does not meet the difficulty"));
         }
-        let spent = sqlx::query(
-            "INSERT INTO captcha_spent (challenge_hash, expires_at) VALUES (?, ?) \
-             ON CONFLICT (challenge_hash) DO NOTHING",
-        )
-        .bind(store::hash_secret(challenge))
-        .bind(issued + CHALLENGE_TTL_SECS)
-        .execute(db)
-        .await?;
-        if spent.rows_affected() == 0 {
+        if !store::secrets::spend_challenge(db, challenge, issued + CHALLENGE_TTL_SECS).await? {
             return Err(invalid("this challenge was already used"));
         }
         Ok(())
@@ -213,23 +205,6 @@ fn leading_zero_bits(hash: &[u8]) -> u32 {
         }
     }
     bits
-}
-
-/// Reads a named random key from the database, creating it on first use.
-async fn persistent_key(db: &Db, name: &str) -> anyhow::Result<Vec<u8>> {
-    let fresh = store::random_secret("");
-    sqlx::query(
-        "INSERT INTO server_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(name)
-    .bind(&fresh)
-    .execute(db)
-    .await?;
-    let (value,): (String,) = sqlx::query_as("SELECT value FROM server_secrets WHERE name = ?")
-        .bind(name)
-        .fetch_one(db)
-        .await?;
-    Ok(value.into_bytes())
 }
 
 #[cfg(test)]

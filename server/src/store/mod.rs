@@ -1,6 +1,7 @@
 //! Persistence: the sqlx pool, migrations, and one module per table group. Every query lists its
 //! columns; statuses are enums stored as TEXT. Store functions answer with the store's own
 //! [`Error`]; the HTTP edge turns it into the API's error (`crate::error`).
+pub mod secrets;
 pub mod sessions;
 pub mod tenants;
 pub mod webhooks;
