@@ -11,7 +11,7 @@
 //! 3. **Mesh**: FaceMesh on the crop; its 468 points are mapped back to image pixels through the
 //!    same transform (z is scaled like x and y; larger z = farther from the camera).
 //! 4. **Measure**: pose, eye aspect ratios, mouth ratios, brightness, sharpness (see [`Face`]).
-//! 5. **On request**: Emotion (smile), AntiSpoof + Liveness, and the 128-d face descriptor.
+//! 5. **On request**: Emotion (smile), AntiSpoof, and the 128-d face descriptor.
 
 use std::path::{Path, PathBuf};
 
@@ -21,7 +21,7 @@ use image::RgbImage;
 use serde::Serialize;
 
 use crate::imageops::{laplacian_variance, luma, sample, to_nchw, Affine};
-use crate::nets::{antispoof, blazeface, emotion, face_recognition, facemesh, liveness};
+use crate::nets::{antispoof, blazeface, emotion, face_recognition, facemesh};
 
 /// The command that creates the weight files.
 pub const SETUP_COMMAND: &str = "bash scripts/models/setup.sh";
@@ -55,7 +55,7 @@ pub enum AnalyzeError {
 /// What to compute beyond detection, mesh and the cheap measurements.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AnalyzeOptions {
-    /// Run AntiSpoof and Liveness (fills [`Face::anti_spoof`]).
+    /// Run AntiSpoof (fills [`Face::anti_spoof`]).
     pub anti_spoof: bool,
     /// Compute the 128-d descriptor (fills [`Face::embedding`]).
     pub embedding: bool,
@@ -114,13 +114,12 @@ pub struct EyePair {
     pub right: f32,
 }
 
-/// Outputs of the two anti-spoof networks (weak signals; see DESIGN.md).
+/// Output of the AntiSpoof network: a weak signal (ROC AUC ≈ 0.66 on real attacks), one among
+/// several (see `docs/architecture.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct AntiSpoofScores {
     /// AntiSpoof's sigmoid "real" score in `[0, 1]`.
     pub antispoof_real: f32,
-    /// Liveness's softmax probability of class 0 ("live"), as Human reports it.
-    pub liveness_real: f32,
 }
 
 /// A 128-d face descriptor; compare with [`embedding_distance`].
@@ -182,7 +181,6 @@ pub struct FaceModels {
     detector: blazeface::BlazeFace,
     mesh: facemesh::FaceMesh,
     antispoof: antispoof::AntiSpoof,
-    liveness: liveness::Liveness,
     emotion: emotion::Emotion,
     descriptor: face_recognition::FaceRecognition,
 }
@@ -329,14 +327,13 @@ fn landmark_box(lm: &[[f32; 3]]) -> FaceBox {
 }
 
 impl FaceModels {
-    /// Loads every network from `dir` (`blazeface`, `facemesh`, `antispoof`, `liveness`,
-    /// `emotion`, `face_recognition` `.safetensors`).
+    /// Loads every network from `dir` (`blazeface`, `facemesh`, `antispoof`, `emotion`,
+    /// `face_recognition` `.safetensors`).
     pub fn load(dir: &Path) -> std::result::Result<Self, LoadError> {
         Ok(Self {
             detector: build(dir, "blazeface", blazeface::BlazeFace::load)?,
             mesh: build(dir, "facemesh", facemesh::FaceMesh::load)?,
             antispoof: build(dir, "antispoof", antispoof::AntiSpoof::load)?,
-            liveness: build(dir, "liveness", liveness::Liveness::load)?,
             emotion: build(dir, "emotion", emotion::Emotion::load)?,
             descriptor: build(
                 dir,
@@ -460,22 +457,14 @@ impl FaceModels {
         };
         let anti_spoof = if opts.anti_spoof {
             let a = antispoof::INPUT_SIZE;
-            let l = liveness::INPUT_SIZE;
             let xa = to_nchw(&sample(img, &at(a), a, a), a, a, 1.0 / 255.0, 0.0)?;
-            let xl = to_nchw(&sample(img, &at(l), l, l), l, l, 1.0 / 255.0, 0.0)?;
             let real = self
                 .antispoof
                 .forward(&xa)?
                 .flatten_all()?
                 .to_vec1::<f32>()?;
-            let live = self
-                .liveness
-                .forward(&xl)?
-                .flatten_all()?
-                .to_vec1::<f32>()?;
             Some(AntiSpoofScores {
                 antispoof_real: real.first().copied().unwrap_or(0.0),
-                liveness_real: live.first().copied().unwrap_or(0.0),
             })
         } else {
             None
@@ -552,10 +541,6 @@ impl FaceModels {
     /// AntiSpoof (for benchmarks and checks).
     pub fn antispoof(&self) -> &antispoof::AntiSpoof {
         &self.antispoof
-    }
-    /// Liveness (for benchmarks and checks).
-    pub fn liveness(&self) -> &liveness::Liveness {
-        &self.liveness
     }
     /// Emotion (for benchmarks and checks).
     pub fn emotion(&self) -> &emotion::Emotion {

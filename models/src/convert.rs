@@ -39,14 +39,7 @@ use candle_core::{DType, Device, Tensor};
 use serde_json::Value;
 
 /// The Human graph models converted, by file stem.
-pub const HUMAN_NETS: [&str; 6] = [
-    "blazeface",
-    "facemesh",
-    "iris",
-    "antispoof",
-    "liveness",
-    "emotion",
-];
+pub const HUMAN_NETS: [&str; 4] = ["blazeface", "facemesh", "antispoof", "emotion"];
 /// Output stem of face-api's face descriptor network.
 pub const FACE_RECOGNITION: &str = "face_recognition";
 

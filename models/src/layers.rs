@@ -297,7 +297,7 @@ pub fn dense(vb: &VarBuilder, name: &str, c_in: usize, c_out: usize) -> Result<c
     ))
 }
 
-/// The residual block of BlazeFace/FaceMesh/Iris: depthwise 3×3 → pointwise 1×1, added to the
+/// The residual block of BlazeFace/FaceMesh: depthwise 3×3 → pointwise 1×1, added to the
 /// input (max-pooled 2×2 when the block strides, zero-padded to the new channel count), then an
 /// activation.
 #[derive(Debug, Clone)]

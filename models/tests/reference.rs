@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use candle_core::{Device, Tensor};
 use models::analysis::load_weights;
-use models::nets::{antispoof, blazeface, emotion, face_recognition, facemesh, iris, liveness};
+use models::nets::{antispoof, blazeface, emotion, face_recognition, facemesh};
 
 const TOLERANCE: f32 = 1e-3;
 
@@ -159,25 +159,9 @@ fn facemesh_matches_tfjs() {
 }
 
 #[test]
-fn iris_matches_tfjs() {
-    let net = iris::Iris::load(weights("iris")).unwrap_or_else(|e| panic!("{e}"));
-    check("iris", |x| {
-        Ok(HashMap::from([("Identity".to_string(), net.forward(x)?)]))
-    });
-}
-
-#[test]
 fn antispoof_matches_tfjs() {
     let net = antispoof::AntiSpoof::load(weights("antispoof")).unwrap_or_else(|e| panic!("{e}"));
     check("antispoof", |x| {
-        Ok(HashMap::from([("Identity".to_string(), net.forward(x)?)]))
-    });
-}
-
-#[test]
-fn liveness_matches_tfjs() {
-    let net = liveness::Liveness::load(weights("liveness")).unwrap_or_else(|e| panic!("{e}"));
-    check("liveness", |x| {
         Ok(HashMap::from([("Identity".to_string(), net.forward(x)?)]))
     });
 }

@@ -3,7 +3,7 @@
 //!
 //! - `convert --npm-dir DIR --out DIR`: TF.js weights → `<net>.safetensors` (see `models::convert`).
 //! - `check [--images DIR]`: a table of what the analysis finds on real photos (faces, pose,
-//!   eye/mouth ratios, anti-spoof scores) and the descriptor distances between them.
+//!   eye/mouth ratios, anti-spoof score) and the descriptor distances between them.
 //! - `bench [--image FILE] [--iters N]`: median latency of every network and of a whole
 //!   per-frame analysis of a 640×480 JPEG, with the direct depthwise kernel and with candle's
 //!   grouped convolution. Threads: `RAYON_NUM_THREADS`.
@@ -111,8 +111,8 @@ fn check(models_dir: &Path, images: &Path) -> Result<()> {
         .collect();
     files.sort();
     println!(
-        "{:<24} {:>5} {:>5} {:>5} {:>6} {:>6} {:>6} {:>7} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6}",
-        "image", "faces", "score", "mesh", "yaw", "yaw-m", "pitch", "roll", "nose", "earL", "earR", "mouth", "smile", "spoof", "live", "sharp"
+        "{:<24} {:>5} {:>5} {:>5} {:>6} {:>6} {:>6} {:>7} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6}",
+        "image", "faces", "score", "mesh", "yaw", "yaw-m", "pitch", "roll", "nose", "earL", "earR", "mouth", "smile", "spoof", "sharp"
     );
     let mut embeddings = Vec::new();
     for f in &files {
@@ -135,12 +135,9 @@ fn check(models_dir: &Path, images: &Path) -> Result<()> {
         let eyes_mid = (lm[33][0] + lm[263][0]) / 2.0;
         let eye_dist = (lm[263][0] - lm[33][0]).abs().max(1.0);
         let nose = (lm[1][0] - eyes_mid) / eye_dist;
-        let spoof = face
-            .anti_spoof
-            .map(|a| (a.antispoof_real, a.liveness_real))
-            .unwrap_or_default();
+        let spoof = face.anti_spoof.map_or(f32::NAN, |a| a.antispoof_real);
         println!(
-            "{name:<24} {:>5} {:>5.2} {:>5.2} {:>6.1} {:>6.1} {:>6.1} {:>7.1} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>6.0}",
+            "{name:<24} {:>5} {:>5.2} {:>5.2} {:>6.1} {:>6.1} {:>6.1} {:>7.1} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>6.0}",
             faces.len(),
             face.score,
             face.mesh_score,
@@ -153,8 +150,7 @@ fn check(models_dir: &Path, images: &Path) -> Result<()> {
             face.eye_aspect_ratio.right,
             face.mouth_open_ratio,
             face.smile.unwrap_or(f32::NAN),
-            spoof.0,
-            spoof.1,
+            spoof,
             face.sharpness,
         );
         if let Some(e) = face.embedding {
@@ -206,16 +202,13 @@ fn bench(models_dir: &Path, image_path: &Path, iters: usize) -> Result<()> {
     let threads = rayon::current_num_threads();
     let dev = Device::Cpu;
     let input = |c: usize, s: usize| Tensor::rand(0f32, 1.0, (1, c, s, s), &dev);
-    let (x256, x192, x64, x128, x32, x64g, x150) = (
+    let (x256, x192, x128, x64g, x150) = (
         input(3, 256)?,
         input(3, 192)?,
-        input(3, 64)?,
         input(3, 128)?,
-        input(3, 32)?,
         input(1, 64)?,
         input(3, 150)?,
     );
-    let iris = models::nets::iris::Iris::load(models::analysis::load_weights(models_dir, "iris")?)?;
     println!("threads: {threads} (RAYON_NUM_THREADS), {iters} iterations, median ms");
     println!("{:<34} {:>10} {:>14}", "", "direct dw", "candle grouped");
     let mut rows: Vec<(&str, [f64; 2])> = Vec::new();
@@ -239,14 +232,9 @@ fn bench(models_dir: &Path, image_path: &Path, iters: usize) -> Result<()> {
             "facemesh 192² (mesh + flag)",
             median_ms(n, || Ok(models.mesh().landmarks(&x192)?))?,
         );
-        row("iris 64²", median_ms(n, || Ok(iris.forward(&x64)?))?);
         row(
             "antispoof 128²",
             median_ms(n, || Ok(models.antispoof().forward(&x128)?))?,
-        );
-        row(
-            "liveness 32²",
-            median_ms(n, || Ok(models.liveness().forward(&x32)?))?,
         );
         row(
             "emotion 64² grey",
