@@ -21,6 +21,7 @@ use image::RgbImage;
 use serde::Serialize;
 
 use crate::imageops::{laplacian_variance, luma, sample, to_nchw, Affine};
+use crate::layers::Depthwise;
 use crate::nets::{antispoof, blazeface, emotion, face_recognition, facemesh};
 
 /// The command that creates the weight files.
@@ -328,13 +329,18 @@ fn landmark_box(lm: &[[f32; 3]]) -> FaceBox {
 
 impl FaceModels {
     /// Loads every network from `dir` (`blazeface`, `facemesh`, `antispoof`, `emotion`,
-    /// `face_recognition` `.safetensors`).
+    /// `face_recognition` `.safetensors`), with the fast depthwise kernel.
     pub fn load(dir: &Path) -> std::result::Result<Self, LoadError> {
+        Self::load_with(dir, Depthwise::Direct)
+    }
+
+    /// [`FaceModels::load`], with the depthwise layers run by `dw` (benchmarks compare the two).
+    pub fn load_with(dir: &Path, dw: Depthwise) -> std::result::Result<Self, LoadError> {
         Ok(Self {
-            detector: build(dir, "blazeface", blazeface::BlazeFace::load)?,
-            mesh: build(dir, "facemesh", facemesh::FaceMesh::load)?,
+            detector: build(dir, "blazeface", |vb| blazeface::BlazeFace::load(vb, dw))?,
+            mesh: build(dir, "facemesh", |vb| facemesh::FaceMesh::load(vb, dw))?,
             antispoof: build(dir, "antispoof", antispoof::AntiSpoof::load)?,
-            emotion: build(dir, "emotion", emotion::Emotion::load)?,
+            emotion: build(dir, "emotion", |vb| emotion::Emotion::load(vb, dw))?,
             descriptor: build(
                 dir,
                 "face_recognition",

@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
 use clap::{Parser, Subcommand};
-use models::{embedding_distance, AnalyzeOptions, FaceModels};
+use models::{embedding_distance, layers::Depthwise, AnalyzeOptions, FaceModels};
 
 #[derive(Parser)]
 #[command(about = "iLive face networks: weight conversion, checks on photos, benchmarks")]
@@ -212,8 +212,11 @@ fn bench(models_dir: &Path, image_path: &Path, iters: usize) -> Result<()> {
     println!("threads: {threads} (RAYON_NUM_THREADS), {iters} iterations, median ms");
     println!("{:<34} {:>10} {:>14}", "", "direct dw", "candle grouped");
     let mut rows: Vec<(&str, [f64; 2])> = Vec::new();
-    for (col, candle_dw) in [false, true].into_iter().enumerate() {
-        models::layers::use_candle_depthwise(candle_dw);
+    for (col, dw) in [Depthwise::Direct, Depthwise::CandleGrouped]
+        .into_iter()
+        .enumerate()
+    {
+        let models = FaceModels::load_with(models_dir, dw)?;
         let mut row = |name: &'static str, ms: f64| {
             if let Some(r) = rows.iter_mut().find(|r| r.0 == name) {
                 r.1[col] = ms;
@@ -223,7 +226,10 @@ fn bench(models_dir: &Path, image_path: &Path, iters: usize) -> Result<()> {
                 rows.push((name, v));
             }
         };
-        let n = if candle_dw { iters.min(5) } else { iters };
+        let n = match dw {
+            Depthwise::Direct => iters,
+            Depthwise::CandleGrouped => iters.min(5),
+        };
         row(
             "blazeface 256²",
             median_ms(n, || Ok(models.detector().forward_raw(&x256)?))?,
@@ -261,7 +267,6 @@ fn bench(models_dir: &Path, image_path: &Path, iters: usize) -> Result<()> {
             median_ms(n, || Ok(models.analyze_jpeg(&jpeg, &all)?))?,
         );
     }
-    models::layers::use_candle_depthwise(false);
     for (name, [a, b]) in rows {
         println!("{name:<34} {a:>10.2} {b:>14.2}");
     }
