@@ -14,7 +14,7 @@
 //!
 //! ```no_run
 //! use models::{embedding_distance, AnalyzeOptions, FaceModels};
-//! # fn main() -> anyhow::Result<()> {
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let models = FaceModels::load(std::path::Path::new("/root/.cache/ilive/models"))?; // once
 //! let jpeg: Vec<u8> = std::fs::read("frame.jpg")?;
 //! let opts = AnalyzeOptions { embedding: true, ..Default::default() };
