@@ -121,7 +121,10 @@ fn read_manifest(manifest: &Value, dir: &Path) -> Result<Vec<RawWeight>> {
             bytes.extend(read(&dir.join(p))?);
         }
         let mut offset = 0usize;
-        for w in need(group["weights"].as_array(), "manifest group without weights")? {
+        for w in need(
+            group["weights"].as_array(),
+            "manifest group without weights",
+        )? {
             let name = need(w["name"].as_str(), "weight without name")?.to_string();
             let shape: Vec<usize> = need(w["shape"].as_array(), "weight without shape")?
                 .iter()
@@ -138,7 +141,11 @@ fn read_manifest(manifest: &Value, dir: &Path) -> Result<Vec<RawWeight>> {
                 "float32" | "int32" => 4,
                 "float16" | "uint16" => 2,
                 "uint8" => 1,
-                other => return Err(format_err(format!("{name}: unsupported stored dtype {other}"))),
+                other => {
+                    return Err(format_err(format!(
+                        "{name}: unsupported stored dtype {other}"
+                    )))
+                }
             };
             let end = offset + count * width;
             if end > bytes.len() {
@@ -267,9 +274,9 @@ pub fn convert_graph_model(dir: &Path, stem: &str) -> Result<HashMap<String, Ten
             ("Pad" | "Reshape" | "ConcatV2" | "Mean", _) => continue,
             _ => {
                 return Err(format_err(format!(
-                    "{stem}: weight {} feeds {op} argument {arg}, which the converter does not know",
-                    w.name
-                )))
+                "{stem}: weight {} feeds {op} argument {arg}, which the converter does not know",
+                w.name
+            )))
             }
         };
         let key = format!("{layer}.{role}");

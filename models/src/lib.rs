@@ -5,6 +5,8 @@
 //!   descriptor), each a readable candle module whose outputs match TF.js.
 //! - [`depthwise`]: the direct depthwise convolution those networks rely on for speed.
 //! - [`analysis`]: [`FaceModels`], the per-frame entry point for the server.
+//! - [`face`]: the landmarks of one face, their mesh indices and what they measure (pose, eye
+//!   and mouth ratios, inter-eye distance).
 //! - [`geometry`]: the homography fit behind the planar-motion (print) test.
 //! - [`parallax`]: the same test measured on image texture between two face crops.
 //! - [`cues`]: the spectral lines of a screen's pixel grid (moiré).
@@ -31,6 +33,7 @@ pub mod analysis;
 pub mod convert;
 pub mod cues;
 pub mod depthwise;
+pub mod face;
 pub mod geometry;
 pub mod imageops;
 pub mod layers;
@@ -56,6 +59,7 @@ pub fn cache_dir(var: &str, sub: &str) -> std::path::PathBuf {
 }
 
 pub use analysis::{
-    embedding_distance, AnalyzeError, AnalyzeOptions, AntiSpoofScores, Embedding, EyePair, Face,
-    FaceBox, FaceModels, HeadPose, LoadError,
+    embedding_distance, AnalyzeError, AnalyzeOptions, AntiSpoofScores, Embedding, Face, FaceModels,
+    LoadError,
 };
+pub use face::{EyePair, FaceBox, HeadPose, Landmarks};

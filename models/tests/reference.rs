@@ -171,8 +171,8 @@ fn antispoof_matches_tfjs() {
 
 #[test]
 fn emotion_matches_tfjs() {
-    let net =
-        emotion::Emotion::load(weights("emotion"), Depthwise::Direct).unwrap_or_else(|e| panic!("{e}"));
+    let net = emotion::Emotion::load(weights("emotion"), Depthwise::Direct)
+        .unwrap_or_else(|e| panic!("{e}"));
     check("emotion", |x| {
         Ok(HashMap::from([("Identity".to_string(), net.forward(x)?)]))
     });

@@ -155,7 +155,7 @@ pub(crate) mod tests {
             },
             score: 0.95,
             mesh_score: 0.99,
-            landmarks: vec![],
+            landmarks: Default::default(),
             pose: HeadPose {
                 yaw,
                 pitch,

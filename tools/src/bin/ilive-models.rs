@@ -58,13 +58,7 @@ enum Cmd {
 }
 
 fn fixtures_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("ILIVE_FIXTURES_DIR") {
-        return PathBuf::from(d);
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
-    home.join(".cache/ilive/fixtures")
+    models::cache_dir("ILIVE_FIXTURES_DIR", "fixtures")
 }
 
 fn main() -> Result<()> {
@@ -277,12 +271,10 @@ fn bench(models_dir: &Path, image_path: &Path, iters: usize) -> Result<()> {
         .into_iter()
         .next()
         .context("no face")?;
-    let lm = &face.landmarks;
-    let eye = |a: usize, b: usize| [(lm[a][0] + lm[b][0]) / 2.0, (lm[a][1] + lm[b][1]) / 2.0];
-    let (l, r) = (eye(33, 133), eye(362, 263));
-    let ied = (l[0] - r[0]).hypot(l[1] - r[1]);
-    let capture =
-        || models::parallax::Keyframe::capture(&frame, &face, 0.0, ied).context("no keyframe");
+    let capture = || {
+        models::parallax::Keyframe::capture(&frame, &face, 0.0, face.inter_eye())
+            .context("no keyframe")
+    };
     let key = capture()?;
     println!(
         "{:<34} {:>10.2}",

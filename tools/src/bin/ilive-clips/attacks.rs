@@ -4,7 +4,7 @@
 //!   level, warm paper white, paper fibres, a white margin) and held up on a moving plane: a
 //!   homography with perspective tilt, so the whole picture — face included — moves rigidly.
 //!   A glossy highlight drifts across it as it tilts. The face never deforms in 3-D, which is
-//!   the cue of the motion layer (DESIGN.md, "The verification layers", 2).
+//!   the cue of the motion layer (`docs/architecture.md`, "The verification layers", 2).
 //! - **Replay** ([`Screen`]): a live-like frame shown on a monitor filmed by the camera:
 //!   display gamma and tint, the screen's RGB sub-pixel grid sampled by the camera's pixels
 //!   (which aliases into moiré), a dark bezel around the active area, slight perspective
