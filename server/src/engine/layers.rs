@@ -49,18 +49,9 @@ impl LayerScore {
     }
 }
 
-/// Image cues of the face region of one frame.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct ImageCues {
-    /// Strongest high-frequency spectral peak over the median of its ring, over grey and colour
-    /// differences (a screen's pixel grid beats against the camera's sensor as spectral lines).
-    pub moire: f32,
-    /// Fraction of face pixels saturated in every channel (specular glare off glossy paper or
-    /// glass).
-    pub glare: f32,
-}
+pub use models::cues::ImageCues;
 
-/// Ring-normalised spectral peak (see `pool::image_cues`) above which a frame counts as showing
+/// Ring-normalised spectral peak (see `models::cues::image_cues`) above which a frame counts as showing
 /// a pixel grid: five to six times the ≈3.5 expected of the largest of a ring's bins under noise,
 /// and well above the ≤12 of the oriented edges of real faces and rooms.
 pub const MOIRE_PEAK: f32 = 20.0;
