@@ -1,6 +1,8 @@
 //! The rig on a synthetic subject: expressions, pose and a rest render that reproduces the photo.
 
-use models::face::{Landmarks, MOUTH_LEFT, MOUTH_RIGHT, NOSE_TIP, NUM_LANDMARKS};
+use models::face::{
+    Landmarks, LIP_LOWER_INNER, LIP_UPPER_INNER, MOUTH_LEFT, MOUTH_RIGHT, NOSE_TIP, NUM_LANDMARKS,
+};
 
 use super::*;
 use crate::canvas::Canvas;
@@ -105,10 +107,10 @@ fn smile_widens_and_open_mouth_parts_the_lips() {
         mouth: 1.0,
         ..Default::default()
     });
-    let gap = open[14][1] - open[13][1];
+    let gap = open[LIP_LOWER_INNER][1] - open[LIP_UPPER_INNER][1];
     assert!(gap / width(&open) > 0.35, "{}", gap / width(&open));
     // the upper lip does not move
-    assert_eq!(open[13], rest[13]);
+    assert_eq!(open[LIP_UPPER_INNER], rest[LIP_UPPER_INNER]);
 }
 
 #[test]
