@@ -11,7 +11,7 @@
 //! 3. **Mesh**: FaceMesh on the crop; its 468 points are mapped back to image pixels through the
 //!    same transform (z is scaled like x and y; larger z = farther from the camera).
 //! 4. **Measure**: pose, eye aspect ratios, mouth ratios, brightness, sharpness (see [`Face`]).
-//! 5. **On request**: Emotion (smile), AntiSpoof + Liveness, and the 128-d face descriptor.
+//! 5. **On request**: Emotion (smile), AntiSpoof, and the 128-d face descriptor.
 
 use std::path::{Path, PathBuf};
 
@@ -20,8 +20,10 @@ use candle_nn::VarBuilder;
 use image::RgbImage;
 use serde::Serialize;
 
+use crate::face::{EyePair, FaceBox, HeadPose, Landmarks};
 use crate::imageops::{laplacian_variance, luma, sample, to_nchw, Affine};
-use crate::nets::{antispoof, blazeface, emotion, face_recognition, facemesh, liveness};
+use crate::layers::Depthwise;
+use crate::nets::{antispoof, blazeface, emotion, face_recognition, facemesh};
 
 /// The command that creates the weight files.
 pub const SETUP_COMMAND: &str = "bash scripts/models/setup.sh";
@@ -55,7 +57,7 @@ pub enum AnalyzeError {
 /// What to compute beyond detection, mesh and the cheap measurements.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AnalyzeOptions {
-    /// Run AntiSpoof and Liveness (fills [`Face::anti_spoof`]).
+    /// Run AntiSpoof (fills [`Face::anti_spoof`]).
     pub anti_spoof: bool,
     /// Compute the 128-d descriptor (fills [`Face::embedding`]).
     pub embedding: bool,
@@ -83,44 +85,12 @@ impl Default for AnalyzeOptions {
     }
 }
 
-/// An axis-aligned box in image pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct FaceBox {
-    pub x: f32,
-    pub y: f32,
-    pub w: f32,
-    pub h: f32,
-}
-
-/// Head pose in degrees, for an unmirrored camera frame.
-///
-/// - `yaw > 0`: the subject turns their head to **their own left** (the nose moves toward the
-///   image's right edge).
-/// - `pitch > 0`: the subject looks **up** (chin raised).
-/// - `roll > 0`: the head tilts toward the subject's **left shoulder** (clockwise as seen on
-///   screen: the eye on the image's right is lower).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct HeadPose {
-    pub yaw: f32,
-    pub pitch: f32,
-    pub roll: f32,
-}
-
-/// Per-eye values; `left`/`right` are the **subject's** sides (the subject's left eye appears on
-/// the image's right in an unmirrored frame).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct EyePair {
-    pub left: f32,
-    pub right: f32,
-}
-
-/// Outputs of the two anti-spoof networks (weak signals; see DESIGN.md).
+/// Output of the AntiSpoof network: a weak signal (ROC AUC ≈ 0.66 on real attacks), one among
+/// several (see `docs/architecture.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct AntiSpoofScores {
     /// AntiSpoof's sigmoid "real" score in `[0, 1]`.
     pub antispoof_real: f32,
-    /// Liveness's softmax probability of class 0 ("live"), as Human reports it.
-    pub liveness_real: f32,
 }
 
 /// A 128-d face descriptor; compare with [`embedding_distance`].
@@ -151,8 +121,8 @@ pub struct Face {
     pub score: f32,
     /// FaceMesh's face-presence probability for the crop, in `[0, 1]`.
     pub mesh_score: f32,
-    /// 468 MediaPipe landmarks `[x, y, z]` in image pixels (z relative, larger = farther).
-    pub landmarks: Vec<[f32; 3]>,
+    /// The 468 MediaPipe landmarks `[x, y, z]` in image pixels (z relative, larger = farther).
+    pub landmarks: Landmarks,
     /// Head pose (sign conventions on [`HeadPose`]).
     pub pose: HeadPose,
     /// Eye aspect ratio (Soukupová & Čech 2016) from six mesh points per eye: ~0.25–0.35 open,
@@ -176,13 +146,19 @@ pub struct Face {
     pub embedding: Option<Embedding>,
 }
 
+impl Face {
+    /// Distance between the eye centres in pixels: the scale of every landmark measure.
+    pub fn inter_eye(&self) -> f32 {
+        self.landmarks.inter_eye()
+    }
+}
+
 /// All networks, loaded once; `Send + Sync`, so one instance serves every worker thread.
 #[derive(Debug, Clone)]
 pub struct FaceModels {
     detector: blazeface::BlazeFace,
     mesh: facemesh::FaceMesh,
     antispoof: antispoof::AntiSpoof,
-    liveness: liveness::Liveness,
     emotion: emotion::Emotion,
     descriptor: face_recognition::FaceRecognition,
 }
@@ -214,130 +190,20 @@ fn build<T>(
     })
 }
 
-/// Mesh indices of the six EAR points per eye: outer corner, two upper-lid points, inner
-/// corner, two lower-lid points (p1…p6 of Soukupová & Čech).
-const RIGHT_EYE: [usize; 6] = [33, 160, 158, 133, 153, 144];
-const LEFT_EYE: [usize; 6] = [263, 387, 385, 362, 380, 373];
-const LIP_UPPER_INNER: usize = 13;
-const LIP_LOWER_INNER: usize = 14;
-const MOUTH_RIGHT: usize = 61;
-const MOUTH_LEFT: usize = 291;
-const FOREHEAD: usize = 10;
-const CHIN: usize = 152;
-
-fn dist2(a: [f32; 3], b: [f32; 3]) -> f32 {
-    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
-}
-
-/// Eye aspect ratio `(|p2−p6| + |p3−p5|) / (2·|p1−p4|)` in the image plane.
-pub fn eye_aspect_ratio(lm: &[[f32; 3]], idx: [usize; 6]) -> f32 {
-    let p = |i: usize| lm[idx[i]];
-    let width = dist2(p(0), p(3));
-    if width <= f32::EPSILON {
-        return 0.0;
-    }
-    (dist2(p(1), p(5)) + dist2(p(2), p(4))) / (2.0 * width)
-}
-
-fn mean_point(lm: &[[f32; 3]], idx: &[usize]) -> [f32; 3] {
-    let mut m = [0f32; 3];
-    for &i in idx {
-        for k in 0..3 {
-            m[k] += lm[i][k] / idx.len() as f32;
-        }
-    }
-    m
-}
-
-fn sub(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {
-    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
-}
-fn dot(a: [f32; 3], b: [f32; 3]) -> f32 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-}
-fn cross(a: [f32; 3], b: [f32; 3]) -> [f32; 3] {
-    [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ]
-}
-fn normalize(a: [f32; 3]) -> [f32; 3] {
-    let n = dot(a, a).sqrt().max(f32::EPSILON);
-    [a[0] / n, a[1] / n, a[2] / n]
-}
-
-/// Head pose from landmarks in image coordinates (x right, y down, z away from the camera).
-///
-/// The face frame: x from the subject's right eye to their left eye, y from forehead to chin
-/// (made orthogonal to x), z = x × y (pointing into the head). Frontal: yaw = pitch = 0.
-pub fn head_pose(lm: &[[f32; 3]]) -> HeadPose {
-    let right_eye = mean_point(lm, &[RIGHT_EYE[0], RIGHT_EYE[3]]);
-    let left_eye = mean_point(lm, &[LEFT_EYE[0], LEFT_EYE[3]]);
-    let x = normalize(sub(left_eye, right_eye));
-    let down = sub(lm[CHIN], lm[FOREHEAD]);
-    let y = normalize(sub(down, scale(x, dot(down, x))));
-    let z = cross(x, y);
-    let deg = 180.0 / std::f32::consts::PI;
-    HeadPose {
-        // The face's forward direction is −z; turning to the subject's left swings it to +x.
-        yaw: (-z[0]).atan2(z[2]) * deg,
-        // Looking up swings −z toward −y (up in the image).
-        pitch: z[1].atan2(z[2]) * deg,
-        roll: x[1].atan2(x[0]) * deg,
-    }
-}
-
-fn scale(a: [f32; 3], s: f32) -> [f32; 3] {
-    [a[0] * s, a[1] * s, a[2] * s]
-}
-
-/// Mouth opening and width ratios (see [`Face`]).
-pub fn mouth_ratios(lm: &[[f32; 3]]) -> (f32, f32) {
-    let width = dist2(lm[MOUTH_RIGHT], lm[MOUTH_LEFT]);
-    let gap = dist2(lm[LIP_UPPER_INNER], lm[LIP_LOWER_INNER]);
-    let right_eye = mean_point(lm, &[RIGHT_EYE[0], RIGHT_EYE[3]]);
-    let left_eye = mean_point(lm, &[LEFT_EYE[0], LEFT_EYE[3]]);
-    let eyes = dist2(right_eye, left_eye);
-    let open = if width > f32::EPSILON {
-        gap / width
-    } else {
-        0.0
-    };
-    let wide = if eyes > f32::EPSILON {
-        width / eyes
-    } else {
-        0.0
-    };
-    (open, wide)
-}
-
-fn landmark_box(lm: &[[f32; 3]]) -> FaceBox {
-    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-    for p in lm {
-        x0 = x0.min(p[0]);
-        y0 = y0.min(p[1]);
-        x1 = x1.max(p[0]);
-        y1 = y1.max(p[1]);
-    }
-    FaceBox {
-        x: x0,
-        y: y0,
-        w: (x1 - x0).max(0.0),
-        h: (y1 - y0).max(0.0),
-    }
-}
-
 impl FaceModels {
-    /// Loads every network from `dir` (`blazeface`, `facemesh`, `antispoof`, `liveness`,
-    /// `emotion`, `face_recognition` `.safetensors`).
+    /// Loads every network from `dir` (`blazeface`, `facemesh`, `antispoof`, `emotion`,
+    /// `face_recognition` `.safetensors`), with the fast depthwise kernel.
     pub fn load(dir: &Path) -> std::result::Result<Self, LoadError> {
+        Self::load_with(dir, Depthwise::Direct)
+    }
+
+    /// [`FaceModels::load`], with the depthwise layers run by `dw` (benchmarks compare the two).
+    pub fn load_with(dir: &Path, dw: Depthwise) -> std::result::Result<Self, LoadError> {
         Ok(Self {
-            detector: build(dir, "blazeface", blazeface::BlazeFace::load)?,
-            mesh: build(dir, "facemesh", facemesh::FaceMesh::load)?,
+            detector: build(dir, "blazeface", |vb| blazeface::BlazeFace::load(vb, dw))?,
+            mesh: build(dir, "facemesh", |vb| facemesh::FaceMesh::load(vb, dw))?,
             antispoof: build(dir, "antispoof", antispoof::AntiSpoof::load)?,
-            liveness: build(dir, "liveness", liveness::Liveness::load)?,
-            emotion: build(dir, "emotion", emotion::Emotion::load)?,
+            emotion: build(dir, "emotion", |vb| emotion::Emotion::load(vb, dw))?,
             descriptor: build(
                 dir,
                 "face_recognition",
@@ -424,19 +290,20 @@ impl FaceModels {
             return Ok(None);
         }
         let zscale = map.scale();
-        let landmarks: Vec<[f32; 3]> = raw
+        let points: Vec<[f32; 3]> = raw
             .iter()
             .map(|p| {
                 let [x, y] = map.apply([p[0], p[1]]);
                 [x, y, p[2] * zscale]
             })
             .collect();
-        if landmarks.len() != facemesh::NUM_LANDMARKS {
-            candle_core::bail!("facemesh returned {} points", landmarks.len());
-        }
+        let count = points.len();
+        let Some(landmarks) = Landmarks::new(points) else {
+            candle_core::bail!("facemesh returned {count} points");
+        };
 
-        let bbox = landmark_box(&landmarks);
-        let (mouth_open_ratio, mouth_width_ratio) = mouth_ratios(&landmarks);
+        let bbox = landmarks.bbox();
+        let (mouth_open_ratio, mouth_width_ratio) = landmarks.mouth_ratios();
         let grey = luma(&crop);
         let sharpness = laplacian_variance(&grey, n, n);
         let box_map = Affine {
@@ -460,22 +327,14 @@ impl FaceModels {
         };
         let anti_spoof = if opts.anti_spoof {
             let a = antispoof::INPUT_SIZE;
-            let l = liveness::INPUT_SIZE;
             let xa = to_nchw(&sample(img, &at(a), a, a), a, a, 1.0 / 255.0, 0.0)?;
-            let xl = to_nchw(&sample(img, &at(l), l, l), l, l, 1.0 / 255.0, 0.0)?;
             let real = self
                 .antispoof
                 .forward(&xa)?
                 .flatten_all()?
                 .to_vec1::<f32>()?;
-            let live = self
-                .liveness
-                .forward(&xl)?
-                .flatten_all()?
-                .to_vec1::<f32>()?;
             Some(AntiSpoofScores {
                 antispoof_real: real.first().copied().unwrap_or(0.0),
-                liveness_real: live.first().copied().unwrap_or(0.0),
             })
         } else {
             None
@@ -490,11 +349,8 @@ impl FaceModels {
             bbox,
             score: det.score,
             mesh_score,
-            pose: head_pose(&landmarks),
-            eye_aspect_ratio: EyePair {
-                left: eye_aspect_ratio(&landmarks, LEFT_EYE),
-                right: eye_aspect_ratio(&landmarks, RIGHT_EYE),
-            },
+            pose: landmarks.head_pose(),
+            eye_aspect_ratio: landmarks.eye_aspect_ratios(),
             mouth_open_ratio,
             mouth_width_ratio,
             smile,
@@ -508,14 +364,13 @@ impl FaceModels {
 
     /// The descriptor of the face whose landmarks are given: a square crop around the landmarks,
     /// rotated upright by the eye line, at 150².
-    fn embed(&self, img: &RgbImage, lm: &[[f32; 3]]) -> Result<Embedding> {
-        let right_eye = mean_point(lm, &[RIGHT_EYE[0], RIGHT_EYE[3]]);
-        let left_eye = mean_point(lm, &[LEFT_EYE[0], LEFT_EYE[3]]);
+    fn embed(&self, img: &RgbImage, lm: &Landmarks) -> Result<Embedding> {
+        let [right_eye, left_eye] = lm.eye_centres();
         let angle = (left_eye[1] - right_eye[1]).atan2(left_eye[0] - right_eye[0]);
         let (sin, cos) = angle.sin_cos();
         // Extent of the landmarks in the rotated (upright) frame.
         let (mut u0, mut v0, mut u1, mut v1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-        for p in lm {
+        for p in lm.iter() {
             let u = p[0] * cos + p[1] * sin;
             let v = -p[0] * sin + p[1] * cos;
             u0 = u0.min(u);
@@ -553,10 +408,6 @@ impl FaceModels {
     pub fn antispoof(&self) -> &antispoof::AntiSpoof {
         &self.antispoof
     }
-    /// Liveness (for benchmarks and checks).
-    pub fn liveness(&self) -> &liveness::Liveness {
-        &self.liveness
-    }
     /// Emotion (for benchmarks and checks).
     pub fn emotion(&self) -> &emotion::Emotion {
         &self.emotion
@@ -576,75 +427,6 @@ mod tests {
     #[test]
     fn face_models_are_send_and_sync() {
         assert_send_sync::<FaceModels>();
-    }
-
-    /// A synthetic "face": eyes, mouth, forehead and chin on a plane, rotated by yaw (about the
-    /// vertical axis, positive toward the subject's left) and pitch.
-    fn synthetic(yaw_deg: f32, pitch_deg: f32, roll_deg: f32) -> Vec<[f32; 3]> {
-        let mut lm = vec![[0f32; 3]; facemesh::NUM_LANDMARKS];
-        // Canonical frontal face, image axes (x right, y down, z away from camera), centred.
-        // The subject's right eye is on the image's left.
-        let set = |lm: &mut Vec<[f32; 3]>, i: usize, p: [f32; 3]| lm[i] = p;
-        set(&mut lm, RIGHT_EYE[0], [-45.0, -20.0, 0.0]);
-        set(&mut lm, RIGHT_EYE[3], [-15.0, -20.0, 0.0]);
-        set(&mut lm, RIGHT_EYE[1], [-35.0, -25.0, 0.0]);
-        set(&mut lm, RIGHT_EYE[2], [-25.0, -25.0, 0.0]);
-        set(&mut lm, RIGHT_EYE[4], [-25.0, -15.0, 0.0]);
-        set(&mut lm, RIGHT_EYE[5], [-35.0, -15.0, 0.0]);
-        for k in 0..6 {
-            let p = lm[RIGHT_EYE[k]];
-            lm[LEFT_EYE[k]] = [-p[0], p[1], p[2]];
-        }
-        set(&mut lm, FOREHEAD, [0.0, -70.0, 0.0]);
-        set(&mut lm, CHIN, [0.0, 80.0, 0.0]);
-        set(&mut lm, MOUTH_RIGHT, [-25.0, 45.0, 0.0]);
-        set(&mut lm, MOUTH_LEFT, [25.0, 45.0, 0.0]);
-        set(&mut lm, LIP_UPPER_INNER, [0.0, 43.0, 0.0]);
-        set(&mut lm, LIP_LOWER_INNER, [0.0, 47.0, 0.0]);
-        let (sy, cy) = yaw_deg.to_radians().sin_cos();
-        let (sp, cp) = pitch_deg.to_radians().sin_cos();
-        let (sr, cr) = roll_deg.to_radians().sin_cos();
-        for p in lm.iter_mut() {
-            // The face's forward vector is (0,0,−1). Turning to the subject's left sends it to +x:
-            // rotate about y so that (0,0,−1) → (sin yaw, 0, −cos yaw).
-            let [x, y, z] = *p;
-            let (x, z) = (x * cy - z * sy, x * sy + z * cy);
-            // Looking up sends forward to −y: (0,0,−1) → (0, −sin pitch, −cos pitch).
-            let (y, z) = (y * cp + z * sp, -y * sp + z * cp);
-            // Roll: rotate in the image plane, clockwise on screen for positive angles.
-            let (x, y) = (x * cr - y * sr, x * sr + y * cr);
-            *p = [x + 300.0, y + 200.0, z];
-        }
-        lm
-    }
-
-    #[test]
-    fn head_pose_signs_follow_the_documented_convention() {
-        let p = head_pose(&synthetic(0.0, 0.0, 0.0));
-        assert!(
-            p.yaw.abs() < 1e-3 && p.pitch.abs() < 1e-3 && p.roll.abs() < 1e-3,
-            "{p:?}"
-        );
-        let p = head_pose(&synthetic(25.0, 0.0, 0.0));
-        assert!((p.yaw - 25.0).abs() < 0.5, "{p:?}");
-        let p = head_pose(&synthetic(-30.0, 0.0, 0.0));
-        assert!((p.yaw + 30.0).abs() < 0.5, "{p:?}");
-        let p = head_pose(&synthetic(0.0, 20.0, 0.0));
-        assert!((p.pitch - 20.0).abs() < 0.5 && p.yaw.abs() < 0.5, "{p:?}");
-        let p = head_pose(&synthetic(0.0, 0.0, 15.0));
-        assert!((p.roll - 15.0).abs() < 0.5 && p.yaw.abs() < 0.5, "{p:?}");
-    }
-
-    #[test]
-    fn eye_and_mouth_ratios_on_a_synthetic_face() {
-        let lm = synthetic(0.0, 0.0, 0.0);
-        // eye: lids 10 px apart over a 30 px wide eye
-        assert!((eye_aspect_ratio(&lm, LEFT_EYE) - 10.0 / 30.0).abs() < 1e-5);
-        assert!((eye_aspect_ratio(&lm, RIGHT_EYE) - 10.0 / 30.0).abs() < 1e-5);
-        let (open, wide) = mouth_ratios(&lm);
-        assert!((open - 4.0 / 50.0).abs() < 1e-5, "{open}");
-        // eye centres at ±30 → 60 px apart; mouth 50 px wide
-        assert!((wide - 50.0 / 60.0).abs() < 1e-5, "{wide}");
     }
 
     #[test]

@@ -34,19 +34,72 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor};
 use serde_json::Value;
 
+/// Why the TF.js weights could not be converted.
+#[derive(Debug, thiserror::Error)]
+pub enum ConvertError {
+    /// A package file could not be read, or an output file written.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A model's JSON does not parse.
+    #[error("parsing {path}: {source}")]
+    Json {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The manifest or the graph is not what the converter knows how to read.
+    #[error("{0}")]
+    Format(String),
+    /// A tensor could not be built, reshaped or saved.
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+    /// Converting one network failed.
+    #[error("converting {net}: {source}")]
+    Net {
+        net: &'static str,
+        #[source]
+        source: Box<ConvertError>,
+    },
+}
+
+pub type Result<T, E = ConvertError> = std::result::Result<T, E>;
+
+/// `Some` value, or a [`ConvertError::Format`] saying what is missing.
+fn need<T>(v: Option<T>, what: &str) -> Result<T> {
+    v.ok_or_else(|| ConvertError::Format(what.to_string()))
+}
+
+fn format_err(msg: String) -> ConvertError {
+    ConvertError::Format(msg)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    io_at(path, std::fs::read(path))
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    serde_json::from_slice(&read(path)?).map_err(|source| ConvertError::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn io_at<T>(path: &Path, r: std::io::Result<T>) -> Result<T> {
+    r.map_err(|source| ConvertError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// The Human graph models converted, by file stem.
-pub const HUMAN_NETS: [&str; 6] = [
-    "blazeface",
-    "facemesh",
-    "iris",
-    "antispoof",
-    "liveness",
-    "emotion",
-];
+pub const HUMAN_NETS: [&str; 4] = ["blazeface", "facemesh", "antispoof", "emotion"];
 /// Output stem of face-api's face descriptor network.
 pub const FACE_RECOGNITION: &str = "face_recognition";
 
@@ -59,39 +112,26 @@ struct RawWeight {
 
 /// Reads every weight of a manifest (`weightsManifest` array) whose shards live in `dir`.
 fn read_manifest(manifest: &Value, dir: &Path) -> Result<Vec<RawWeight>> {
-    let groups = manifest
-        .as_array()
-        .context("weightsManifest is not an array")?;
+    let groups = need(manifest.as_array(), "weightsManifest is not an array")?;
     let mut out = Vec::new();
     for group in groups {
         let mut bytes = Vec::new();
-        for p in group["paths"]
-            .as_array()
-            .context("manifest group without paths")?
-        {
-            let p = p.as_str().context("shard path is not a string")?;
-            let shard = dir.join(p);
-            bytes.extend(
-                std::fs::read(&shard).with_context(|| format!("reading {}", shard.display()))?,
-            );
+        for p in need(group["paths"].as_array(), "manifest group without paths")? {
+            let p = need(p.as_str(), "shard path is not a string")?;
+            bytes.extend(read(&dir.join(p))?);
         }
         let mut offset = 0usize;
-        for w in group["weights"]
-            .as_array()
-            .context("manifest group without weights")?
-        {
-            let name = w["name"]
-                .as_str()
-                .context("weight without name")?
-                .to_string();
-            let shape: Vec<usize> = w["shape"]
-                .as_array()
-                .context("weight without shape")?
+        for w in need(
+            group["weights"].as_array(),
+            "manifest group without weights",
+        )? {
+            let name = need(w["name"].as_str(), "weight without name")?.to_string();
+            let shape: Vec<usize> = need(w["shape"].as_array(), "weight without shape")?
                 .iter()
-                .map(|d| d.as_u64().map(|d| d as usize).context("bad dimension"))
+                .map(|d| need(d.as_u64().map(|d| d as usize), "bad dimension"))
                 .collect::<Result<_>>()?;
             let count: usize = shape.iter().product();
-            let dtype = w["dtype"].as_str().context("weight without dtype")?;
+            let dtype = need(w["dtype"].as_str(), "weight without dtype")?;
             let quant = w.get("quantization");
             let stored = quant
                 .and_then(|q| q["dtype"].as_str())
@@ -101,14 +141,18 @@ fn read_manifest(manifest: &Value, dir: &Path) -> Result<Vec<RawWeight>> {
                 "float32" | "int32" => 4,
                 "float16" | "uint16" => 2,
                 "uint8" => 1,
-                other => bail!("{name}: unsupported stored dtype {other}"),
+                other => {
+                    return Err(format_err(format!(
+                        "{name}: unsupported stored dtype {other}"
+                    )))
+                }
             };
             let end = offset + count * width;
             if end > bytes.len() {
-                bail!(
+                return Err(format_err(format!(
                     "{name}: shards end at byte {} but the weight needs {end}",
                     bytes.len()
-                );
+                )));
             }
             let raw = &bytes[offset..end];
             offset = end;
@@ -128,9 +172,9 @@ fn read_manifest(manifest: &Value, dir: &Path) -> Result<Vec<RawWeight>> {
                     Tensor::from_raw_buffer(raw, DType::F16, &[count], dev)?.to_dtype(DType::F32)?
                 }
                 "uint8" | "uint16" => {
-                    let q = quant.context("quantised weight without quantization")?;
-                    let scale = q["scale"].as_f64().context("quantization without scale")?;
-                    let min = q["min"].as_f64().context("quantization without min")?;
+                    let q = need(quant, "quantised weight without quantization")?;
+                    let scale = need(q["scale"].as_f64(), "quantization without scale")?;
+                    let min = need(q["min"].as_f64(), "quantization without min")?;
                     // Dequantise in f64 then round to f32, as TF.js does in JavaScript numbers.
                     let v: Vec<f32> = if width == 1 {
                         raw.iter()
@@ -143,7 +187,7 @@ fn read_manifest(manifest: &Value, dir: &Path) -> Result<Vec<RawWeight>> {
                     };
                     Tensor::from_vec(v, count, dev)?
                 }
-                _ => unreachable_dtype(&stored)?,
+                other => return Err(format_err(format!("unsupported stored dtype {other}"))),
             };
             out.push(RawWeight {
                 name,
@@ -152,17 +196,13 @@ fn read_manifest(manifest: &Value, dir: &Path) -> Result<Vec<RawWeight>> {
             });
         }
         if offset != bytes.len() {
-            bail!(
+            return Err(format_err(format!(
                 "manifest describes {offset} bytes but the shards hold {}",
                 bytes.len()
-            );
+            )));
         }
     }
     Ok(out)
-}
-
-fn unreachable_dtype(d: &str) -> Result<Tensor> {
-    bail!("unsupported stored dtype {d}")
 }
 
 /// The Keras layer segment of a TF name (see the module docs).
@@ -184,15 +224,12 @@ fn layer_of(name: &str) -> String {
 
 /// Converts one Human graph model (`<dir>/<stem>.json`) to named, candle-layout tensors.
 pub fn convert_graph_model(dir: &Path, stem: &str) -> Result<HashMap<String, Tensor>> {
-    let path = dir.join(format!("{stem}.json"));
-    let json: Value = serde_json::from_slice(
-        &std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
-    )
-    .with_context(|| format!("parsing {}", path.display()))?;
+    let json = read_json(&dir.join(format!("{stem}.json")))?;
     let weights = read_manifest(&json["weightsManifest"], dir)?;
-    let nodes = json["modelTopology"]["node"]
-        .as_array()
-        .context("modelTopology.node missing")?;
+    let nodes = need(
+        json["modelTopology"]["node"].as_array(),
+        "modelTopology.node missing",
+    )?;
 
     // weight name → (consuming op, argument index, consuming node name)
     let mut uses: HashMap<&str, (&str, usize, &str)> = HashMap::new();
@@ -211,7 +248,10 @@ pub fn convert_graph_model(dir: &Path, stem: &str) -> Result<HashMap<String, Ten
     let mut out = HashMap::new();
     for w in weights {
         let Some(&(op, arg, node)) = uses.get(w.name.as_str()) else {
-            bail!("{stem}: weight {} is not used by the graph", w.name);
+            return Err(format_err(format!(
+                "{stem}: weight {} is not used by the graph",
+                w.name
+            )));
         };
         let layer = if w.name.contains('/') {
             layer_of(&w.name)
@@ -232,14 +272,16 @@ pub fn convert_graph_model(dir: &Path, stem: &str) -> Result<HashMap<String, Ten
             ("Mul", _) => ("scale", t.clone()),
             ("Add" | "AddV2", _) => ("offset", t.clone()),
             ("Pad" | "Reshape" | "ConcatV2" | "Mean", _) => continue,
-            _ => bail!(
+            _ => {
+                return Err(format_err(format!(
                 "{stem}: weight {} feeds {op} argument {arg}, which the converter does not know",
                 w.name
-            ),
+            )))
+            }
         };
         let key = format!("{layer}.{role}");
         if out.insert(key.clone(), tensor.contiguous()?).is_some() {
-            bail!("{stem}: two weights map to {key}");
+            return Err(format_err(format!("{stem}: two weights map to {key}")));
         }
     }
     Ok(out)
@@ -247,11 +289,7 @@ pub fn convert_graph_model(dir: &Path, stem: &str) -> Result<HashMap<String, Ten
 
 /// Converts face-api's face recognition manifest (`<dir>/face_recognition_model-weights_manifest.json`).
 pub fn convert_face_recognition(dir: &Path) -> Result<HashMap<String, Tensor>> {
-    let path = dir.join("face_recognition_model-weights_manifest.json");
-    let json: Value = serde_json::from_slice(
-        &std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
-    )
-    .with_context(|| format!("parsing {}", path.display()))?;
+    let json = read_json(&dir.join("face_recognition_model-weights_manifest.json"))?;
     let mut out = HashMap::new();
     for w in read_manifest(&json, dir)? {
         let t = w.tensor.reshape(w.shape.as_slice())?;
@@ -286,24 +324,29 @@ impl NpmLayout {
 /// Converts every network and writes `<out>/<net>.safetensors`; returns the files written.
 pub fn convert_all(npm_dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     let layout = NpmLayout::new(npm_dir);
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    io_at(out, std::fs::create_dir_all(out))?;
     let mut written = Vec::new();
     let mut save = |stem: &str, tensors: HashMap<String, Tensor>| -> Result<()> {
         let dest = out.join(format!("{stem}.safetensors"));
         // Write then rename, so that an interrupted run never leaves a truncated file behind.
         let tmp = out.join(format!(".{stem}.safetensors.tmp"));
         candle_core::safetensors::save(&tensors, &tmp)
-            .with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, &dest).with_context(|| format!("renaming to {}", dest.display()))?;
+            .map_err(|e| format_err(format!("writing {}: {e}", tmp.display())))?;
+        io_at(&dest, std::fs::rename(&tmp, &dest))?;
         written.push(dest);
         Ok(())
     };
+    let in_net = |net: &'static str| {
+        move |e: ConvertError| ConvertError::Net {
+            net,
+            source: Box::new(e),
+        }
+    };
     for stem in HUMAN_NETS {
-        let t = convert_graph_model(&layout.human, stem)
-            .with_context(|| format!("converting {stem}"))?;
+        let t = convert_graph_model(&layout.human, stem).map_err(in_net(stem))?;
         save(stem, t)?;
     }
-    let t = convert_face_recognition(&layout.face_api).context("converting face_recognition")?;
+    let t = convert_face_recognition(&layout.face_api).map_err(in_net(FACE_RECOGNITION))?;
     save(FACE_RECOGNITION, t)?;
     Ok(written)
 }
@@ -328,7 +371,7 @@ mod tests {
     }
 
     #[test]
-    fn manifest_dequantises_uint8_and_float16() -> Result<()> {
+    fn manifest_dequantises_uint8_and_float16() -> Result<(), Box<dyn std::error::Error>> {
         let dir = std::env::temp_dir().join(format!("ilive-convert-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         // uint8 [0, 2, 255] with scale 0.5, min -1; then f16 [1.0, -2.5]; then f32 [3.25]

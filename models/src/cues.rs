@@ -1,6 +1,55 @@
-//! Image cues of a screen in front of the camera: the spectral lines that a display's pixel grid
-//! leaves over the face (moiré), measured on a 64×64 window at native resolution.
+//! Image cues of a spoof in front of the camera, measured on the pixels of the face region:
+//! the spectral lines that a display's pixel grid leaves over the face (moiré, on a 64×64 window
+//! at native resolution), and specular glare off glossy paper or glass.
 use image::RgbImage;
+use serde::Serialize;
+
+use crate::{Face, FaceBox};
+
+/// Image cues of the face region of one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ImageCues {
+    /// Strongest high-frequency spectral peak over the median of its ring, over grey and colour
+    /// differences (a screen's pixel grid beats against the camera's sensor as spectral lines).
+    pub moire: f32,
+    /// Fraction of face pixels saturated in every channel (specular glare off glossy paper or
+    /// glass).
+    pub glare: f32,
+}
+
+/// Moiré ([`moire_peak`] at the centre of the face's landmark box) and glare (over that box).
+pub fn image_cues(img: &RgbImage, face: &Face) -> ImageCues {
+    let b = face.bbox;
+    ImageCues {
+        moire: moire_peak(img, (b.x + b.w / 2.0) as i64, (b.y + b.h / 2.0) as i64),
+        glare: glare(img, b),
+    }
+}
+
+/// Fraction of the pixels in `b` (clipped to the image) that are saturated in every channel.
+fn glare(img: &RgbImage, b: FaceBox) -> f32 {
+    let (x0, y0) = (b.x.max(0.0) as u32, b.y.max(0.0) as u32);
+    let (x1, y1) = (
+        ((b.x + b.w) as u32).min(img.width()),
+        ((b.y + b.h) as u32).min(img.height()),
+    );
+    let mut saturated = 0usize;
+    let mut total = 0usize;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let p = img.get_pixel(x, y);
+            total += 1;
+            if p[0] >= 250 && p[1] >= 250 && p[2] >= 250 {
+                saturated += 1;
+            }
+        }
+    }
+    if total == 0 {
+        0.0
+    } else {
+        saturated as f32 / total as f32
+    }
+}
 
 /// Side of the square window (native resolution, no resampling) used for the spectrum.
 const WIN: usize = 64;
@@ -131,6 +180,24 @@ mod tests {
         let (on_grid, on_noise) = (moire_peak(&grid, 64, 64), moire_peak(&noise, 64, 64));
         assert!(on_grid > 20.0, "grid {on_grid}");
         assert!(on_noise < 8.0, "noise {on_noise}");
+    }
+
+    #[test]
+    fn glare_is_the_saturated_share_of_the_box_inside_the_image() {
+        let mut img = RgbImage::from_pixel(10, 10, image::Rgb([120, 120, 120]));
+        for x in 0..5 {
+            img.put_pixel(x, 0, image::Rgb([255, 252, 250]));
+        }
+        img.put_pixel(5, 0, image::Rgb([255, 255, 249]));
+        let b = FaceBox {
+            x: -4.0,
+            y: -3.0,
+            w: 14.0,
+            h: 8.0,
+        };
+        // The box clipped to the image is 10×5 pixels, five of them saturated.
+        assert_eq!(glare(&img, b), 5.0 / 50.0);
+        assert_eq!(glare(&img, FaceBox { x: 20.0, ..b }), 0.0);
     }
 
     #[test]

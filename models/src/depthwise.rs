@@ -1,7 +1,7 @@
 //! A direct depthwise 2-D convolution for NCHW f32 tensors on the CPU.
 //!
 //! candle 0.11 runs `conv2d` with `groups = C` as C separate small convolutions, which measured
-//! ~0.5 GFLOP/s here; BlazeFace, FaceMesh and Iris are mostly depthwise 3×3 layers, so this
+//! ~0.5 GFLOP/s here; BlazeFace and FaceMesh are mostly depthwise 3×3 layers, so this
 //! kernel computes them directly: for every channel and output row it accumulates `kh·kw`
 //! shifted, scaled input rows into the output row (contiguous slices at stride 1, which the
 //! compiler vectorises). Channels run in parallel on rayon's pool (`RAYON_NUM_THREADS`).

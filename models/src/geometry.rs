@@ -4,14 +4,28 @@
 //! (the nose moves against the cheeks) that no homography explains. We fit one by least squares
 //! (normalised DLT, Hartley & Zisserman §4.4) and report the RMS transfer residual divided by the
 //! inter-eye distance: ~0.07–0.11 for real heads with ≥10° of yaw between the views, ≤0.04–0.06
-//! for prints (DESIGN.md, "Motion analysis").
+//! for prints (see "Motion analysis" in `docs/architecture.md`).
 
-/// Mesh indices of points that move with the skull (eye corners, nose, forehead, chin, cheeks,
-/// jaw, brows), excluding lips and eyelids, which move with expressions.
-pub const RIGID_POINTS: [usize; 33] = [
-    33, 133, 362, 263, 1, 4, 5, 6, 168, 197, 195, 98, 327, 10, 151, 9, 152, 175, 199, 234, 454, 93,
-    323, 132, 361, 58, 288, 172, 397, 136, 365, 70, 300,
-];
+use crate::face::Landmarks;
+/// The rigid points live with the rest of the mesh geometry; named here too for the engine,
+/// which reaches them through this module.
+pub use crate::face::RIGID_POINTS;
+
+/// Landmark planar residual (÷ inter-eye distance) below which motion is that of a plane: the
+/// midpoint of the gap between the documented ceiling for prints (0.06) and floor for heads
+/// (0.07).
+pub const PLANAR_MAX: f64 = 0.065;
+/// Landmark planar residual at or above which the parallax is fully that of a head (the
+/// documented floor for real heads, plus the width of the gap, so that a borderline head is
+/// not taken for a certain one).
+pub const HEAD_MIN: f64 = 0.08;
+
+/// The planar test on two views of a face: the residual of the homography fitted to their
+/// [`RIGID_POINTS`], divided by their mean inter-eye distance; `None` when no fit exists.
+pub fn landmark_residual(a: &Landmarks, b: &Landmarks) -> Option<f64> {
+    let scale = ((a.inter_eye() + b.inter_eye()) / 2.0) as f64;
+    planar_residual(&a.xy(&RIGID_POINTS), &b.xy(&RIGID_POINTS), scale)
+}
 
 /// A 3×3 matrix (row-major), here a homography.
 pub type Mat3 = [[f64; 3]; 3];

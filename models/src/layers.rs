@@ -3,8 +3,6 @@
 //! an even size), PReLU, max-pooling padded with −∞, channel zero-padding, and the BlazeFace-style
 //! residual block. Weights are loaded from the names written by [`crate::convert`].
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use candle_core::{Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
 
@@ -187,12 +185,15 @@ pub fn im2col_conv(x: &Tensor, weight: &Tensor, stride: usize, p: Pad2d) -> Resu
         .reshape((1, o, oh, ow))
 }
 
-static CANDLE_DEPTHWISE: AtomicBool = AtomicBool::new(false);
-
-/// Routes every depthwise layer through candle's grouped `conv2d` instead of the direct kernel
-/// (process-wide). Only for benchmarks and comparisons: the results are equal, just slower.
-pub fn use_candle_depthwise(on: bool) {
-    CANDLE_DEPTHWISE.store(on, Ordering::Relaxed);
+/// Which implementation runs a network's depthwise layers, chosen when it is loaded. Both give
+/// the same values; only their speed differs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Depthwise {
+    /// The direct kernel of [`crate::depthwise`].
+    #[default]
+    Direct,
+    /// candle's grouped `conv2d` (≈0.5 GFLOP/s here): for benchmarks and comparisons only.
+    CandleGrouped,
 }
 
 /// A depthwise 3×3 (or k×k) convolution without bias, `<name>.depthwise` (`[C, 1, k, k]`).
@@ -201,21 +202,23 @@ pub struct DepthwiseConv {
     weight: Tensor,
     stride: usize,
     padding: Padding,
+    imp: Depthwise,
 }
 
 impl DepthwiseConv {
     pub fn load(
         vb: &VarBuilder,
         name: &str,
-        c: usize,
-        k: usize,
+        (c, k): (usize, usize),
         stride: usize,
         padding: Padding,
+        imp: Depthwise,
     ) -> Result<Self> {
         Ok(Self {
             weight: vb.pp(name).get((c, 1, k, k), "depthwise")?,
             stride,
             padding,
+            imp,
         })
     }
 }
@@ -225,7 +228,7 @@ impl Module for DepthwiseConv {
         let (_, _, h, w) = x.dims4()?;
         let (_, _, kh, kw) = self.weight.dims4()?;
         let p = pad2d(self.padding, h, w, kh, kw, self.stride);
-        if CANDLE_DEPTHWISE.load(Ordering::Relaxed) {
+        if self.imp == Depthwise::CandleGrouped {
             let c = x.dim(1)?;
             return x
                 .pad_with_zeros(2, p.top, p.bottom)?
@@ -297,7 +300,7 @@ pub fn dense(vb: &VarBuilder, name: &str, c_in: usize, c_out: usize) -> Result<c
     ))
 }
 
-/// The residual block of BlazeFace/FaceMesh/Iris: depthwise 3×3 → pointwise 1×1, added to the
+/// The residual block of BlazeFace/FaceMesh: depthwise 3×3 → pointwise 1×1, added to the
 /// input (max-pooled 2×2 when the block strides, zero-padded to the new channel count), then an
 /// activation.
 #[derive(Debug, Clone)]
@@ -322,11 +325,11 @@ impl BlazeBlock {
     pub fn load(
         vb: &VarBuilder,
         names: BlockNames,
-        c_in: usize,
-        c_out: usize,
+        (c_in, c_out): (usize, usize),
         stride: usize,
+        imp: Depthwise,
     ) -> Result<Self> {
-        let dw = DepthwiseConv::load(vb, names.depthwise, c_in, 3, stride, Padding::Same)?;
+        let dw = DepthwiseConv::load(vb, names.depthwise, (c_in, 3), stride, Padding::Same, imp)?;
         let pw = Conv2d::load(
             vb,
             names.pointwise,

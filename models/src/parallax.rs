@@ -12,16 +12,17 @@
 //! landed by normalised cross-correlation around that prediction (the template is warped by the
 //! same homography, so scale, rotation and foreshortening are undone), fit a homography to the
 //! matched points, and report its RMS residual ÷ inter-eye distance — the planar test of
-//! DESIGN.md ("Motion analysis") on measured positions.
+//! `docs/architecture.md` ("Motion analysis") on measured positions.
 use image::{GrayImage, RgbImage};
 
 use crate::{
-    geometry::{apply_homography, fit_homography, invert, planar_residual, RIGID_POINTS},
+    face::RIGID_POINTS,
+    geometry::{apply_homography, fit_homography, invert, planar_residual},
     Face,
 };
 
 /// Least yaw (or pitch) difference between two views for the planar test, in degrees
-/// (DESIGN.md: the residuals of heads and prints separate from 10° on).
+/// (`docs/architecture.md`: the residuals of heads and prints separate from 10° on).
 pub const PARALLAX_YAW_DEG: f32 = 10.0;
 
 /// Mesh points whose neighbourhoods carry trackable texture and move with the skull: eye
@@ -75,7 +76,7 @@ impl Keyframe {
     /// Crops the face (its landmark box with a 15% margin) from the frame.
     pub fn capture(img: &RgbImage, face: &Face, t: f64, inter_eye: f32) -> Option<Keyframe> {
         let lm = &face.landmarks;
-        if lm.len() < 468 || inter_eye < 8.0 {
+        if inter_eye < 8.0 {
             return None;
         }
         let b = face.bbox;
@@ -132,8 +133,8 @@ impl Keyframe {
             crop,
             origin: [x0 as f64, y0 as f64],
             scale,
-            texture: TEXTURE_POINTS.iter().map(|&i| pt(i)).collect(),
-            rigid: RIGID_POINTS.iter().map(|&i| pt(i)).collect(),
+            texture: lm.xy(&TEXTURE_POINTS),
+            rigid: lm.xy(&RIGID_POINTS),
         })
     }
 

@@ -20,13 +20,6 @@ fn face(m: &FaceModels, img: &RgbImage) -> Face {
     faces.remove(0)
 }
 
-fn inter_eye(f: &Face) -> f32 {
-    let l = &f.landmarks;
-    let c = |a: usize, b: usize| [(l[a][0] + l[b][0]) / 2.0, (l[a][1] + l[b][1]) / 2.0];
-    let (a, b) = (c(33, 133), c(362, 263));
-    (a[0] - b[0]).hypot(a[1] - b[1])
-}
-
 /// The homography of a plane at depth `z` facing the camera, turned by `deg` about the vertical
 /// axis through the image centre, for a pinhole camera of focal length `f`.
 fn tilt(deg: f64, f: f64, z: f64, cx: f64, cy: f64) -> Mat3 {
@@ -75,11 +68,11 @@ fn a_tilted_photo_moves_as_a_plane() {
     let (w, h) = (img.width() as f64, img.height() as f64);
     let f = w; // ≈ 53° horizontal field of view, a webcam's
     let front = face(&m, &img);
-    let a = Keyframe::capture(&img, &front, 0.0, inter_eye(&front)).unwrap();
+    let a = Keyframe::capture(&img, &front, 0.0, front.inter_eye()).unwrap();
     for deg in [-30.0, -20.0, 20.0, 30.0] {
         let tilted = warp(&img, &tilt(deg, f, f, w / 2.0, h / 2.0));
         let g = face(&m, &tilted);
-        let b = Keyframe::capture(&tilted, &g, 1.0, inter_eye(&g)).unwrap();
+        let b = Keyframe::capture(&tilted, &g, 1.0, g.inter_eye()).unwrap();
         let gap = pose_gap(&a, &b);
         let r = image_planar_residual(&a, &b).expect("enough texture matched");
         eprintln!("tilt {deg:+}°: pose gap {gap:.2}, image residual {r:.4}");
@@ -99,7 +92,7 @@ fn a_head_turned_by_the_least_gap_leaves_parallax() {
     // length: the residual a perfect tracker would measure on a real head.
     let m = models();
     let f0 = face(&m, &photo("obama.jpg"));
-    let ied = inter_eye(&f0) as f64;
+    let ied = f0.inter_eye() as f64;
     // Camera 60 cm away for a 63 mm inter-eye distance.
     let dist = ied * 600.0 / 63.0;
     let pts: Vec<[f64; 3]> = TEXTURE_POINTS

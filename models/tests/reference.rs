@@ -16,7 +16,8 @@ use std::collections::HashMap;
 
 use candle_core::{Device, Tensor};
 use models::analysis::load_weights;
-use models::nets::{antispoof, blazeface, emotion, face_recognition, facemesh, iris, liveness};
+use models::layers::Depthwise;
+use models::nets::{antispoof, blazeface, emotion, face_recognition, facemesh};
 
 const TOLERANCE: f32 = 1e-3;
 
@@ -133,7 +134,8 @@ fn check(net: &str, run: impl Fn(&Tensor) -> candle_core::Result<HashMap<String,
 
 #[test]
 fn blazeface_matches_tfjs() {
-    let net = blazeface::BlazeFace::load(weights("blazeface")).unwrap_or_else(|e| panic!("{e}"));
+    let net = blazeface::BlazeFace::load(weights("blazeface"), Depthwise::Direct)
+        .unwrap_or_else(|e| panic!("{e}"));
     check("blazeface", |x| {
         let o = net.forward_raw(x)?;
         Ok(HashMap::from([
@@ -147,7 +149,8 @@ fn blazeface_matches_tfjs() {
 
 #[test]
 fn facemesh_matches_tfjs() {
-    let net = facemesh::FaceMesh::load(weights("facemesh")).unwrap_or_else(|e| panic!("{e}"));
+    let net = facemesh::FaceMesh::load(weights("facemesh"), Depthwise::Direct)
+        .unwrap_or_else(|e| panic!("{e}"));
     check("facemesh", |x| {
         let o = net.forward_raw(x)?;
         Ok(HashMap::from([
@@ -155,14 +158,6 @@ fn facemesh_matches_tfjs() {
             ("Identity_1".to_string(), o.face_flag),
             ("Identity_2".to_string(), o.mesh),
         ]))
-    });
-}
-
-#[test]
-fn iris_matches_tfjs() {
-    let net = iris::Iris::load(weights("iris")).unwrap_or_else(|e| panic!("{e}"));
-    check("iris", |x| {
-        Ok(HashMap::from([("Identity".to_string(), net.forward(x)?)]))
     });
 }
 
@@ -175,16 +170,9 @@ fn antispoof_matches_tfjs() {
 }
 
 #[test]
-fn liveness_matches_tfjs() {
-    let net = liveness::Liveness::load(weights("liveness")).unwrap_or_else(|e| panic!("{e}"));
-    check("liveness", |x| {
-        Ok(HashMap::from([("Identity".to_string(), net.forward(x)?)]))
-    });
-}
-
-#[test]
 fn emotion_matches_tfjs() {
-    let net = emotion::Emotion::load(weights("emotion")).unwrap_or_else(|e| panic!("{e}"));
+    let net = emotion::Emotion::load(weights("emotion"), Depthwise::Direct)
+        .unwrap_or_else(|e| panic!("{e}"));
     check("emotion", |x| {
         Ok(HashMap::from([("Identity".to_string(), net.forward(x)?)]))
     });

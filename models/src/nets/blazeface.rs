@@ -17,7 +17,9 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
-use crate::layers::{flatten_nhwc, Act, BlazeBlock, BlockNames, Conv2d, DepthwiseConv, Padding};
+use crate::layers::{
+    flatten_nhwc, Act, BlazeBlock, BlockNames, Conv2d, Depthwise, DepthwiseConv, Padding,
+};
 
 /// Side of the square input.
 pub const INPUT_SIZE: usize = 256;
@@ -83,7 +85,8 @@ pub fn anchors() -> Vec<[f32; 2]> {
 }
 
 impl BlazeFace {
-    pub fn load(vb: VarBuilder) -> Result<Self> {
+    /// Loads the weights; `dw` chooses how the depthwise layers run.
+    pub fn load(vb: VarBuilder, dw: Depthwise) -> Result<Self> {
         let stem = Conv2d::load(&vb, "conv2d", (3, 24, 5), 2, Padding::Same, Act::Relu)?;
         let mut blocks = Vec::with_capacity(31);
         let mut c_in = 24;
@@ -94,18 +97,18 @@ impl BlazeFace {
                 23 => (2, 96),
                 _ => (1, c_in),
             };
-            let dw = if k == 0 {
+            let depthwise = if k == 0 {
                 "depthwise_conv2d".to_string()
             } else {
                 format!("depthwise_conv2d_{k}")
             };
             let pw = format!("conv2d_{}", k + 1);
             let names = BlockNames {
-                depthwise: &dw,
+                depthwise: &depthwise,
                 pointwise: &pw,
                 prelu: None,
             };
-            blocks.push(BlazeBlock::load(&vb, names, c_in, c_out, stride)?);
+            blocks.push(BlazeBlock::load(&vb, names, (c_in, c_out), stride, dw)?);
             c_in = c_out;
         }
         let head = |name: &str, c_out: usize| {
@@ -116,7 +119,14 @@ impl BlazeFace {
             blocks,
             cls16: head("conv2d_33", 2)?,
             reg16: head("conv2d_35", 32)?,
-            down_dw: DepthwiseConv::load(&vb, "depthwise_conv2d_31", 96, 3, 2, Padding::Same)?,
+            down_dw: DepthwiseConv::load(
+                &vb,
+                "depthwise_conv2d_31",
+                (96, 3),
+                2,
+                Padding::Same,
+                dw,
+            )?,
             // TF fused this pointwise layer with its ReLU and named it after the activation.
             down_pw: Conv2d::load(&vb, "re_lu_31", (96, 96, 1), 1, Padding::Valid, Act::Relu)?,
             cls8: head("conv2d_34", 6)?,

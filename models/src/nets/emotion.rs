@@ -13,7 +13,7 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
-use crate::layers::{max_pool, softmax, Act, Conv2d, DepthwiseConv, Padding};
+use crate::layers::{max_pool, softmax, Act, Conv2d, Depthwise, DepthwiseConv, Padding};
 
 /// Side of the square input.
 pub const INPUT_SIZE: usize = 64;
@@ -28,10 +28,16 @@ struct SeparableConv {
 }
 
 impl SeparableConv {
-    fn load(vb: &VarBuilder, idx: usize, c_in: usize, c_out: usize, act: Act) -> Result<Self> {
+    fn load(
+        vb: &VarBuilder,
+        idx: usize,
+        (c_in, c_out): (usize, usize),
+        act: Act,
+        dw: Depthwise,
+    ) -> Result<Self> {
         let name = format!("separable_conv2d_{idx}");
         Ok(Self {
-            dw: DepthwiseConv::load(vb, &name, c_in, 3, 1, Padding::Same)?,
+            dw: DepthwiseConv::load(vb, &name, (c_in, 3), 1, Padding::Same, dw)?,
             pw: Conv2d::load(vb, &name, (c_in, c_out, 1), 1, Padding::Valid, act)?,
         })
     }
@@ -76,7 +82,9 @@ pub struct Emotion {
 }
 
 impl Emotion {
-    pub fn load(vb: VarBuilder) -> Result<Self> {
+    /// Loads the weights; `dw` chooses how the depthwise layers run.
+    pub fn load(vb: VarBuilder, dw: Depthwise) -> Result<Self> {
+        let sep = |idx, c, act| SeparableConv::load(&vb, idx, c, act, dw);
         let res = |name: &str, c_in, c_out| {
             Conv2d::load(&vb, name, (c_in, c_out, 1), 2, Padding::Same, Act::None)
         };
@@ -84,14 +92,14 @@ impl Emotion {
             conv1: Conv2d::load(&vb, "conv2d_1", (1, 32, 3), 2, Padding::Valid, Act::Relu)?,
             conv2: Conv2d::load(&vb, "conv2d_2", (32, 64, 3), 1, Padding::Valid, Act::Relu)?,
             block2: XceptionBlock {
-                sep1: SeparableConv::load(&vb, 1, 64, 128, Act::Relu)?,
-                sep2: SeparableConv::load(&vb, 2, 128, 128, Act::None)?,
+                sep1: sep(1, (64, 128), Act::Relu)?,
+                sep2: sep(2, (128, 128), Act::None)?,
                 residual: res("conv2d_3", 64, 128)?,
                 relu_input: false,
             },
             block3: XceptionBlock {
-                sep1: SeparableConv::load(&vb, 3, 128, 256, Act::Relu)?,
-                sep2: SeparableConv::load(&vb, 4, 256, 256, Act::None)?,
+                sep1: sep(3, (128, 256), Act::Relu)?,
+                sep2: sep(4, (256, 256), Act::None)?,
                 residual: res("conv2d_4", 128, 256)?,
                 relu_input: true,
             },

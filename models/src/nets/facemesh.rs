@@ -13,7 +13,7 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
-use crate::layers::{Act, BlazeBlock, BlockNames, Conv2d, Padding};
+use crate::layers::{Act, BlazeBlock, BlockNames, Conv2d, Depthwise, Padding};
 
 /// Side of the square input.
 pub const INPUT_SIZE: usize = 192;
@@ -60,7 +60,11 @@ pub struct FaceMesh {
 /// A residual block: (depthwise index, pointwise conv index, PReLU index, c_in, c_out, stride).
 type BlockSpec = (usize, usize, usize, usize, usize, usize);
 
-fn block(vb: &VarBuilder, (dw, pw, act, c_in, c_out, stride): BlockSpec) -> Result<BlazeBlock> {
+fn block(
+    vb: &VarBuilder,
+    (dw, pw, act, c_in, c_out, stride): BlockSpec,
+    imp: Depthwise,
+) -> Result<BlazeBlock> {
     let dw = format!("depthwise_conv2d_{dw}");
     let pw = format!("conv2d_{pw}");
     let act = format!("p_re_lu_{act}");
@@ -71,9 +75,9 @@ fn block(vb: &VarBuilder, (dw, pw, act, c_in, c_out, stride): BlockSpec) -> Resu
             pointwise: &pw,
             prelu: Some(&act),
         },
-        c_in,
-        c_out,
+        (c_in, c_out),
         stride,
+        imp,
     )
 }
 
@@ -103,7 +107,9 @@ fn output(vb: &VarBuilder, conv: usize, c_out: usize) -> Result<Step> {
 }
 
 impl FaceMesh {
-    pub fn load(vb: VarBuilder) -> Result<Self> {
+    /// Loads the weights; `dw` chooses how the depthwise layers run.
+    pub fn load(vb: VarBuilder, dw: Depthwise) -> Result<Self> {
+        let block = |spec: BlockSpec| block(&vb, spec, dw);
         let stem = Conv2d::load(
             &vb,
             "conv2d_1",
@@ -130,28 +136,28 @@ impl FaceMesh {
         ];
         let backbone = specs
             .iter()
-            .map(|&s| block(&vb, s))
+            .map(|&s| block(s))
             .collect::<Result<Vec<_>>>()?;
         let mesh = vec![
-            Step::Block(block(&vb, (15, 16, 16, 128, 128, 2))?),
-            Step::Block(block(&vb, (16, 17, 17, 128, 128, 1))?),
-            Step::Block(block(&vb, (17, 18, 18, 128, 128, 1))?),
+            Step::Block(block((15, 16, 16, 128, 128, 2))?),
+            Step::Block(block((16, 17, 17, 128, 128, 1))?),
+            Step::Block(block((17, 18, 18, 128, 128, 1))?),
             project(&vb, 19, 19, 128, 32)?,
-            Step::Block(block(&vb, (18, 20, 20, 32, 32, 1))?),
+            Step::Block(block((18, 20, 20, 32, 32, 1))?),
             output(&vb, 21, 1404)?,
         ];
         let contours = vec![
-            Step::Block(block(&vb, (19, 22, 21, 128, 128, 2))?),
-            Step::Block(block(&vb, (20, 23, 22, 128, 128, 1))?),
-            Step::Block(block(&vb, (21, 24, 23, 128, 128, 1))?),
+            Step::Block(block((19, 22, 21, 128, 128, 2))?),
+            Step::Block(block((20, 23, 22, 128, 128, 1))?),
+            Step::Block(block((21, 24, 23, 128, 128, 1))?),
             project(&vb, 25, 24, 128, 32)?,
-            Step::Block(block(&vb, (22, 26, 25, 32, 32, 1))?),
+            Step::Block(block((22, 26, 25, 32, 32, 1))?),
             output(&vb, 27, 266)?,
         ];
         let face_flag = vec![
-            Step::Block(block(&vb, (23, 28, 26, 128, 128, 2))?),
+            Step::Block(block((23, 28, 26, 128, 128, 2))?),
             project(&vb, 29, 27, 128, 32)?,
-            Step::Block(block(&vb, (24, 30, 28, 32, 32, 1))?),
+            Step::Block(block((24, 30, 28, 32, 32, 1))?),
             output(&vb, 31, 1)?,
         ];
         Ok(Self {

@@ -6,5 +6,3 @@ pub mod blazeface;
 pub mod emotion;
 pub mod face_recognition;
 pub mod facemesh;
-pub mod iris;
-pub mod liveness;

@@ -310,7 +310,7 @@ async function main() {
   const say = (s) => { summary.push(s); console.log(s); };
 
   const models = {};
-  for (const n of ['blazeface', 'facemesh', 'iris', 'antispoof', 'liveness', 'emotion']) models[n] = await loadGraph(n);
+  for (const n of ['blazeface', 'facemesh', 'antispoof', 'emotion']) models[n] = await loadGraph(n);
   const frWeights = loadFaceRecognitionWeights();
   const source = (n) => `@vladmandic/human@3.3.6 models/${n}.json`;
   const nets = {};
@@ -383,37 +383,19 @@ async function main() {
     say(`facemesh ${c}: face flag ${fmt(flag)}; nose tip (pt 1) ${fmt([m[3], m[4], m[5]], 1)} in 192 px`);
   }
 
-  // 3. Iris: the subject's right eye (mesh points 33 and 133), box x2.3 squared, cut from the
-  //    192 face crop and resized to 64 (Human's getEyeBox), values in [0,1].
-  for (const key of ['astronaut', 'grace_hopper']) {
-    const m = caseOut('facemesh', key, meshIdx).dataSync();
-    const p = (i) => [m[3 * i], m[3 * i + 1]];
-    const [a, b] = [p(33), p(133)];
-    const eyeBox = enlargeSquare([Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[0], b[0]), Math.max(a[1], b[1])], 2.3);
-    const eye = crop(faceCrops[key].face, eyeBox, 64);
-    savePng(eye, `eye_${key}.png`);
-    const [out] = run('iris', key, eye, `subject's right eye from the 192x192 facemesh input of ${key}: mesh points 33/133, box x2.3 squared = [${eyeBox.join(', ')}] px of the crop, tf.image.cropAndResize bilinear to 64x64; values in [0,1]`);
-    const o = out.dataSync();
-    // iris centre = point 71 of 76 (3 values each), in 64 px
-    say(`iris ${key}: output ${JSON.stringify(out.shape)}, iris centre ${fmt([o[213], o[214]], 1)} in 64 px`);
-  }
-  run('iris', 'noise', noise([1, 64, 64, 3], 0, 1, NOISE_SEED), `uniform [0,1) noise, mulberry32 seed ${NOISE_SEED}, NHWC order`);
-
-  // 4. Anti-spoof, liveness, emotion: Human resizes the 192 face crop (bilinear).
+  // 3. Anti-spoof and emotion: Human resizes the 192 face crop (bilinear).
   for (const key of ['astronaut', 'grace_hopper']) {
     const face = faceCrops[key].face;
     const base = `the 192x192 facemesh input of ${key}, tf.image.resizeBilinear to`;
     const [as] = run('antispoof', key, tf.image.resizeBilinear(face, [128, 128], false), `${base} 128x128; values in [0,1]`);
-    const [lv] = run('liveness', key, tf.image.resizeBilinear(face, [32, 32], false), `${base} 32x32; values in [0,1]`);
     const grey = tf.tidy(() => tf.mul(tf.sub(tf.sum(tf.mul(tf.image.resizeBilinear(face, [64, 64], false), tf.tensor1d([0.2989, 0.5870, 0.1140])), 3, true), 0.5), 2));
     const [em] = run('emotion', key, grey, `${base} 64x64, grey = 0.2989 R + 0.5870 G + 0.1140 B, then (grey - 0.5) * 2 (done outside the graph, as Human's emotion.ts)`);
-    say(`antispoof ${key}: real ${fmt(as.dataSync()[0])}; liveness ${key}: ${fmt(lv.dataSync())}; emotion ${key}: ${fmt(em.dataSync(), 3)} (index 3 = happy)`);
+    say(`antispoof ${key}: real ${fmt(as.dataSync()[0])}; emotion ${key}: ${fmt(em.dataSync(), 3)} (index 3 = happy)`);
   }
   run('antispoof', 'noise', noise([1, 128, 128, 3], 0, 1, NOISE_SEED), `uniform [0,1) noise, mulberry32 seed ${NOISE_SEED}, NHWC order`);
-  run('liveness', 'noise', noise([1, 32, 32, 3], 0, 1, NOISE_SEED), `uniform [0,1) noise, mulberry32 seed ${NOISE_SEED}, NHWC order`);
   run('emotion', 'noise', noise([1, 64, 64, 1], -1, 1, NOISE_SEED), `uniform [-1,1) noise, mulberry32 seed ${NOISE_SEED}, NHWC order`);
 
-  // 5. Face recognition: detector box x1.15 squared, cropped and resized (bilinear) to 150x150,
+  // 4. Face recognition: detector box x1.15 squared, cropped and resized (bilinear) to 150x150,
   //    then face-api's normalisation (rgb - mean) / 255, which is what the first conv sees.
   const descriptors = {};
   for (const key of Object.keys(faceImages)) {
@@ -436,7 +418,7 @@ async function main() {
     ['obama', 'biden'], ['obama2', 'biden'], ['obama3', 'biden'], ['astronaut', 'obama'],
   ].map(([a, b]) => `${a}~${b} ${dist(a, b).toFixed(3)}`).join(', ')}`);
 
-  // 6. Write the files.
+  // 5. Write the files.
   infos.face_recognition = [{ node: 'matMul(mean(conv256_down_out, [1,2]), fc) of face-api FaceRecognitionNet.forwardInput', shape: [1, 128] }];
   for (const [n, net] of Object.entries(nets)) {
     const file = net.write(infos[n]);

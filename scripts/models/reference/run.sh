@@ -8,7 +8,7 @@ source "$(dirname "$0")/../../lib.sh"
 
 here="$ILIVE_ROOT/scripts/models/reference"
 out="$ILIVE_FIXTURES_DIR/reference"
-nets=(blazeface facemesh iris antispoof liveness emotion face_recognition)
+nets=(blazeface facemesh antispoof emotion face_recognition)
 sources=("$here/reference.js" "$here/package.json" "$here/package-lock.json" "$here/run.sh"
          "$ILIVE_ROOT/scripts/fixtures/fetch-images.sh")
 

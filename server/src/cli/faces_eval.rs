@@ -149,7 +149,7 @@ pub fn evaluate(args: &FacesEvalArgs, models: &FaceModels) -> anyhow::Result<Eva
                     face.pose.yaw,
                     face.pose.pitch,
                     face.pose.roll,
-                    (face.eye_aspect_ratio.left + face.eye_aspect_ratio.right) / 2.0,
+                    face.eye_aspect_ratio.mean(),
                     face.mouth_open_ratio,
                 );
                 eval.images.push((name.clone(), identity.clone(), note));

@@ -58,15 +58,11 @@ impl Baseline {
         Some(Baseline {
             yaw: med(&|f| f.pose.yaw),
             pitch: med(&|f| f.pose.pitch),
-            ear: med(&|f| mean_ear(f)),
+            ear: med(&|f| f.eye_aspect_ratio.mean()),
             mouth_width: med(&|f| f.mouth_width_ratio),
             mouth_open: med(&|f| f.mouth_open_ratio),
         })
     }
-}
-
-fn mean_ear(f: &models::Face) -> f32 {
-    (f.eye_aspect_ratio.left + f.eye_aspect_ratio.right) / 2.0
 }
 
 /// Tracks one challenge's evidence.
@@ -104,7 +100,7 @@ impl Detector {
         let b = self.baseline;
         match self.kind {
             ChallengeKind::Blink => {
-                let ear = mean_ear(f);
+                let ear = f.eye_aspect_ratio.mean();
                 // Closed: below the absolute cut-off and well below this person's open eyes.
                 let closed = EAR_CLOSED.min(b.ear * 0.75);
                 let reopened = (b.ear * 0.85).max(closed + 0.03);

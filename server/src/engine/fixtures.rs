@@ -14,7 +14,7 @@ pub fn face(yaw: f32, pitch: f32, ear: f32, width: f32, open: f32, smile: f32) -
         },
         score: 0.95,
         mesh_score: 0.99,
-        landmarks: vec![],
+        landmarks: Default::default(),
         pose: HeadPose {
             yaw,
             pitch,

@@ -53,20 +53,10 @@ pub struct Observation {
 impl Observation {
     /// Distance between the eye centres in pixels (the scale of every landmark measure).
     pub fn inter_eye(&self) -> Option<f32> {
-        self.face.as_ref().map(inter_eye_distance)
+        self.face.as_ref().map(Face::inter_eye)
     }
 }
 
-/// Distance between the two eye centres (mean of each eye's corners), in pixels.
-pub fn inter_eye_distance(face: &Face) -> f32 {
-    let lm = &face.landmarks;
-    if lm.len() < 468 {
-        return face.bbox.w * 0.4;
-    }
-    let c = |a: usize, b: usize| [(lm[a][0] + lm[b][0]) / 2.0, (lm[a][1] + lm[b][1]) / 2.0];
-    let (l, r) = (c(33, 133), c(362, 263));
-    ((l[0] - r[0]).powi(2) + (l[1] - r[1]).powi(2)).sqrt()
-}
 
 /// Verdict cut-offs and engine timings, from configuration.
 #[derive(Debug, Clone, Copy)]

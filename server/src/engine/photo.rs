@@ -4,7 +4,7 @@
 //! at least 90 px between the eyes,
 //! JPEG quality ≥ 90. The measured geometry is returned with the image.
 use image::{codecs::jpeg::JpegEncoder, Rgb, RgbImage};
-use models::Face;
+use models::{face, Face};
 use serde::Serialize;
 
 pub const WIDTH: u32 = 480;
@@ -35,17 +35,14 @@ pub struct Geometry {
     pub jpeg_quality: u8,
 }
 
-/// Renders the portrait; `None` when the face lacks landmarks.
+/// Renders the portrait; `None` when the face is too small to frame.
 pub fn render(frame: &RgbImage, face: &Face) -> Option<(Vec<u8>, Geometry)> {
     let lm = &face.landmarks;
-    if lm.len() < 468 {
-        return None;
-    }
     let p = |i: usize| [lm[i][0], lm[i][1]];
     let mid = |a: [f32; 2], b: [f32; 2]| [(a[0] + b[0]) / 2.0, (a[1] + b[1]) / 2.0];
     // The image-left eye (subject's right) and image-right eye centres.
-    let eye_a = mid(p(33), p(133));
-    let eye_b = mid(p(362), p(263));
+    let [right, left] = lm.eye_centres();
+    let (eye_a, eye_b) = ([right[0], right[1]], [left[0], left[1]]);
     let angle = (eye_b[1] - eye_a[1]).atan2(eye_b[0] - eye_a[0]);
     let (sin, cos) = angle.sin_cos();
     // Rotate about the eye midpoint so the eyes are level.
@@ -54,8 +51,8 @@ pub fn render(frame: &RgbImage, face: &Face) -> Option<(Vec<u8>, Geometry)> {
         let (dx, dy) = (q[0] - centre[0], q[1] - centre[1]);
         [cos * dx + sin * dy, -sin * dx + cos * dy]
     };
-    let chin = level(p(152));
-    let forehead = level(p(10));
+    let chin = level(p(face::CHIN));
+    let forehead = level(p(face::FOREHEAD));
     let crown_y = forehead[1] - CROWN_EXTRA * (chin[1] - forehead[1]);
     let head_h = chin[1] - crown_y;
     if head_h <= 1.0 {
@@ -83,7 +80,7 @@ pub fn render(frame: &RgbImage, face: &Face) -> Option<(Vec<u8>, Geometry)> {
         .encode_image(&out)
         .ok()?;
     let eye_y = out_y(0.0);
-    let ied = ((eye_b[0] - eye_a[0]).powi(2) + (eye_b[1] - eye_a[1]).powi(2)).sqrt() * scale;
+    let ied = lm.inter_eye() * scale;
     let head_w = (out_x(level(p(454))[0]) - out_x(level(p(234))[0])).abs();
     Some((
         jpeg,
@@ -130,7 +127,7 @@ fn bilinear(img: &RgbImage, x: f32, y: f32) -> Rgb<u8> {
 /// lit. Every well-placed frame gets a score, so a passed session always has a portrait; the
 /// ICAO preferences only rank the candidates (some people rest with parted lips).
 pub fn candidate_score(face: &Face) -> f32 {
-    let ear = (face.eye_aspect_ratio.left + face.eye_aspect_ratio.right) / 2.0;
+    let ear = face.eye_aspect_ratio.mean();
     let eyes = if ear >= 0.2 { 1.0 } else { 0.0 };
     let mouth = 1.0 - (face.mouth_open_ratio / 0.3).min(1.0);
     let sharp = (face.sharpness / 300.0).min(1.0);

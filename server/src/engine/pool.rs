@@ -7,11 +7,10 @@ use std::{
     sync::Arc,
 };
 
-use image::RgbImage;
-use models::{AnalyzeOptions, Face, FaceModels};
+use models::{AnalyzeOptions, FaceModels};
 use tokio::sync::Semaphore;
 
-use super::{layers::ImageCues, parallax::Keyframe, Observation};
+use super::{parallax::Keyframe, Observation};
 
 /// What to compute for one frame beyond detection and landmarks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -101,11 +100,11 @@ pub fn analyze_blocking(
         .into_iter()
         .max_by(|a, b| (a.bbox.w * a.bbox.h).total_cmp(&(b.bbox.w * b.bbox.h)));
     let cues = match (&face, req.cues) {
-        (Some(f), true) => Some(image_cues(&img, f)),
+        (Some(f), true) => Some(models::cues::image_cues(&img, f)),
         _ => None,
     };
     let keyframe = match (&face, req.keyframe) {
-        (Some(f), true) => Keyframe::capture(&img, f, t, super::inter_eye_distance(f)),
+        (Some(f), true) => Keyframe::capture(&img, f, t, f.inter_eye()),
         _ => None,
     };
     Ok(Observation {
@@ -119,34 +118,4 @@ pub fn analyze_blocking(
         keyframe,
         image: Some(Arc::new(img)),
     })
-}
-
-/// Moiré and glare measures of the face region.
-pub fn image_cues(img: &RgbImage, face: &Face) -> ImageCues {
-    let b = face.bbox;
-    let (x0, y0) = (b.x.max(0.0) as u32, b.y.max(0.0) as u32);
-    let (x1, y1) = (
-        ((b.x + b.w) as u32).min(img.width()),
-        ((b.y + b.h) as u32).min(img.height()),
-    );
-    let mut saturated = 0usize;
-    let mut total = 0usize;
-    for y in y0..y1 {
-        for x in x0..x1 {
-            let p = img.get_pixel(x, y);
-            total += 1;
-            if p[0] >= 250 && p[1] >= 250 && p[2] >= 250 {
-                saturated += 1;
-            }
-        }
-    }
-    let glare = if total == 0 {
-        0.0
-    } else {
-        saturated as f32 / total as f32
-    };
-    ImageCues {
-        moire: models::cues::moire_peak(img, (b.x + b.w / 2.0) as i64, (b.y + b.h / 2.0) as i64),
-        glare,
-    }
 }

@@ -2,7 +2,13 @@
 //! named landmarks, and the pose and yes/no attributes with their confidences.
 use app::api::{BoolAttribute, FaceAttributes, FaceBoundingBox, FaceLandmark, FacePose};
 use image::RgbImage;
-use models::Face;
+use models::{
+    face::{
+        CHIN, FOREHEAD, LEFT_EYE, LIP_LOWER_INNER, LIP_UPPER_INNER, MOUTH_LEFT, MOUTH_RIGHT, NOSE_TIP,
+        RIGHT_EYE,
+    },
+    Face,
+};
 
 use super::Attributes;
 
@@ -23,34 +29,32 @@ pub fn bounding_box(face: &Face, img: &RgbImage) -> FaceBoundingBox {
     }
 }
 
-/// Named points as means of MediaPipe face-mesh indices (subject's left/right).
+/// Named points as means of face-mesh points (subject's left/right): each eye is the mean of its
+/// two corners and the outer upper and lower lid points.
 const LANDMARKS: &[(&str, &[usize])] = &[
-    ("left_eye", &[263, 362, 387, 373]),
-    ("right_eye", &[33, 133, 160, 144]),
-    ("nose_tip", &[1]),
-    ("mouth_left", &[291]),
-    ("mouth_right", &[61]),
-    ("upper_lip", &[13]),
-    ("lower_lip", &[14]),
-    ("chin", &[152]),
-    ("forehead", &[10]),
+    ("left_eye", &[LEFT_EYE[0], LEFT_EYE[3], LEFT_EYE[1], LEFT_EYE[5]]),
+    ("right_eye", &[RIGHT_EYE[0], RIGHT_EYE[3], RIGHT_EYE[1], RIGHT_EYE[5]]),
+    ("nose_tip", &[NOSE_TIP]),
+    ("mouth_left", &[MOUTH_LEFT]),
+    ("mouth_right", &[MOUTH_RIGHT]),
+    ("upper_lip", &[LIP_UPPER_INNER]),
+    ("lower_lip", &[LIP_LOWER_INNER]),
+    ("chin", &[CHIN]),
+    ("forehead", &[FOREHEAD]),
 ];
 
-/// The named landmarks of a face whose mesh has the points they need.
+/// The named landmarks of a face.
 pub fn landmarks(face: &Face) -> Vec<FaceLandmark> {
     LANDMARKS
         .iter()
-        .filter_map(|(kind, idx)| {
-            let pts: Vec<&[f32; 3]> = idx.iter().filter_map(|&i| face.landmarks.get(i)).collect();
-            if pts.len() != idx.len() {
-                return None;
-            }
-            let n = pts.len() as f32;
-            Some(FaceLandmark {
+        .map(|(kind, idx)| {
+            let n = idx.len() as f32;
+            let mean = |k: usize| idx.iter().map(|&i| face.landmarks[i][k]).sum::<f32>() / n;
+            FaceLandmark {
                 kind: (*kind).to_owned(),
-                x: round1(pts.iter().map(|p| p[0]).sum::<f32>() / n),
-                y: round1(pts.iter().map(|p| p[1]).sum::<f32>() / n),
-            })
+                x: round1(mean(0)),
+                y: round1(mean(1)),
+            }
         })
         .collect()
 }
@@ -76,7 +80,7 @@ fn yes_no(measure: f32, cut: f32, scale: f32) -> BoolAttribute {
 
 /// Pose, image quality and the yes/no attributes of a face (`eyeglasses` only at `all`).
 pub fn attributes(face: &Face, level: Attributes) -> FaceAttributes {
-    let ear = (face.eye_aspect_ratio.left + face.eye_aspect_ratio.right) / 2.0;
+    let ear = face.eye_aspect_ratio.mean();
     FaceAttributes {
         pose: FacePose {
             roll: round1(face.pose.roll),

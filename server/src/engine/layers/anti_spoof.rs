@@ -12,15 +12,7 @@ use super::{
     LayerScore,
 };
 
-/// Image cues of the face region of one frame.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct ImageCues {
-    /// Strongest high-frequency spectral peak over the median of its ring, over grey and colour
-    /// differences.
-    pub moire: f32,
-    /// Fraction of face pixels saturated in every channel.
-    pub glare: f32,
-}
+pub use models::cues::ImageCues;
 
 /// Ring-normalised spectral peak above which a frame counts as showing a pixel grid: five to
 /// six times the ≈3.5 expected of the largest of a ring's bins under noise, and well above the

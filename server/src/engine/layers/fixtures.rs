@@ -6,7 +6,7 @@ use crate::engine::geometry;
 
 /// A frame with one face at `yaw`, its rigid landmarks, and a descriptor whose first value is
 /// `emb`.
-pub fn sample(t: f64, hash: u64, yaw: f32, rigid: Vec<[f32; 2]>, emb: Option<f32>) -> Sample {
+pub fn sample(t: f64, hash: u64, yaw: f32, rigid: Vec<[f64; 2]>, emb: Option<f32>) -> Sample {
     Sample {
         t,
         hash,
@@ -28,13 +28,13 @@ pub fn sample(t: f64, hash: u64, yaw: f32, rigid: Vec<[f32; 2]>, emb: Option<f32
 }
 
 /// A grid of rigid landmarks shifted by `dx`, alternate points moved by ±`jitter`.
-pub fn rigid_at(dx: f32, jitter: f32) -> Vec<[f32; 2]> {
+pub fn rigid_at(dx: f32, jitter: f32) -> Vec<[f64; 2]> {
     (0..geometry::RIGID_POINTS.len())
         .map(|i| {
             let j = if i % 2 == 0 { jitter } else { -jitter };
             [
-                300.0 + (i % 6) as f32 * 10.0 + dx + j,
-                200.0 + (i / 6) as f32 * 10.0 - j,
+                (300.0 + (i % 6) as f32 * 10.0 + dx + j) as f64,
+                (200.0 + (i / 6) as f32 * 10.0 - j) as f64,
             ]
         })
         .collect()
@@ -58,7 +58,7 @@ pub fn track(sway_px: f32) -> Vec<Sample> {
             let dy = jitter(&mut seed, 0.5);
             let rigid = rigid_at(dx, 0.0)
                 .into_iter()
-                .map(|p| [p[0], p[1] + dy])
+                .map(|p| [p[0], p[1] + dy as f64])
                 .collect();
             sample(t, i, 0.0, rigid, None)
         })

@@ -24,14 +24,8 @@ use crate::engine::{
     parallax::{self, KeyframeSet},
 };
 
+pub use geometry::{HEAD_MIN, PLANAR_MAX};
 pub use parallax::PARALLAX_YAW_DEG;
-/// Landmark planar residual (÷ inter-eye distance) below which motion is that of a plane: the
-/// midpoint of the gap between the documented ceiling for prints (0.06) and floor for heads
-/// (0.07).
-pub const PLANAR_MAX: f64 = 0.065;
-/// Landmark planar residual at or above which the parallax is fully that of a head (documented
-/// floor for real heads, plus the width of the gap, so a borderline head scores ~0.5, not 1).
-pub const HEAD_MIN: f64 = 0.08;
 /// The same two bounds for the residual measured on image texture between views ≥
 /// [`parallax::MIN_POSE_GAP`] apart (≈20°): texture matching is accurate to a fraction of a
 /// pixel, so a photo measures ≤ 0.01 of the inter-eye distance (0.004–0.005 on a real photo
@@ -116,14 +110,14 @@ fn micro_motion(faces: &[&FaceSample]) -> f64 {
     let steps: Vec<f64> = faces
         .windows(2)
         .map(|w| {
-            let d: f32 = w[0]
+            let d: f64 = w[0]
                 .rigid
                 .iter()
                 .zip(&w[1].rigid)
-                .map(|(a, b)| ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt())
-                .sum::<f32>()
-                / w[0].rigid.len() as f32;
-            (d / w[0].inter_eye.max(1.0)) as f64
+                .map(|(a, b)| (a[0] - b[0]).hypot(a[1] - b[1]))
+                .sum::<f64>()
+                / w[0].rigid.len() as f64;
+            d / w[0].scale()
         })
         .collect();
     median(steps).unwrap_or(0.0)
@@ -144,11 +138,6 @@ fn image_parallax(keyframes: &KeyframeSet) -> Option<(f64, f64)> {
 /// Median landmark planar residual over views ≥ [`PARALLAX_YAW_DEG`] apart, taken from both
 /// ends of the yaw range (the most-left-turned against the most-right-turned, and inward).
 fn landmark_parallax(faces: &[&FaceSample]) -> Option<f64> {
-    let to64 = |v: &[[f32; 2]]| {
-        v.iter()
-            .map(|p| [p[0] as f64, p[1] as f64])
-            .collect::<Vec<_>>()
-    };
     let mut by_yaw = faces.to_vec();
     by_yaw.sort_by(|a, b| a.yaw.total_cmp(&b.yaw));
     let n = by_yaw.len();
@@ -158,7 +147,7 @@ fn landmark_parallax(faces: &[&FaceSample]) -> Option<f64> {
         .take_while(|(a, b)| b.yaw - a.yaw >= PARALLAX_YAW_DEG)
         .filter_map(|(a, b)| {
             let scale = ((a.inter_eye + b.inter_eye) / 2.0) as f64;
-            geometry::planar_residual(&to64(&a.rigid), &to64(&b.rigid), scale)
+            geometry::planar_residual(&a.rigid, &b.rigid, scale)
         })
         .collect();
     median(residuals)

@@ -2,7 +2,7 @@
 use models::{AntiSpoofScores, Embedding};
 
 use super::ImageCues;
-use crate::engine::{geometry, inter_eye_distance, Observation};
+use crate::engine::{geometry, Observation};
 
 /// One analysed frame.
 #[derive(Debug, Clone)]
@@ -20,7 +20,7 @@ pub struct FaceSample {
     pub pitch: f32,
     pub inter_eye: f32,
     /// The rigid landmarks ([`geometry::RIGID_POINTS`]) in frame pixels.
-    pub rigid: Vec<[f32; 2]>,
+    pub rigid: Vec<[f64; 2]>,
     pub anti_spoof: Option<AntiSpoofScores>,
     pub embedding: Option<Embedding>,
     pub cues: Option<ImageCues>,
@@ -31,15 +31,8 @@ impl Sample {
         let face = o.face.as_ref().map(|f| FaceSample {
             yaw: f.pose.yaw,
             pitch: f.pose.pitch,
-            inter_eye: inter_eye_distance(f),
-            rigid: if f.landmarks.len() >= 468 {
-                geometry::RIGID_POINTS
-                    .iter()
-                    .map(|&i| [f.landmarks[i][0], f.landmarks[i][1]])
-                    .collect()
-            } else {
-                vec![]
-            },
+            inter_eye: f.inter_eye(),
+            rigid: f.landmarks.xy(&geometry::RIGID_POINTS),
             anti_spoof: f.anti_spoof,
             embedding: f.embedding,
             cues: o.cues,
@@ -54,7 +47,8 @@ impl Sample {
 }
 
 impl FaceSample {
-    /// Whether every rigid landmark is present (the face had a full mesh).
+    /// Whether every rigid landmark is present (always, for a face from the networks; the
+    /// layers' unit tests build samples without them).
     pub fn has_rigid(&self) -> bool {
         self.rigid.len() == geometry::RIGID_POINTS.len()
     }
@@ -67,9 +61,9 @@ impl FaceSample {
     /// Mean of the rigid landmarks, in frame pixels.
     pub fn centroid(&self) -> [f64; 2] {
         let n = self.rigid.len().max(1) as f64;
-        self.rigid.iter().fold([0.0, 0.0], |a, p| {
-            [a[0] + p[0] as f64 / n, a[1] + p[1] as f64 / n]
-        })
+        self.rigid
+            .iter()
+            .fold([0.0, 0.0], |a, p| [a[0] + p[0] / n, a[1] + p[1] / n])
     }
 
     /// [`centroid`](Self::centroid) in units of the inter-eye distance.

@@ -1,7 +1,7 @@
 //! Plane geometry for the clips: a Delaunay triangulation of the control points (the warp's
 //! mesh), 3×3 homographies (the print and screen planes), and the least-squares homography fit
-//! that measures how planar the landmark motion between two frames is (DESIGN.md, "The
-//! verification layers", 2: a flat photo moves as a plane, a head does not).
+//! that measures how planar the landmark motion between two frames is (`docs/architecture.md`,
+//! "The verification layers", 2: a flat photo moves as a plane, a head does not).
 
 /// 3×3 matrices (row-major, acting on `[x, y, 1]`), their product and inverse: the engine's own.
 pub use models::geometry::{invert as inv3, mul as mul3, Mat3};

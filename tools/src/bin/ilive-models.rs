@@ -3,7 +3,7 @@
 //!
 //! - `convert --npm-dir DIR --out DIR`: TF.js weights → `<net>.safetensors` (see `models::convert`).
 //! - `check [--images DIR]`: a table of what the analysis finds on real photos (faces, pose,
-//!   eye/mouth ratios, anti-spoof scores) and the descriptor distances between them.
+//!   eye/mouth ratios, anti-spoof score) and the descriptor distances between them.
 //! - `bench [--image FILE] [--iters N]`: median latency of every network and of a whole
 //!   per-frame analysis of a 640×480 JPEG, with the direct depthwise kernel and with candle's
 //!   grouped convolution. Threads: `RAYON_NUM_THREADS`.
@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
 use clap::{Parser, Subcommand};
-use models::{embedding_distance, AnalyzeOptions, FaceModels};
+use models::{embedding_distance, layers::Depthwise, AnalyzeOptions, FaceModels};
 
 #[derive(Parser)]
 #[command(about = "iLive face networks: weight conversion, checks on photos, benchmarks")]
@@ -58,13 +58,7 @@ enum Cmd {
 }
 
 fn fixtures_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("ILIVE_FIXTURES_DIR") {
-        return PathBuf::from(d);
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
-    home.join(".cache/ilive/fixtures")
+    models::cache_dir("ILIVE_FIXTURES_DIR", "fixtures")
 }
 
 fn main() -> Result<()> {
@@ -111,8 +105,8 @@ fn check(models_dir: &Path, images: &Path) -> Result<()> {
         .collect();
     files.sort();
     println!(
-        "{:<24} {:>5} {:>5} {:>5} {:>6} {:>6} {:>6} {:>7} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6}",
-        "image", "faces", "score", "mesh", "yaw", "yaw-m", "pitch", "roll", "nose", "earL", "earR", "mouth", "smile", "spoof", "live", "sharp"
+        "{:<24} {:>5} {:>5} {:>5} {:>6} {:>6} {:>6} {:>7} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6}",
+        "image", "faces", "score", "mesh", "yaw", "yaw-m", "pitch", "roll", "nose", "earL", "earR", "mouth", "smile", "spoof", "sharp"
     );
     let mut embeddings = Vec::new();
     for f in &files {
@@ -135,12 +129,9 @@ fn check(models_dir: &Path, images: &Path) -> Result<()> {
         let eyes_mid = (lm[33][0] + lm[263][0]) / 2.0;
         let eye_dist = (lm[263][0] - lm[33][0]).abs().max(1.0);
         let nose = (lm[1][0] - eyes_mid) / eye_dist;
-        let spoof = face
-            .anti_spoof
-            .map(|a| (a.antispoof_real, a.liveness_real))
-            .unwrap_or_default();
+        let spoof = face.anti_spoof.map_or(f32::NAN, |a| a.antispoof_real);
         println!(
-            "{name:<24} {:>5} {:>5.2} {:>5.2} {:>6.1} {:>6.1} {:>6.1} {:>7.1} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>6.0}",
+            "{name:<24} {:>5} {:>5.2} {:>5.2} {:>6.1} {:>6.1} {:>6.1} {:>7.1} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>6.0}",
             faces.len(),
             face.score,
             face.mesh_score,
@@ -153,8 +144,7 @@ fn check(models_dir: &Path, images: &Path) -> Result<()> {
             face.eye_aspect_ratio.right,
             face.mouth_open_ratio,
             face.smile.unwrap_or(f32::NAN),
-            spoof.0,
-            spoof.1,
+            spoof,
             face.sharpness,
         );
         if let Some(e) = face.embedding {
@@ -206,21 +196,21 @@ fn bench(models_dir: &Path, image_path: &Path, iters: usize) -> Result<()> {
     let threads = rayon::current_num_threads();
     let dev = Device::Cpu;
     let input = |c: usize, s: usize| Tensor::rand(0f32, 1.0, (1, c, s, s), &dev);
-    let (x256, x192, x64, x128, x32, x64g, x150) = (
+    let (x256, x192, x128, x64g, x150) = (
         input(3, 256)?,
         input(3, 192)?,
-        input(3, 64)?,
         input(3, 128)?,
-        input(3, 32)?,
         input(1, 64)?,
         input(3, 150)?,
     );
-    let iris = models::nets::iris::Iris::load(models::analysis::load_weights(models_dir, "iris")?)?;
     println!("threads: {threads} (RAYON_NUM_THREADS), {iters} iterations, median ms");
     println!("{:<34} {:>10} {:>14}", "", "direct dw", "candle grouped");
     let mut rows: Vec<(&str, [f64; 2])> = Vec::new();
-    for (col, candle_dw) in [false, true].into_iter().enumerate() {
-        models::layers::use_candle_depthwise(candle_dw);
+    for (col, dw) in [Depthwise::Direct, Depthwise::CandleGrouped]
+        .into_iter()
+        .enumerate()
+    {
+        let models = FaceModels::load_with(models_dir, dw)?;
         let mut row = |name: &'static str, ms: f64| {
             if let Some(r) = rows.iter_mut().find(|r| r.0 == name) {
                 r.1[col] = ms;
@@ -230,7 +220,10 @@ fn bench(models_dir: &Path, image_path: &Path, iters: usize) -> Result<()> {
                 rows.push((name, v));
             }
         };
-        let n = if candle_dw { iters.min(5) } else { iters };
+        let n = match dw {
+            Depthwise::Direct => iters,
+            Depthwise::CandleGrouped => iters.min(5),
+        };
         row(
             "blazeface 256²",
             median_ms(n, || Ok(models.detector().forward_raw(&x256)?))?,
@@ -239,14 +232,9 @@ fn bench(models_dir: &Path, image_path: &Path, iters: usize) -> Result<()> {
             "facemesh 192² (mesh + flag)",
             median_ms(n, || Ok(models.mesh().landmarks(&x192)?))?,
         );
-        row("iris 64²", median_ms(n, || Ok(iris.forward(&x64)?))?);
         row(
             "antispoof 128²",
             median_ms(n, || Ok(models.antispoof().forward(&x128)?))?,
-        );
-        row(
-            "liveness 32²",
-            median_ms(n, || Ok(models.liveness().forward(&x32)?))?,
         );
         row(
             "emotion 64² grey",
@@ -273,7 +261,6 @@ fn bench(models_dir: &Path, image_path: &Path, iters: usize) -> Result<()> {
             median_ms(n, || Ok(models.analyze_jpeg(&jpeg, &all)?))?,
         );
     }
-    models::layers::use_candle_depthwise(false);
     for (name, [a, b]) in rows {
         println!("{name:<34} {a:>10.2} {b:>14.2}");
     }
@@ -284,12 +271,10 @@ fn bench(models_dir: &Path, image_path: &Path, iters: usize) -> Result<()> {
         .into_iter()
         .next()
         .context("no face")?;
-    let lm = &face.landmarks;
-    let eye = |a: usize, b: usize| [(lm[a][0] + lm[b][0]) / 2.0, (lm[a][1] + lm[b][1]) / 2.0];
-    let (l, r) = (eye(33, 133), eye(362, 263));
-    let ied = (l[0] - r[0]).hypot(l[1] - r[1]);
-    let capture =
-        || models::parallax::Keyframe::capture(&frame, &face, 0.0, ied).context("no keyframe");
+    let capture = || {
+        models::parallax::Keyframe::capture(&frame, &face, 0.0, face.inter_eye())
+            .context("no keyframe")
+    };
     let key = capture()?;
     println!(
         "{:<34} {:>10.2}",

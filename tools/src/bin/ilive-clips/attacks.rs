@@ -4,7 +4,7 @@
 //!   level, warm paper white, paper fibres, a white margin) and held up on a moving plane: a
 //!   homography with perspective tilt, so the whole picture — face included — moves rigidly.
 //!   A glossy highlight drifts across it as it tilts. The face never deforms in 3-D, which is
-//!   the cue of the motion layer (DESIGN.md, "The verification layers", 2).
+//!   the cue of the motion layer (`docs/architecture.md`, "The verification layers", 2).
 //! - **Replay** ([`Screen`]): a live-like frame shown on a monitor filmed by the camera:
 //!   display gamma and tint, the screen's RGB sub-pixel grid sampled by the camera's pixels
 //!   (which aliases into moiré), a dark bezel around the active area, slight perspective
@@ -330,15 +330,20 @@ pub fn sensor(img: &mut Canvas, sigma: f32, flicker: f32, rng: &mut Rng) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn frontal_plane_is_the_identity() {
-        let pose = PlanePose {
-            yaw: 0.0,
+    /// A plane at its frontal distance, turned by `yaw` degrees.
+    fn turned(yaw: f32) -> PlanePose {
+        PlanePose {
+            yaw,
             pitch: 0.0,
             roll: 0.0,
             shift: [0.0; 2],
             distance: 1.0,
-        };
+        }
+    }
+
+    #[test]
+    fn frontal_plane_is_the_identity() {
+        let pose = turned(0.0);
         let hm = plane_homography(&pose, 640, 480);
         let p = apply_h(&hm, [-320.0, 100.0]);
         assert!(
@@ -349,13 +354,7 @@ mod tests {
 
     #[test]
     fn a_turned_plane_foreshortens_and_puts_the_near_side_larger() {
-        let pose = PlanePose {
-            yaw: 30.0,
-            pitch: 0.0,
-            roll: 0.0,
-            shift: [0.0; 2],
-            distance: 1.0,
-        };
+        let pose = turned(30.0);
         let hm = plane_homography(&pose, 640, 480);
         let l = apply_h(&hm, [-100.0, 0.0]);
         let r = apply_h(&hm, [100.0, 0.0]);
@@ -382,13 +381,7 @@ mod tests {
     fn the_screen_grid_makes_a_periodic_pattern_on_flat_content() {
         let content = Canvas::new(160, 120, [150.0; 3]);
         let bg = Canvas::new(160, 120, [0.0; 3]);
-        let pose = PlanePose {
-            yaw: 0.0,
-            pitch: 0.0,
-            roll: 0.0,
-            shift: [0.0; 2],
-            distance: 1.0,
-        };
+        let pose = turned(0.0);
         let out = Screen::new(160, 120, 1).render(&content, &bg, &pose);
         let row: Vec<f32> = (40..120).map(|x| out.px[60 * 160 + x][0]).collect();
         let (lo, hi) = row

@@ -5,7 +5,7 @@
 //! The clip loops: the script is stretched to the requested number of frames, and the slow
 //! motions are periodic over it, so that the browser's fake camera (which replays the file
 //! forever) shows a person who performs every action again and again — a replayed video cannot
-//! follow prompts, so it must do them all (DESIGN.md, "The verification layers", 1).
+//! follow prompts, so it must do them all (`docs/architecture.md`, "The verification layers", 1).
 //!
 //! `turn_left` is a turn to the subject's own left, i.e. positive yaw in [`models::HeadPose`]'s
 //! convention (the nose moves toward the image's right).
@@ -46,8 +46,8 @@ const SCRIPT: [(Action, f32); 12] = [
     (Action::MouthOpen, 1.3),
 ];
 
-/// Peak yaw of a turn and of a nod, degrees. A challenge needs ~15–20° (DESIGN.md); a person
-/// asked to turn goes further, and FaceMesh reads a warped photo's turn a little short.
+/// Peak yaw of a turn and of a nod, degrees. A challenge needs ~15–20° (`docs/architecture.md`);
+/// a person asked to turn goes further, and FaceMesh reads a warped photo's turn a little short.
 pub const TURN_DEG: f32 = 32.0;
 pub const NOD_DEG: f32 = 18.0;
 

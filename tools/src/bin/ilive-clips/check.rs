@@ -2,34 +2,32 @@
 //! every frame of a live clip, yaw swinging past ±15° both ways, EAR dipping under 0.2 and the
 //! mouth opening; a print's landmarks moving as a plane; no face where there is none.
 //!
-//! The planarity test is the motion layer's (DESIGN.md, "The verification layers", 2): for
-//! pairs of frames at least 10° apart in yaw, fit a homography to the rigid landmarks (nose,
-//! eye corners, forehead, face sides — nothing an expression moves) and divide the RMS residual
-//! by the inter-eye distance. Real heads give ~0.07–0.11, prints ≤ 0.04–0.06.
+//! The planarity test is the motion layer's (`docs/architecture.md`, "The verification layers",
+//! 2), with the engine's rigid points and thresholds ([`models::geometry`]): for pairs of frames
+//! at least [`PARALLAX_YAW_DEG`] apart in yaw, fit a homography to the rigid landmarks and divide
+//! the RMS residual by the inter-eye distance. A live clip must reach [`HEAD_MIN`], where the
+//! engine reads a head; a print must stay under [`WEAK_PARALLAX`], where the engine calls the
+//! parallax weak. (FaceMesh's prior places a print's jaw and cheek points where a head's would
+//! be, so on these points a print measures ≈0.065–0.075, above [`PLANAR_MAX`]: the engine lets
+//! this measure weigh, never decide.)
 
-use anyhow::Result;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
 use image::RgbImage;
+use models::geometry::{landmark_residual, HEAD_MIN, PLANAR_MAX};
+use models::parallax::PARALLAX_YAW_DEG;
 use models::{embedding_distance, AnalyzeOptions, Face, FaceModels};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::clip::Kind;
-use crate::head::inter_eye;
+use crate::output::frame_files;
 
-/// Landmarks that no expression of the live rig moves: the nose, the eye corners, the
-/// glabella and forehead, the sides of the face.
-pub const RIGID: [usize; 30] = [
-    1, 4, 5, 6, 168, 197, 195, 2, 98, 327, 33, 133, 362, 263, 10, 151, 9, 8, 234, 454, 93, 323,
-    127, 356, 21, 251, 54, 284, 103, 332,
-];
-
-/// The bottom of DESIGN.md's range for real heads (0.07–0.11); its prints measure ≤ 0.04–0.06.
-/// A live clip must reach it, a print must stay under it. (FaceMesh's own landmark error on a
-/// strongly foreshortened print is ~0.05–0.06, so a print sits at the top of its range.)
-pub const LIVE_MIN_RESIDUAL: f32 = 0.07;
-
-/// The smallest yaw difference between two frames for the planarity test.
-pub const PLANAR_MIN_DYAW: f32 = 10.0;
+/// Landmark planar residual under which the engine reports weak motion parallax: midway between
+/// its plane ([`PLANAR_MAX`]) and head ([`HEAD_MIN`]) bounds.
+pub const WEAK_PARALLAX: f64 = (PLANAR_MAX + HEAD_MIN) / 2.0;
 
 /// What one frame showed.
 #[derive(Debug, Clone)]
@@ -87,21 +85,6 @@ fn range(v: impl Iterator<Item = f32>) -> Option<(f32, f32)> {
     })
 }
 
-/// The planar-fit residual between two landmark sets (RMS over the rigid points, divided by the
-/// mean inter-eye distance).
-pub fn planar_residual(a: &[[f32; 3]], b: &[[f32; 3]]) -> Option<f32> {
-    let pa: Vec<[f64; 2]> = RIGID
-        .iter()
-        .map(|&i| [a[i][0] as f64, a[i][1] as f64])
-        .collect();
-    let pb: Vec<[f64; 2]> = RIGID
-        .iter()
-        .map(|&i| [b[i][0] as f64, b[i][1] as f64])
-        .collect();
-    let ie = (inter_eye(a) + inter_eye(b)) / 2.0;
-    models::geometry::planar_residual(&pa, &pb, ie.max(1.0) as f64).map(|r| r as f32)
-}
-
 /// Measures a clip from its per-frame results; `embed` computes a face descriptor for a frame
 /// index (for the identity check), when given.
 pub fn stats(
@@ -113,16 +96,16 @@ pub fn stats(
         .enumerate()
         .filter_map(|(i, r)| r.face.as_ref().map(|f| (i, f)))
         .collect();
-    let mean_ear = |f: &Face| (f.eye_aspect_ratio.left + f.eye_aspect_ratio.right) / 2.0;
+    let mean_ear = |f: &Face| f.eye_aspect_ratio.mean();
     let mut residuals = Vec::new();
     let mut max_dyaw = 0.0f32;
     for (k, (_, a)) in faces.iter().enumerate() {
         for (_, b) in &faces[k + 1..] {
             let dyaw = (a.pose.yaw - b.pose.yaw).abs();
             max_dyaw = max_dyaw.max(dyaw);
-            if dyaw >= PLANAR_MIN_DYAW {
-                if let Some(r) = planar_residual(&a.landmarks, &b.landmarks) {
-                    residuals.push(r);
+            if dyaw >= PARALLAX_YAW_DEG {
+                if let Some(r) = landmark_residual(&a.landmarks, &b.landmarks) {
+                    residuals.push(r as f32);
                 }
             }
         }
@@ -132,7 +115,7 @@ pub fn stats(
     let mut moves = Vec::new();
     for w in faces.windows(2) {
         let (a, b) = (&w[0].1.landmarks, &w[1].1.landmarks);
-        let ie = inter_eye(a).max(1.0);
+        let ie = a.inter_eye().max(1.0);
         let d = a
             .iter()
             .zip(b.iter())
@@ -199,15 +182,15 @@ pub fn expectations(kind: Kind, s: &ClipStats) -> Vec<String> {
                 "mouth widening (smile)",
             );
             need(
-                s.planar.is_some_and(|p| p.0 >= LIVE_MIN_RESIDUAL),
-                "non-planar motion (residual ≥ 0.07)",
+                s.planar.is_some_and(|p| p.0 as f64 >= HEAD_MIN),
+                &format!("non-planar motion (residual ≥ {HEAD_MIN})"),
             );
         }
         Kind::Print => {
             need(all_faces, "a face in every frame");
             need(
-                s.planar.is_some_and(|p| p.0 < LIVE_MIN_RESIDUAL),
-                "planar motion (residual < 0.07)",
+                s.planar.is_some_and(|p| (p.0 as f64) < WEAK_PARALLAX),
+                &format!("planar motion (residual < {WEAK_PARALLAX})"),
             );
         }
         Kind::Replay => need(s.one_face * 10 >= s.frames * 9, "a face in ≥90% of frames"),
@@ -281,4 +264,91 @@ pub fn table_row(name: &str, kind: Kind, s: &ClipStats) -> String {
             format!("MISSING: {}", bad.join("; "))
         }
     )
+}
+
+/// The clip folders under `dir` (itself, if it holds frames).
+fn clip_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    if !frame_files(dir)?.is_empty() {
+        return Ok(vec![dir.to_path_buf()]);
+    }
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && frame_files(p).map(|f| !f.is_empty()).unwrap_or(false))
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+/// The kind of a clip folder: from its `clip.json`, else from its name's prefix.
+fn kind_of(dir: &Path) -> Option<Kind> {
+    if let Ok(bytes) = std::fs::read(dir.join("clip.json")) {
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+            if let Some(k) = v.get("kind").and_then(|k| k.as_str()) {
+                return <Kind as clap::ValueEnum>::from_str(k, true).ok();
+            }
+        }
+    }
+    let name = dir.file_name()?.to_string_lossy().to_lowercase();
+    let prefix = name.split(['_', '-']).next()?;
+    <Kind as clap::ValueEnum>::from_str(prefix, true).ok()
+}
+
+/// Prints the table; `false` when some clip misses its expectations.
+pub fn check_dirs(models: &FaceModels, dir: &Path, every: usize) -> Result<bool> {
+    let dirs = clip_dirs(dir)?;
+    if dirs.is_empty() {
+        bail!("no frame_*.jpg under {}", dir.display());
+    }
+    println!("{}", table_header());
+    let mut all_ok = true;
+    for d in dirs {
+        let start = Instant::now();
+        let files: Vec<PathBuf> = frame_files(&d)?.into_iter().step_by(every).collect();
+        let frames: Vec<image::RgbImage> = files
+            .par_iter()
+            .map(|f| {
+                Ok(image::open(f)
+                    .with_context(|| format!("decoding {}", f.display()))?
+                    .to_rgb8())
+            })
+            .collect::<Result<_>>()?;
+        let results = analyse(models, &frames)?;
+        let embed = |i: usize| -> Option<models::Embedding> {
+            let opts = models::AnalyzeOptions {
+                embedding: true,
+                max_faces: 1,
+                ..Default::default()
+            };
+            models
+                .analyze(&frames[i], &opts)
+                .ok()?
+                .into_iter()
+                .next()?
+                .embedding
+        };
+        let s = stats(&results, Some(&embed));
+        let name = d
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match kind_of(&d) {
+            Some(kind) => {
+                all_ok &= expectations(kind, &s).is_empty();
+                println!("{}", table_row(&name, kind, &s));
+            }
+            None => println!("{name:<22} (unknown kind) {s:?}"),
+        }
+        if !s.no_face.is_empty() && s.no_face.len() < s.frames {
+            let idx: Vec<String> = s.no_face.iter().map(|i| (i * every).to_string()).collect();
+            eprintln!("  {name}: no face in frames {}", idx.join(" "));
+        }
+        eprintln!(
+            "  {name}: {} frames analysed in {:.1} s",
+            frames.len(),
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(all_ok)
 }
