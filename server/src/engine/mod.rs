@@ -57,7 +57,6 @@ impl Observation {
     }
 }
 
-
 /// Verdict cut-offs and engine timings, from configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct Thresholds {

@@ -4,8 +4,8 @@ use app::api::{BoolAttribute, FaceAttributes, FaceBoundingBox, FaceLandmark, Fac
 use image::RgbImage;
 use models::{
     face::{
-        CHIN, FOREHEAD, LEFT_EYE, LIP_LOWER_INNER, LIP_UPPER_INNER, MOUTH_LEFT, MOUTH_RIGHT, NOSE_TIP,
-        RIGHT_EYE,
+        CHIN, FOREHEAD, LEFT_EYE, LIP_LOWER_INNER, LIP_UPPER_INNER, MOUTH_LEFT, MOUTH_RIGHT,
+        NOSE_TIP, RIGHT_EYE,
     },
     Face,
 };
@@ -32,8 +32,14 @@ pub fn bounding_box(face: &Face, img: &RgbImage) -> FaceBoundingBox {
 /// Named points as means of face-mesh points (subject's left/right): each eye is the mean of its
 /// two corners and the outer upper and lower lid points.
 const LANDMARKS: &[(&str, &[usize])] = &[
-    ("left_eye", &[LEFT_EYE[0], LEFT_EYE[3], LEFT_EYE[1], LEFT_EYE[5]]),
-    ("right_eye", &[RIGHT_EYE[0], RIGHT_EYE[3], RIGHT_EYE[1], RIGHT_EYE[5]]),
+    (
+        "left_eye",
+        &[LEFT_EYE[0], LEFT_EYE[3], LEFT_EYE[1], LEFT_EYE[5]],
+    ),
+    (
+        "right_eye",
+        &[RIGHT_EYE[0], RIGHT_EYE[3], RIGHT_EYE[1], RIGHT_EYE[5]],
+    ),
     ("nose_tip", &[NOSE_TIP]),
     ("mouth_left", &[MOUTH_LEFT]),
     ("mouth_right", &[MOUTH_RIGHT]),
