@@ -69,6 +69,9 @@ pub enum Reason {
     Cancelled,
     /// The connection dropped before the capture ended.
     ConnectionLost,
+    /// The server stopped or failed before the capture could end (a restart, a crash, an
+    /// internal error): the capture is settled as unfinished.
+    Interrupted,
 }
 
 /// What a reason does to the verdict.
@@ -84,7 +87,7 @@ pub enum Effect {
 
 impl Reason {
     /// Every code, in the order of the README's table.
-    pub const ALL: [Reason; 27] = [
+    pub const ALL: [Reason; 28] = [
         Reason::NoMotionParallax,
         Reason::WeakMotionParallax,
         Reason::FrozenFrames,
@@ -112,6 +115,7 @@ impl Reason {
         Reason::Timeout,
         Reason::Cancelled,
         Reason::ConnectionLost,
+        Reason::Interrupted,
     ];
 
     /// The wire code (the serde name).
@@ -145,6 +149,7 @@ impl Reason {
             Timeout => "timeout",
             Cancelled => "cancelled",
             ConnectionLost => "connection_lost",
+            Interrupted => "interrupted",
         }
     }
 
@@ -158,7 +163,7 @@ impl Reason {
             | FrameRateMismatch | SyntheticMotion | InsufficientFrames => Effect::LowersScore,
             ChallengeFailed | ChallengeTimeout | NoFace | FaceTooFar | FaceTooClose
             | FaceOffCenter | FaceNotFrontal | LowLight | Overexposed | Blurry | Timeout
-            | Cancelled | ConnectionLost => Effect::RetryAtBest,
+            | Cancelled | ConnectionLost | Interrupted => Effect::RetryAtBest,
         }
     }
 }

@@ -19,6 +19,30 @@ pub struct CameraMetadata {
     pub facing_mode: Option<String>,
 }
 
+impl CameraMetadata {
+    /// Longest camera label kept (real device labels are under 100 characters).
+    pub const MAX_LABEL_CHARS: usize = 128;
+    /// Longest facing mode kept (`user`, `environment`, …).
+    pub const MAX_FACING_CHARS: usize = 16;
+
+    /// The metadata with every field bounded: what a browser reports goes into the stored result
+    /// and every webhook, so a client cannot make either grow.
+    pub fn bounded(self) -> Self {
+        let cut = |s: String, n: usize| match s.char_indices().nth(n) {
+            Some((i, _)) => s[..i].to_owned(),
+            None => s,
+        };
+        CameraMetadata {
+            label: self.label.map(|l| cut(l, Self::MAX_LABEL_CHARS)),
+            facing_mode: self.facing_mode.map(|f| cut(f, Self::MAX_FACING_CHARS)),
+            frame_rate: self
+                .frame_rate
+                .filter(|r| r.is_finite() && (0.0..=1000.0).contains(r)),
+            ..self
+        }
+    }
+}
+
 /// Browser → server text messages.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -101,6 +125,23 @@ pub enum ServerMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn camera_metadata_is_bounded() {
+        let cam = CameraMetadata {
+            label: Some("é".repeat(1_000_000)),
+            frame_rate: Some(f64::INFINITY),
+            facing_mode: Some("user".into()),
+            ..Default::default()
+        }
+        .bounded();
+        assert_eq!(
+            cam.label.unwrap().chars().count(),
+            CameraMetadata::MAX_LABEL_CHARS
+        );
+        assert_eq!(cam.frame_rate, None);
+        assert_eq!(cam.facing_mode.as_deref(), Some("user"));
+    }
 
     #[test]
     fn messages_are_tagged_by_type() {

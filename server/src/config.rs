@@ -63,7 +63,12 @@ pub struct Config {
     pub public_url: Option<String>,
 
     /// Database URL (SQLite file, created if missing).
-    #[arg(long, env = "ILIVE_DATABASE_URL", default_value = "sqlite://ilive.db")]
+    #[arg(
+        long,
+        env = "ILIVE_DATABASE_URL",
+        hide_env_values = true,
+        default_value = "sqlite://ilive.db"
+    )]
     pub database_url: String,
 
     /// Directory holding the converted model weights (`*.safetensors`).
@@ -89,7 +94,7 @@ pub struct Config {
 
     /// A single legacy API key accepted on the managed-session route; its sessions get unsigned
     /// webhooks. Prefer per-tenant keys (`ilive keys create`).
-    #[arg(long, env = "ILIVE_LEGACY_API_KEY")]
+    #[arg(long, env = "ILIVE_LEGACY_API_KEY", hide_env_values = true)]
     pub legacy_api_key: Option<Secret>,
 
     /// DEVELOPMENT ONLY: accept plain-http and loopback/private `redirect_url`/`webhook_url`.
@@ -123,7 +128,7 @@ pub struct Config {
     pub pow_difficulty: u32,
 
     /// Turnstile / hCaptcha secret key.
-    #[arg(long, env = "ILIVE_CAPTCHA_SECRET")]
+    #[arg(long, env = "ILIVE_CAPTCHA_SECRET", hide_env_values = true)]
     pub captcha_secret: Option<Secret>,
 
     /// Turnstile / hCaptcha public site key, handed to the page.

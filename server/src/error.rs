@@ -97,6 +97,15 @@ impl From<sqlx::Error> for Error {
 
 /// The store's refusals as the API answers them. Only sessions are looked up by id from the
 /// API, so a missing record is `session_not_found`.
+impl From<crate::decode::DecodeError> for Error {
+    fn from(e: crate::decode::DecodeError) -> Self {
+        match e {
+            crate::decode::DecodeError::Empty => Error::EmptyImage,
+            other => Error::InvalidImage(other.to_string()),
+        }
+    }
+}
+
 impl From<store::Error> for Error {
     fn from(e: store::Error) -> Self {
         use store::Error as S;

@@ -48,6 +48,14 @@ where
     }
 }
 
+/// The credentials of an `Authorization: Bearer <token>` value; the scheme is matched without
+/// regard to case (RFC 9110, 11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 /// The caller behind `Authorization: Bearer <key>`.
 pub struct ApiKey(pub Principal);
 
@@ -61,12 +69,7 @@ impl FromRequestParts<AppState> for ApiKey {
             .ok_or(Error::MissingApiKey)?
             .to_str()
             .map_err(|_| Error::InvalidApiKey)?;
-        let key = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .ok_or(Error::MissingApiKey)?;
+        let key = bearer_token(value).ok_or(Error::MissingApiKey)?;
         if let Some(legacy) = &state.config.legacy_api_key {
             if bool::from(legacy.expose().as_bytes().ct_eq(key.as_bytes())) {
                 return Ok(ApiKey(Principal::Legacy));
@@ -135,4 +138,19 @@ pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     url::form_urlencoded::parse(query?.as_bytes())
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_auth_scheme_is_case_insensitive() {
+        for v in ["Bearer k", "bearer k", "BEARER k", "bEaReR   k "] {
+            assert_eq!(bearer_token(v), Some("k"), "{v}");
+        }
+        assert_eq!(bearer_token("Basic k"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("Bearerk"), None);
+    }
 }

@@ -7,6 +7,7 @@ pub mod api;
 pub mod captcha;
 pub mod cli;
 pub mod config;
+pub mod decode;
 pub mod directory;
 pub mod engine;
 pub mod error;
@@ -79,6 +80,8 @@ pub async fn serve(
             .unwrap_or(2)
     });
     let db = store::connect(&config.database_url).await?;
+    // Captures a crash or a restart left open get their verdict before any new one starts.
+    engine::capture::reconcile(&db).await?;
     let config = Arc::new(config);
     let metrics = Arc::new(Metrics::default());
     let signal = WebhookSignal::default();
@@ -127,6 +130,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             count_requests,
         ))
+        .layer(middleware::from_fn(security_headers))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let route = req
                 .extensions()
@@ -144,17 +148,51 @@ async fn count_requests(State(state): State<AppState>, req: Request, next: Next)
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".into());
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let resp = next.run(req).await;
     state.metrics.inc(
         "ilive_http_requests_total",
         &[
             ("route", &route),
-            ("method", &method),
+            ("method", method),
             ("status", resp.status().as_str()),
         ],
     );
     resp
+}
+
+/// Headers on every response: the session page's URL carries its capture secret, so no page
+/// sends a referrer; no page may be framed (a framed capture page could be overlaid to make a
+/// user perform the challenges for someone else); nothing is sniffed into another type.
+const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("referrer-policy", "no-referrer"),
+    ("x-content-type-options", "nosniff"),
+    (
+        "content-security-policy",
+        "frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    ),
+    ("x-frame-options", "DENY"),
+];
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let headers = resp.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        headers
+            .entry(name)
+            .or_insert(axum::http::HeaderValue::from_static(value));
+    }
+    resp
+}
+
+/// The method as a metrics label: the standard methods by name, every other one as `other`, so
+/// that clients inventing methods cannot grow the label set.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    const KNOWN: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
+    KNOWN
+        .into_iter()
+        .find(|m| *m == method.as_str())
+        .unwrap_or("other")
 }
 
 async fn sweep_loop(db: Db, config: Arc<Config>, mut stop: tokio::sync::watch::Receiver<bool>) {
@@ -184,4 +222,15 @@ async fn api_not_found(State(state): State<AppState>, req: Request) -> Response 
     let options = state.leptos_options.clone();
     let handler = leptos_axum::render_app_to_stream(move || app::shell(options.clone()));
     handler(req).await.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn invented_methods_share_one_label() {
+        use axum::http::Method;
+        assert_eq!(super::method_label(&Method::POST), "POST");
+        let odd = Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(super::method_label(&odd), "other");
+    }
 }

@@ -166,7 +166,7 @@ where
                     }
                 }
                 Some(Incoming::Text(text)) => match serde_json::from_str::<ClientMessage>(&text) {
-                    Ok(ClientMessage::Hello { camera, .. }) => engine.set_camera(camera),
+                    Ok(ClientMessage::Hello { camera, .. }) => engine.set_camera(camera.bounded()),
                     Ok(ClientMessage::Cancel) => engine.abort(Reason::Cancelled),
                     Err(e) => replies.push(error("invalid_message", &format!("unreadable message: {e}"))),
                 },
@@ -184,17 +184,17 @@ where
                     }
                     Err(FrameError::Decode(e)) => {
                         ctx.metrics.inc("ilive_frames_total", &[("outcome", "undecodable")]);
-                        replies.push(error("invalid_frame", &format!("the frame is not a JPEG image: {e}")));
+                        replies.push(error("invalid_frame", &format!("the frame was refused: {e}")));
                     }
                     Err(FrameError::Internal(e)) => warn!(session = %session.id, error = %e, "frame analysis failed"),
                 }
             }
             _ = tick.tick() => replies.extend(engine.on_tick(elapsed())),
+            // The session's lifetime ends the capture like any other deadline: with a stored
+            // verdict (retry, timeout), not a silent drop.
             _ = &mut expiry => {
-                let _ = tx.send(error("session_expired", "this session has expired")).await;
-                info!(session = %session.id, "capture ended: session expired");
-                close(rx, tx).await;
-                return;
+                info!(session = %session.id, "capture ended: session lifetime reached");
+                engine.abort(Reason::Timeout);
             }
         }
         for m in replies {

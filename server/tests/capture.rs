@@ -51,11 +51,9 @@ async fn session(srv: &TestServer, mode: &str) -> Value {
 }
 
 fn ws_url(srv: &TestServer, created: &Value) -> String {
-    let page = created["session_url"].as_str().unwrap();
-    let (_, rest) = page.split_once("/session/").unwrap();
-    let (id, query) = rest.split_once('?').unwrap();
+    let (id, capture) = id_and_capture(created);
     format!(
-        "{}/api/v1/session/{id}/ws?{query}",
+        "{}/api/v1/session/{id}/ws?c={capture}",
         srv.base.replacen("http", "ws", 1)
     )
 }
@@ -145,6 +143,126 @@ async fn capture_links_work_once() {
         .await;
     assert_eq!(result["status"], "completed");
     assert_eq!(result["verdict"], "retry");
+    srv.stop().await;
+}
+
+/// What a stranger sends cannot make the server decode gigapixels, decode formats the protocol
+/// does not take, or store an unbounded camera label.
+#[tokio::test]
+async fn frames_and_metadata_are_bounded_before_any_work() {
+    let srv = TestServer::start(&[]).await;
+    let created = session(&srv, "passive").await;
+    let (mut ws, _) = connect_async(&ws_url(&srv, &created)).await.unwrap();
+    assert_eq!(next_json(&mut ws).await.unwrap()["type"], "ready");
+    let label = "x".repeat(1_000_000);
+    let hello = json!({"type": "hello", "camera": {"label": label, "frame_rate": 30.0}});
+    ws.send(Message::Text(hello.to_string().into()))
+        .await
+        .unwrap();
+
+    // A few hundred bytes declaring 23000×23000 pixels: refused from the header, at once.
+    let bomb = server::decode::jpeg_declaring(16, 16, 23_000, 23_000);
+    assert!(bomb.len() < 1000);
+    let started = std::time::Instant::now();
+    ws.send(Message::Binary(bomb.into())).await.unwrap();
+    let refused = next_json(&mut ws).await.unwrap();
+    assert_eq!(refused["code"], "invalid_frame", "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("23000×23000"),
+        "{refused}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // The protocol's frames are JPEG: a PNG is not decoded.
+    let mut png = Vec::new();
+    image::RgbImage::new(64, 48)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    ws.send(Message::Binary(png.into())).await.unwrap();
+    let refused = next_json(&mut ws).await.unwrap();
+    assert_eq!(refused["code"], "invalid_frame", "{refused}");
+
+    ws.send(Message::Text(r#"{"type":"cancel"}"#.into()))
+        .await
+        .unwrap();
+    while let Some(m) = next_json(&mut ws).await {
+        if m["type"] == "verdict" {
+            break;
+        }
+    }
+    let id = created["session_id"].as_str().unwrap();
+    let token = created["token"].as_str().unwrap();
+    let result: Value = srv
+        .get_json(&format!("/api/v1/session/{id}/result?token={token}"))
+        .await;
+    let stored = result["camera_metadata"]["label"].as_str().unwrap();
+    assert_eq!(
+        stored.chars().count(),
+        app::ws::CameraMetadata::MAX_LABEL_CHARS
+    );
+    srv.stop().await;
+}
+
+/// The id and the capture secret of a session's page URL.
+fn id_and_capture(created: &Value) -> (String, String) {
+    let page = created["session_url"].as_str().unwrap();
+    let (_, rest) = page.split_once("/session/").unwrap();
+    let (id, query) = rest.split_once("?c=").unwrap();
+    (id.to_owned(), query.to_owned())
+}
+
+/// A capture that a crash left open (the session is `in_progress`, nobody holds it) gets its
+/// verdict when the server starts again: `retry`, `interrupted`.
+#[tokio::test]
+async fn a_capture_left_open_by_a_crash_is_settled_at_start_up() {
+    let srv = TestServer::start(&[]).await;
+    let created = session(&srv, "passive").await;
+    let (id, capture) = id_and_capture(&created);
+    let db = srv.db().await;
+    server::store::sessions::start_capture(&db, &id, &capture)
+        .await
+        .unwrap();
+    db.close().await;
+    let dir = srv.dir.clone();
+    srv.stop().await;
+
+    let srv = TestServer::start_in(dir, &[]).await;
+    let token = created["token"].as_str().unwrap();
+    let result: Value = srv
+        .get_json(&format!("/api/v1/session/{id}/result?token={token}"))
+        .await;
+    assert_eq!(result["status"], "completed", "{result}");
+    assert_eq!(result["verdict"], "retry");
+    assert_eq!(result["reasons"], json!(["interrupted"]));
+    srv.stop().await;
+}
+
+/// The session's lifetime ending mid-capture is a deadline like the others: the verdict is
+/// stored and sent, not dropped.
+#[tokio::test]
+async fn a_capture_at_the_end_of_its_session_lifetime_gets_a_verdict() {
+    let srv = TestServer::start(&["--session-ttl-secs", "2"]).await;
+    let created = session(&srv, "passive").await;
+    let (mut ws, _) = connect_async(&ws_url(&srv, &created)).await.unwrap();
+    assert_eq!(next_json(&mut ws).await.unwrap()["type"], "ready");
+    let mut verdict = None;
+    while let Some(m) = next_json(&mut ws).await {
+        if m["type"] == "verdict" {
+            verdict = Some(m);
+            break;
+        }
+    }
+    let verdict = verdict.expect("a verdict at the session's end");
+    assert_eq!(verdict["verdict"], "retry");
+    assert!(verdict["reasons"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("timeout")));
+    let (id, _) = id_and_capture(&created);
+    let stored = server::store::sessions::get(&srv.db().await, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.verdict, Some(app::api::Verdict::Retry));
     srv.stop().await;
 }
 

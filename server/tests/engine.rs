@@ -214,3 +214,28 @@ fn a_face_that_leaves_ends_in_retry_with_its_reason() {
         o.fused.reasons
     );
 }
+
+/// A job whose caller went away keeps its slot until the work ends: otherwise clients that
+/// disconnect right after uploading could start more analyses than there are cores.
+#[tokio::test]
+async fn a_dropped_job_keeps_its_permit_until_it_ends() {
+    use std::{sync::Arc, time::Duration};
+    let pool = server::engine::pool::InferencePool::new(Arc::new(models()), 1);
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let mut first = Box::pin(pool.run(move |_| {
+        let _ = wait.recv();
+    }));
+    // The job starts, then its caller gives up on it.
+    assert!(tokio::time::timeout(Duration::from_millis(200), &mut first)
+        .await
+        .is_err());
+    drop(first);
+    // The blocked job still holds the only permit: nothing else starts.
+    let second = tokio::time::timeout(Duration::from_millis(300), pool.run(|_| ())).await;
+    assert!(second.is_err(), "a second job ran beside the first");
+    release.send(()).expect("the job waits");
+    tokio::time::timeout(Duration::from_secs(10), pool.run(|_| ()))
+        .await
+        .expect("the permit came back when the job ended")
+        .expect("the job ran");
+}

@@ -489,3 +489,44 @@ async fn service_routes() {
     assert!(page.text().await.unwrap().contains("iLive"));
     srv.stop().await;
 }
+
+#[tokio::test]
+async fn every_response_forbids_framing_sniffing_and_referrers() {
+    let srv = TestServer::start(&[]).await;
+    let c = reqwest::Client::new();
+    for path in ["/healthz", "/", "/api/v1/session/nope/result?token=x"] {
+        let r = c.get(srv.url(path)).send().await.unwrap();
+        let h = r.headers();
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+    }
+    srv.stop().await;
+}
+
+#[test]
+fn help_never_prints_secrets_taken_from_the_environment() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ilive"))
+        .arg("--help")
+        .env("ILIVE_LEGACY_API_KEY", "legacy-secret-1234")
+        .env("ILIVE_CAPTCHA_SECRET", "captcha-secret-5678")
+        .env("ILIVE_DATABASE_URL", "sqlite://db-secret-9012.db")
+        .output()
+        .expect("the ilive binary runs");
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("ILIVE_LEGACY_API_KEY"), "{help}");
+    for secret in [
+        "legacy-secret-1234",
+        "captcha-secret-5678",
+        "db-secret-9012",
+    ] {
+        assert!(!help.contains(secret), "--help printed {secret}");
+    }
+}

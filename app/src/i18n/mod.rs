@@ -208,7 +208,7 @@ impl Strings {
             Blurry => t.adv_blur,
             Cancelled => t.adv_cancelled,
             SpoofSuspected | FrameRateMismatch | SyntheticMotion | InsufficientFrames | Timeout
-            | ConnectionLost => t.adv_general,
+            | ConnectionLost | Interrupted => t.adv_general,
         }
     }
 

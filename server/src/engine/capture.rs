@@ -1,20 +1,36 @@
 //! The end of a capture: conclude the engine off the async runtime, store the verdict, wake the
 //! webhook sender, count it, and say what the browser is told. The WebSocket loop (`crate::ws`)
 //! only moves messages; everything a verdict means for the service happens here.
-use std::sync::Arc;
+//!
+//! Every capture that started ends in a stored verdict, and every stored verdict of a managed
+//! session queues its webhook in the same transaction: a failed store is retried, a conclusion
+//! that panics is stored as `retry` / `interrupted`, and captures that a crash or a restart left
+//! open are settled the same way when the server starts ([`reconcile`]).
+use std::{sync::Arc, time::Duration};
 
-use app::ws::ServerMessage;
+use app::{
+    api::{Reason, Verdict},
+    ws::ServerMessage,
+};
 use tracing::{info, warn};
 
 use super::{pool::InferencePool, session::SessionEngine, Thresholds};
 use crate::{
     metrics::Metrics,
     store::{
-        sessions::{self, Session},
+        self,
+        sessions::{self, Completion, ResultDetails, Session},
         Db,
     },
     webhook::WebhookSignal,
 };
+
+/// Waits between attempts to store a verdict (a busy or briefly unavailable database).
+const STORE_RETRIES: [Duration; 3] = [
+    Duration::from_millis(200),
+    Duration::from_secs(1),
+    Duration::from_secs(3),
+];
 
 /// What a capture needs from the service.
 #[derive(Clone)]
@@ -27,7 +43,7 @@ pub struct SessionContext {
 }
 
 /// Concludes a finished capture and stores its verdict; returns the message for the browser:
-/// the verdict, or an `internal_error` when it could not be computed or stored.
+/// the verdict, or an `internal_error` when none could be stored.
 pub async fn finish(
     ctx: &SessionContext,
     session: &Session,
@@ -35,33 +51,86 @@ pub async fn finish(
 ) -> ServerMessage {
     let camera = serde_json::to_value(engine.camera()).ok();
     let mut engine = engine;
-    let outcome = match tokio::task::spawn_blocking(move || engine.conclude()).await {
-        Ok(o) => o,
+    let (completion, measures) = match tokio::task::spawn_blocking(move || engine.conclude()).await
+    {
+        Ok(o) => (o.completion(camera), o.measures),
         Err(e) => {
             warn!(session = %session.id, error = %e, "concluding the session failed");
-            return internal_error("the verdict could not be computed");
+            (interrupted(camera), vec![])
         }
     };
-    let fused = &outcome.fused;
-    match sessions::complete(&ctx.db, &session.id, outcome.completion(camera)).await {
-        Ok(done) => {
-            ctx.webhooks.wake();
-            let verdict = fused.verdict.as_str();
-            ctx.metrics
-                .inc("ilive_verdicts_total", &[("verdict", verdict)]);
-            info!(session = %session.id, verdict, confidence = fused.confidence, reasons = ?fused.reasons, measures = ?outcome.measures, "verdict");
-            ServerMessage::Verdict {
-                verdict: fused.verdict,
-                confidence: fused.confidence,
-                reasons: fused.reasons.clone(),
-                redirect: done.redirect_target(),
+    let Some(done) = store_verdict(&ctx.db, &session.id, &completion).await else {
+        return internal_error("the verdict could not be stored");
+    };
+    ctx.webhooks.wake();
+    let verdict = completion.verdict.as_str();
+    ctx.metrics
+        .inc("ilive_verdicts_total", &[("verdict", verdict)]);
+    let reasons = completion.details.reasons;
+    info!(session = %session.id, verdict, confidence = completion.confidence, ?reasons, ?measures, "verdict");
+    ServerMessage::Verdict {
+        verdict: completion.verdict,
+        confidence: completion.confidence,
+        reasons,
+        redirect: done.redirect_target(),
+    }
+}
+
+/// Stores a verdict, retrying while the database fails; `None` when the session is no longer
+/// open or every attempt failed.
+async fn store_verdict(db: &Db, id: &str, completion: &Completion) -> Option<Session> {
+    for wait in STORE_RETRIES.iter().map(Some).chain([None]) {
+        match sessions::complete(db, id, completion.clone()).await {
+            Ok(done) => return Some(done),
+            Err(store::Error::NotOpen) => {
+                warn!(session = %id, "the session closed before its verdict was stored");
+                return None;
+            }
+            Err(e) => {
+                warn!(session = %id, error = %e, "storing the verdict failed");
+                tokio::time::sleep(*wait?).await;
             }
         }
-        Err(e) => {
-            warn!(session = %session.id, error = %e, "storing the verdict failed");
-            internal_error("the verdict could not be stored")
+    }
+    None
+}
+
+/// The verdict of a capture that could not be concluded: `retry`, because nothing was found
+/// against the person.
+pub fn interrupted(camera_metadata: Option<serde_json::Value>) -> Completion {
+    Completion {
+        verdict: Verdict::Retry,
+        confidence: 0.0,
+        details: ResultDetails {
+            layers: None,
+            challenges: vec![],
+            reasons: vec![Reason::Interrupted],
+        },
+        camera_metadata,
+        photo: None,
+    }
+}
+
+/// Settles the captures that a crash or a restart left open: each gets the `interrupted`
+/// verdict (and its webhook). Run at start-up, before any capture can begin; returns how many.
+pub async fn reconcile(db: &Db) -> store::Result<usize> {
+    let open = sessions::in_progress(db).await?;
+    let mut settled = 0;
+    for id in &open {
+        match sessions::complete(db, id, interrupted(None)).await {
+            Ok(_) => settled += 1,
+            // Finished meanwhile (another process on the same database): nothing to settle.
+            Err(store::Error::NotOpen) => {}
+            Err(e) => return Err(e),
         }
     }
+    if settled > 0 {
+        info!(
+            settled,
+            "captures left open by a stop settled as interrupted"
+        );
+    }
+    Ok(settled)
 }
 
 /// The `error` message with a stable code.

@@ -30,7 +30,7 @@ pub struct InferencePool {
 /// Why a frame was not analysed.
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
-    #[error("the frame is not a decodable JPEG: {0}")]
+    #[error("the frame was refused: {0}")]
     Decode(String),
     #[error("analysis failed: {0}")]
     Internal(String),
@@ -46,20 +46,26 @@ impl InferencePool {
     }
 
     /// Runs `job` on a blocking thread under one of the pool's permits: work beside the frame
-    /// analyses (e.g. the face routes' uploads) shares the same cores and the same queue.
+    /// analyses (e.g. the face routes' uploads) shares the same cores and the same queue. The
+    /// permit lives as long as the job, not as long as the caller: a client that disconnects
+    /// while its job runs cannot free a slot for more work than there are cores.
     pub async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce(&FaceModels) -> T + Send + 'static,
     ) -> Result<T, FrameError> {
-        let _permit = self
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|e| FrameError::Internal(e.to_string()))?;
         let models = self.models.clone();
-        tokio::task::spawn_blocking(move || job(&models))
-            .await
-            .map_err(|e| FrameError::Internal(e.to_string()))
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            job(&models)
+        })
+        .await
+        .map_err(|e| FrameError::Internal(e.to_string()))
     }
 
     /// Decodes and analyses one JPEG frame; `t` is its arrival time in the session.
@@ -81,9 +87,8 @@ pub fn analyze_blocking(
     t: f64,
     req: FrameRequest,
 ) -> Result<Observation, FrameError> {
-    let img = image::load_from_memory(jpeg)
-        .map_err(|e| FrameError::Decode(e.to_string()))?
-        .to_rgb8();
+    let img = crate::decode::decode(jpeg, &crate::decode::FRAME)
+        .map_err(|e| FrameError::Decode(e.to_string()))?;
     let opts = AnalyzeOptions {
         anti_spoof: req.anti_spoof,
         embedding: req.embedding,

@@ -4,7 +4,6 @@
 //! handlers are in `api::faces`; `ilive faces-eval` measures this same code on real photos.
 //!
 //! When an image holds several faces, the largest (by box area) is the one compared.
-pub mod decode;
 pub mod shape;
 pub mod similarity;
 
@@ -14,7 +13,10 @@ use models::{AnalyzeOptions, Face, FaceModels};
 
 use crate::error::{Error, Result};
 
-pub use decode::decode;
+/// Decodes an uploaded photo under the upload caps ([`crate::decode::UPLOAD`]).
+pub fn decode(bytes: &[u8]) -> Result<RgbImage> {
+    Ok(crate::decode::decode(bytes, &crate::decode::UPLOAD)?)
+}
 
 /// How much `faces:detect` reports per face.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

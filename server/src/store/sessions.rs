@@ -203,6 +203,16 @@ pub async fn start_capture(db: &Db, id: &str, capture: &str) -> Result<Session> 
     require(db, id).await
 }
 
+/// The ids of the sessions whose capture started and never ended.
+#[instrument(skip_all, err)]
+pub async fn in_progress(db: &Db) -> Result<Vec<String>> {
+    let ids: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM sessions WHERE status = 'in_progress'")
+            .fetch_all(db)
+            .await?;
+    Ok(ids.into_iter().map(|(id,)| id).collect())
+}
+
 /// The details of a verdict, stored as JSON beside the verdict columns.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ResultDetails {
