@@ -113,8 +113,13 @@ pub struct Config {
     #[arg(long, env = "ILIVE_KEY_RATE_LIMIT", default_value_t = 120)]
     pub key_rate_limit: u32,
 
-    /// Take the client address from the first `X-Forwarded-For` entry (only behind a proxy
-    /// that sets it).
+    /// How many reverse proxies stand in front of iLive, each appending to `X-Forwarded-For`:
+    /// the client address is that many entries from the right. 0 (the default) uses the socket's
+    /// peer and ignores the header.
+    #[arg(long, env = "ILIVE_TRUSTED_PROXIES", default_value_t = 0)]
+    pub trusted_proxies: u8,
+
+    /// The same as `--trusted-proxies 1` (kept for existing deployments).
     #[arg(long, env = "ILIVE_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
 
@@ -169,6 +174,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// The number of trusted proxies in front of the server.
+    pub fn trusted_proxies(&self) -> usize {
+        usize::from(self.trusted_proxies).max(usize::from(self.trust_forwarded_for))
+    }
+
     /// The models directory: the setting, else `~/.cache/ilive/models`.
     pub fn models_dir(&self) -> PathBuf {
         self.models_dir

@@ -56,6 +56,10 @@ fn bearer_token(value: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
+/// Failed authentications allowed per client network and minute; past them every key from that
+/// network is refused with `rate_limited` until the window ends, without a database lookup.
+pub const AUTH_FAILURES_PER_MINUTE: u32 = 20;
+
 /// The caller behind `Authorization: Bearer <key>`.
 pub struct ApiKey(pub Principal);
 
@@ -63,6 +67,22 @@ impl FromRequestParts<AppState> for ApiKey {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
+        let failures = format!("auth-failures:{}", rate_key(ip));
+        state
+            .limits
+            .ensure_open(&failures, AUTH_FAILURES_PER_MINUTE)?;
+        let found = Self::authenticate(parts, state).await;
+        if matches!(found, Err(Error::InvalidApiKey)) {
+            // Counts this failure; the next request past the budget is refused above.
+            let _ = state.limits.check(&failures, AUTH_FAILURES_PER_MINUTE);
+        }
+        found
+    }
+}
+
+impl ApiKey {
+    async fn authenticate(parts: &Parts, state: &AppState) -> Result<Self, Error> {
         let value = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -82,31 +102,67 @@ impl FromRequestParts<AppState> for ApiKey {
     }
 }
 
-/// The client's address: the socket peer, or the first `X-Forwarded-For` hop when configured to
-/// trust a proxy.
+/// The client's address: the socket peer or, behind `proxies` trusted proxies, the address the
+/// outermost of them saw.
 pub struct ClientIp(pub IpAddr);
 
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        if state.config.trust_forwarded_for {
-            let forwarded = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|v| v.trim().parse::<IpAddr>().ok());
-            if let Some(ip) = forwarded {
-                return Ok(ClientIp(ip));
-            }
-        }
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
             .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        Ok(ClientIp(peer))
+        let hops = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        Ok(ClientIp(client_address(
+            peer,
+            hops,
+            state.config.trusted_proxies(),
+        )))
+    }
+}
+
+/// The client behind `proxies` trusted proxies. Each proxy appends the address it received the
+/// request from to `X-Forwarded-For`, so the entries the client wrote itself come first and
+/// cannot be told from real ones: the client is the `proxies`-th entry from the right. A list
+/// shorter than that did not pass every proxy, and the peer is all that is known.
+pub fn client_address<'a>(
+    peer: IpAddr,
+    forwarded: impl Iterator<Item = &'a str>,
+    proxies: usize,
+) -> IpAddr {
+    if proxies == 0 {
+        return peer;
+    }
+    let hops: Vec<&str> = forwarded
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    hops.len()
+        .checked_sub(proxies)
+        .and_then(|i| hops[i].parse().ok())
+        .unwrap_or(peer)
+}
+
+/// The rate-limit key of an address: IPv4 addresses one by one, IPv6 per /64 (one subscriber's
+/// network: a client picks any address inside its own /64 at will).
+pub fn rate_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{net}/64")
+            }
+        },
     }
 }
 
@@ -143,6 +199,42 @@ pub fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::bearer_token;
+
+    use super::{client_address, rate_key};
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_client_is_the_hop_the_outermost_trusted_proxy_saw() {
+        let peer = ip("10.0.0.2");
+        // The client claims 1.1.1.1; the one proxy appends the address it really saw.
+        let hops = ["1.1.1.1, 203.0.113.7"];
+        assert_eq!(client_address(peer, hops.into_iter(), 1), ip("203.0.113.7"));
+        assert_eq!(client_address(peer, hops.into_iter(), 0), peer);
+        // Two proxies: the outer one's entry is second from the right; headers are joined.
+        let two = ["1.1.1.1", "203.0.113.7, 10.0.0.1"];
+        assert_eq!(client_address(peer, two.into_iter(), 2), ip("203.0.113.7"));
+        // Fewer entries than proxies: the request did not pass them all.
+        assert_eq!(client_address(peer, ["203.0.113.7"].into_iter(), 2), peer);
+        assert_eq!(client_address(peer, ["junk"].into_iter(), 1), peer);
+    }
+
+    #[test]
+    fn ipv6_clients_share_a_key_per_64() {
+        assert_eq!(
+            rate_key(ip("2001:db8:1:2:aaaa::1")),
+            rate_key(ip("2001:db8:1:2:ffff:1:2:3"))
+        );
+        assert_ne!(
+            rate_key(ip("2001:db8:1:2::1")),
+            rate_key(ip("2001:db8:1:3::1"))
+        );
+        assert_eq!(rate_key(ip("::ffff:198.51.100.4")), "198.51.100.4");
+        assert_eq!(rate_key(ip("198.51.100.4")), "198.51.100.4");
+    }
 
     #[test]
     fn the_auth_scheme_is_case_insensitive() {

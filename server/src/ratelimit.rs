@@ -42,6 +42,27 @@ impl RateLimiter {
         self.check_at(key, limit, now)
     }
 
+    /// Refuses with `rate_limited` when `key` has used up its `limit` this minute, without
+    /// counting anything.
+    pub fn ensure_open(&self, key: &str, limit: u32) -> Result<(), Error> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let window = now - now % WINDOW_SECS;
+        let map = self
+            .windows
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match map.get(key) {
+            Some((start, used)) if *start == window && *used >= limit => Err(Error::RateLimited {
+                limit,
+                retry_after: (window + WINDOW_SECS - now).max(1),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     fn check_at(&self, key: &str, limit: u32, now: u64) -> Result<RateInfo, Error> {
         let window = now - now % WINDOW_SECS;
         let reset = (window + WINDOW_SECS - now).max(1);

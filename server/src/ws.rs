@@ -53,6 +53,9 @@ const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 const TICK: Duration = Duration::from_millis(200);
 /// How long the server waits for the browser's half of the closing handshake.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
+/// Longest a message may wait to be sent: a client that stops reading its replies is a lost
+/// connection, not a capture that waits for ever.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/session/{id}/ws", get(upgrade))
@@ -85,30 +88,44 @@ async fn upgrade(
             .map_err(Error::from),
     };
     match started {
-        Ok((session, permit)) => ws.on_upgrade(move |socket| async move {
-            let (sink, stream) = socket.split();
-            let stream = stream.filter_map(|m| async move {
-                match m {
-                    Ok(Message::Binary(b)) => Some(Incoming::Frame(b)),
-                    Ok(Message::Text(t)) => Some(Incoming::Text(t.to_string())),
-                    Ok(Message::Close(_)) | Err(_) => Some(Incoming::Closed),
-                    Ok(_) => None,
-                }
-            });
-            let sink = sink.with(|m: ServerMessage| async move {
-                let text = serde_json::to_string(&m).map_err(axum::Error::new)?;
-                Ok::<_, axum::Error>(Message::Text(text.into()))
-            });
-            let ctx = SessionContext {
-                db: state.db.clone(),
-                pool: state.inference.clone(),
-                thresholds: state.thresholds,
-                metrics: state.metrics.clone(),
-                webhooks: state.webhooks.clone(),
-            };
-            run(ctx, session, Box::pin(stream), Box::pin(sink)).await;
-            drop(permit);
-        }),
+        Ok((session, permit)) => {
+            // The capture link is spent: if the handshake never completes (the client left
+            // before the 101), the session still ends with a verdict.
+            let (db, id, webhooks) = (state.db.clone(), session.id.clone(), state.webhooks.clone());
+            ws.on_failed_upgrade(move |e| {
+                warn!(session = %id, error = %e, "the WebSocket handshake failed");
+                tokio::spawn(async move {
+                    let lost = capture::unfinished(Reason::ConnectionLost, None);
+                    if capture::store_verdict(&db, &id, &lost).await.is_some() {
+                        webhooks.wake();
+                    }
+                });
+            })
+            .on_upgrade(move |socket| async move {
+                let (sink, stream) = socket.split();
+                let stream = stream.filter_map(|m| async move {
+                    match m {
+                        Ok(Message::Binary(b)) => Some(Incoming::Frame(b)),
+                        Ok(Message::Text(t)) => Some(Incoming::Text(t.to_string())),
+                        Ok(Message::Close(_)) | Err(_) => Some(Incoming::Closed),
+                        Ok(_) => None,
+                    }
+                });
+                let sink = sink.with(|m: ServerMessage| async move {
+                    let text = serde_json::to_string(&m).map_err(axum::Error::new)?;
+                    Ok::<_, axum::Error>(Message::Text(text.into()))
+                });
+                let ctx = SessionContext {
+                    db: state.db.clone(),
+                    pool: state.inference.clone(),
+                    thresholds: state.thresholds,
+                    metrics: state.metrics.clone(),
+                    webhooks: state.webhooks.clone(),
+                };
+                run(ctx, session, Box::pin(stream), Box::pin(sink)).await;
+                drop(permit);
+            })
+        }
         Err(err) => ws.on_upgrade(move |mut socket| async move {
             let msg = ServerMessage::Error {
                 code: err.code().to_owned(),
@@ -140,7 +157,10 @@ where
     let mut pending: Option<(Bytes, f64)> = None;
     let mut inflight: Option<Analysis> = None;
     let mut connected = true;
-    let _ = tx.send(engine.ready()).await;
+    if !send(&mut tx, engine.ready()).await {
+        connected = false;
+        engine.abort(Reason::ConnectionLost);
+    }
     info!(session = %session.id, plan = ?engine.plan(), "capture started");
 
     loop {
@@ -198,7 +218,7 @@ where
             }
         }
         for m in replies {
-            if connected && tx.send(m).await.is_err() {
+            if connected && !send(&mut tx, m).await {
                 connected = false;
                 engine.abort(Reason::ConnectionLost);
             }
@@ -208,12 +228,24 @@ where
         }
     }
 
-    if connected {
-        let _ = tx.send(ServerMessage::Analyzing).await;
-    }
+    connected = connected && send(&mut tx, ServerMessage::Analyzing).await;
+    // The verdict is stored before anything more is sent.
     let verdict = capture::finish(&ctx, &session, engine).await;
-    let _ = tx.send(verdict).await;
+    if connected {
+        send(&mut tx, verdict).await;
+    }
     close(rx, tx).await;
+}
+
+/// Sends one message within [`SEND_TIMEOUT`]; false when it could not be sent.
+async fn send<K>(tx: &mut K, m: ServerMessage) -> bool
+where
+    K: Sink<ServerMessage> + Unpin + Send,
+{
+    matches!(
+        tokio::time::timeout(SEND_TIMEOUT, tx.send(m)).await,
+        Ok(Ok(()))
+    )
 }
 
 /// Closes the socket with the closing handshake: sends Close, then reads and discards what the
@@ -225,7 +257,7 @@ where
     S: Stream<Item = Incoming> + Unpin + Send,
     K: Sink<ServerMessage> + Unpin + Send,
 {
-    let _ = tx.close().await;
+    let _ = tokio::time::timeout(SEND_TIMEOUT, tx.close()).await;
     let _ = tokio::time::timeout(CLOSE_GRACE, async {
         while let Some(m) = rx.next().await {
             if matches!(m, Incoming::Closed) {

@@ -4,22 +4,14 @@ mod common;
 
 use std::time::Duration;
 
-use common::{fixtures, TestServer, PUBLIC_URL};
+use common::{TestServer, PUBLIC_URL};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::{connect_async, tungstenite::Message};
 
 /// A 640×480 JPEG of a real face (obama.jpg centred on a grey canvas).
 fn face_frame() -> Vec<u8> {
-    let path = fixtures().join("images/obama.jpg");
-    let img = image::open(&path)
-        .unwrap_or_else(|e| {
-            panic!(
-                "{}: {e}; run bash scripts/fixtures/fetch-images.sh",
-                path.display()
-            )
-        })
-        .to_rgb8();
+    let img = common::photo("obama.jpg");
     // The head and shoulders: the portrait's upper 60%, 480 px tall.
     let (w, h) = img.dimensions();
     let head = image::imageops::crop_imm(&img, w / 8, 0, w * 3 / 4, h * 3 / 5).to_image();
@@ -263,6 +255,119 @@ async fn a_capture_at_the_end_of_its_session_lifetime_gets_a_verdict() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.verdict, Some(app::api::Verdict::Retry));
+    srv.stop().await;
+}
+
+/// A sink that never takes a message: a client that stopped reading its replies.
+struct NeverReads;
+
+impl futures_util::Sink<app::ws::ServerMessage> for NeverReads {
+    type Error = ();
+    fn poll_ready(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), ()>> {
+        std::task::Poll::Pending
+    }
+    fn start_send(self: std::pin::Pin<&mut Self>, _: app::ws::ServerMessage) -> Result<(), ()> {
+        Ok(())
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), ()>> {
+        std::task::Poll::Pending
+    }
+    fn poll_close(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), ()>> {
+        std::task::Poll::Pending
+    }
+}
+
+/// A client that never reads its replies cannot hold its capture (and its live-session slot)
+/// open: sends give up, and the capture ends with a stored verdict.
+#[tokio::test]
+async fn a_client_that_never_reads_cannot_stall_its_capture() {
+    use std::sync::Arc;
+    let srv = TestServer::start(&[]).await;
+    let created = session(&srv, "passive").await;
+    let (id, capture) = id_and_capture(&created);
+    let db = srv.db().await;
+    let session = server::store::sessions::start_capture(&db, &id, &capture)
+        .await
+        .unwrap();
+    let models = models::FaceModels::load(&models::cache_dir("ILIVE_MODELS_DIR", "models"))
+        .expect("weights (run bash scripts/models/setup.sh)");
+    let ctx = server::ws::SessionContext {
+        db: db.clone(),
+        pool: Arc::new(server::engine::pool::InferencePool::new(
+            Arc::new(models),
+            1,
+        )),
+        thresholds: Default::default(),
+        metrics: Default::default(),
+        webhooks: Default::default(),
+    };
+    let silent = futures_util::stream::pending::<server::ws::Incoming>();
+    tokio::time::timeout(
+        Duration::from_secs(40),
+        server::ws::run(ctx, session, silent, NeverReads),
+    )
+    .await
+    .expect("the capture ended by itself");
+    let stored = server::store::sessions::get(&db, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.verdict, Some(app::api::Verdict::Retry));
+    srv.stop().await;
+}
+
+/// WebSocket handshakes dropped before the server's 101: none leaves its session `in_progress`
+/// with nobody to end it.
+#[tokio::test]
+async fn a_handshake_dropped_before_the_upgrade_leaves_no_session_open() {
+    use tokio::io::AsyncWriteExt;
+    let srv = TestServer::start(&["--direct-rate-limit", "100"]).await;
+    let addr = srv.base.trim_start_matches("http://").to_owned();
+    let mut ids = vec![];
+    for _ in 0..16 {
+        let created = session(&srv, "passive").await;
+        let (id, capture) = id_and_capture(&created);
+        let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let request = format!(
+            "GET /api/v1/session/{id}/ws?c={capture} HTTP/1.1\r\nHost: {addr}\r\n\
+             Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        );
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        drop(tcp);
+        ids.push(id);
+    }
+    let db = srv.db().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut open = 0;
+        for id in &ids {
+            let s = server::store::sessions::get(&db, id)
+                .await
+                .unwrap()
+                .unwrap();
+            if s.status == app::api::SessionStatus::InProgress {
+                open += 1;
+            }
+        }
+        if open == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{open} sessions left in progress"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     srv.stop().await;
 }
 

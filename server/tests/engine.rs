@@ -43,15 +43,7 @@ fn run(models: &FaceModels, name: &str, mode: Mode) -> (Verdict, Vec<Reason>, f6
 fn portraits_meet_the_icao_geometry() {
     let models = models();
     for name in ["obama.jpg", "grace_hopper.jpg", "biden.jpg"] {
-        let path = fixtures().join("images").join(name);
-        let img = image::open(&path)
-            .unwrap_or_else(|e| {
-                panic!(
-                    "{}: {e}; run bash scripts/fixtures/fetch-images.sh",
-                    path.display()
-                )
-            })
-            .to_rgb8();
+        let img = common::photo(name);
         let faces = models.analyze(&img, &AnalyzeOptions::default()).unwrap();
         let (jpeg, g) = photo::render(&img, &faces[0]).expect("a portrait");
         let out = image::load_from_memory(&jpeg).unwrap();

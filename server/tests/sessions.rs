@@ -530,3 +530,31 @@ fn help_never_prints_secrets_taken_from_the_environment() {
         assert!(!help.contains(secret), "--help printed {secret}");
     }
 }
+
+/// Guessing keys costs a database lookup each: past a budget of failures per minute, a client
+/// network gets `rate_limited` instead.
+#[tokio::test]
+async fn failed_authentications_are_limited() {
+    let srv = TestServer::start(&[]).await;
+    let c = Client::new();
+    let budget = server::extract::AUTH_FAILURES_PER_MINUTE as usize;
+    for i in 0..budget {
+        let r = c
+            .post(srv.url("/api/v1/managed-session"))
+            .bearer_auth(format!("iksk_guess{i}"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let r = c
+        .post(srv.url("/api/v1/managed-session"))
+        .bearer_auth("iksk_one_more_guess")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(r, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    srv.stop().await;
+}

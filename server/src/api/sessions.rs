@@ -16,7 +16,7 @@ use app::api::{
 
 use crate::{
     error::{Error, Result},
-    extract::{query_param, ApiJson, ApiKey, ClientIp, OptionalJson},
+    extract::{query_param, rate_key, ApiJson, ApiKey, ClientIp, OptionalJson},
     store::{
         self,
         sessions::{self, NewSession, ResultDetails, Session, SessionKind},
@@ -110,9 +110,10 @@ async fn create_direct(
     ClientIp(ip): ClientIp,
     OptionalJson(req): OptionalJson<DirectSessionRequest>,
 ) -> Result<Response> {
-    let rate = state
-        .limits
-        .check(&format!("ip:{ip}"), state.config.direct_rate_limit)?;
+    let rate = state.limits.check(
+        &format!("ip:{}", rate_key(ip)),
+        state.config.direct_rate_limit,
+    )?;
     state
         .captcha
         .verify(&state.db, req.captcha.as_deref(), &ip.to_string())

@@ -56,7 +56,7 @@ pub async fn finish(
         Ok(o) => (o.completion(camera), o.measures),
         Err(e) => {
             warn!(session = %session.id, error = %e, "concluding the session failed");
-            (interrupted(camera), vec![])
+            (unfinished(Reason::Interrupted, camera), vec![])
         }
     };
     let Some(done) = store_verdict(&ctx.db, &session.id, &completion).await else {
@@ -78,7 +78,7 @@ pub async fn finish(
 
 /// Stores a verdict, retrying while the database fails; `None` when the session is no longer
 /// open or every attempt failed.
-async fn store_verdict(db: &Db, id: &str, completion: &Completion) -> Option<Session> {
+pub async fn store_verdict(db: &Db, id: &str, completion: &Completion) -> Option<Session> {
     for wait in STORE_RETRIES.iter().map(Some).chain([None]) {
         match sessions::complete(db, id, completion.clone()).await {
             Ok(done) => return Some(done),
@@ -95,16 +95,16 @@ async fn store_verdict(db: &Db, id: &str, completion: &Completion) -> Option<Ses
     None
 }
 
-/// The verdict of a capture that could not be concluded: `retry`, because nothing was found
-/// against the person.
-pub fn interrupted(camera_metadata: Option<serde_json::Value>) -> Completion {
+/// The verdict of a capture that ended before the engine could judge it (`reason` says why):
+/// `retry`, because nothing was found against the person.
+pub fn unfinished(reason: Reason, camera_metadata: Option<serde_json::Value>) -> Completion {
     Completion {
         verdict: Verdict::Retry,
         confidence: 0.0,
         details: ResultDetails {
             layers: None,
             challenges: vec![],
-            reasons: vec![Reason::Interrupted],
+            reasons: vec![reason],
         },
         camera_metadata,
         photo: None,
@@ -117,7 +117,7 @@ pub async fn reconcile(db: &Db) -> store::Result<usize> {
     let open = sessions::in_progress(db).await?;
     let mut settled = 0;
     for id in &open {
-        match sessions::complete(db, id, interrupted(None)).await {
+        match sessions::complete(db, id, unfinished(Reason::Interrupted, None)).await {
             Ok(_) => settled += 1,
             // Finished meanwhile (another process on the same database): nothing to settle.
             Err(store::Error::NotOpen) => {}

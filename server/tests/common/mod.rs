@@ -133,6 +133,19 @@ pub fn fixtures() -> PathBuf {
     models::cache_dir("ILIVE_FIXTURES_DIR", "fixtures")
 }
 
+/// A test photo from the fixtures' `images/` folder, as RGB.
+pub fn photo(name: &str) -> image::RgbImage {
+    let path = fixtures().join("images").join(name);
+    image::open(&path)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; run bash scripts/fixtures/fetch-images.sh",
+                path.display()
+            )
+        })
+        .to_rgb8()
+}
+
 /// The error `code` of a JSON error response.
 /// Asserts an error answer: its status and its stable `detail.code`.
 pub async fn expect_error(resp: reqwest::Response, status: reqwest::StatusCode, code: &str) {
