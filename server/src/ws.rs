@@ -41,7 +41,9 @@ use crate::{
     store::{
         self,
         sessions::{self, Session},
+        Db,
     },
+    webhook::WebhookSignal,
     AppState,
 };
 
@@ -82,50 +84,36 @@ async fn upgrade(
         Err(_) => Err(Error::Unavailable(
             "the server is at capacity; try again in a minute".into(),
         )),
-        Ok(permit) => sessions::start_capture(&state.db, &id, &capture)
+        Ok(permit) => redeem(&state, id, capture)
             .await
-            .map(|s| (s, permit))
-            .map_err(Error::from),
+            .map(|(s, r)| (s, r, permit)),
     };
     match started {
-        Ok((session, permit)) => {
-            // The capture link is spent: if the handshake never completes (the client left
-            // before the 101), the session still ends with a verdict.
-            let (db, id, webhooks) = (state.db.clone(), session.id.clone(), state.webhooks.clone());
-            ws.on_failed_upgrade(move |e| {
-                warn!(session = %id, error = %e, "the WebSocket handshake failed");
-                tokio::spawn(async move {
-                    let lost = capture::unfinished(Reason::ConnectionLost, None);
-                    if capture::store_verdict(&db, &id, &lost).await.is_some() {
-                        webhooks.wake();
-                    }
-                });
-            })
-            .on_upgrade(move |socket| async move {
-                let (sink, stream) = socket.split();
-                let stream = stream.filter_map(|m| async move {
-                    match m {
-                        Ok(Message::Binary(b)) => Some(Incoming::Frame(b)),
-                        Ok(Message::Text(t)) => Some(Incoming::Text(t.to_string())),
-                        Ok(Message::Close(_)) | Err(_) => Some(Incoming::Closed),
-                        Ok(_) => None,
-                    }
-                });
-                let sink = sink.with(|m: ServerMessage| async move {
-                    let text = serde_json::to_string(&m).map_err(axum::Error::new)?;
-                    Ok::<_, axum::Error>(Message::Text(text.into()))
-                });
-                let ctx = SessionContext {
-                    db: state.db.clone(),
-                    pool: state.inference.clone(),
-                    thresholds: state.thresholds,
-                    metrics: state.metrics.clone(),
-                    webhooks: state.webhooks.clone(),
-                };
-                run(ctx, session, Box::pin(stream), Box::pin(sink)).await;
-                drop(permit);
-            })
-        }
+        Ok((session, redeemed, permit)) => ws.on_upgrade(move |socket| async move {
+            redeemed.claim();
+            let (sink, stream) = socket.split();
+            let stream = stream.filter_map(|m| async move {
+                match m {
+                    Ok(Message::Binary(b)) => Some(Incoming::Frame(b)),
+                    Ok(Message::Text(t)) => Some(Incoming::Text(t.to_string())),
+                    Ok(Message::Close(_)) | Err(_) => Some(Incoming::Closed),
+                    Ok(_) => None,
+                }
+            });
+            let sink = sink.with(|m: ServerMessage| async move {
+                let text = serde_json::to_string(&m).map_err(axum::Error::new)?;
+                Ok::<_, axum::Error>(Message::Text(text.into()))
+            });
+            let ctx = SessionContext {
+                db: state.db.clone(),
+                pool: state.inference.clone(),
+                thresholds: state.thresholds,
+                metrics: state.metrics.clone(),
+                webhooks: state.webhooks.clone(),
+            };
+            run(ctx, session, Box::pin(stream), Box::pin(sink)).await;
+            drop(permit);
+        }),
         Err(err) => ws.on_upgrade(move |mut socket| async move {
             let msg = ServerMessage::Error {
                 code: err.code().to_owned(),
@@ -136,6 +124,70 @@ async fn upgrade(
             }
             let _ = socket.send(Message::Close(None)).await;
         }),
+    }
+}
+
+/// Redeems the capture link in a task of its own, so that a client leaving mid-request cannot
+/// cancel it between the database's commit and the upgrade: whatever happens to the request,
+/// the redeemed session is handed to a [`Redeemed`] guard.
+async fn redeem(
+    state: &AppState,
+    id: String,
+    capture: String,
+) -> Result<(Session, Redeemed), Error> {
+    let (db, webhooks) = (state.db.clone(), state.webhooks.clone());
+    tokio::spawn(async move {
+        let session = sessions::start_capture(&db, &id, &capture).await?;
+        let guard = Redeemed {
+            db,
+            id: session.id.clone(),
+            webhooks,
+            armed: true,
+        };
+        Ok((session, guard))
+    })
+    .await
+    .map_err(|e| Error::Internal(anyhow::anyhow!("redeeming the capture link: {e}")))?
+}
+
+/// A redeemed capture link that no capture loop has taken over yet. Dropped while armed — the
+/// request was cancelled, or the WebSocket handshake failed (the client left before the 101) —
+/// it stores the session's `retry` / `connection_lost` verdict itself, so no session is left
+/// `in_progress` with nobody to end it.
+struct Redeemed {
+    db: Db,
+    id: String,
+    webhooks: WebhookSignal,
+    armed: bool,
+}
+
+impl Redeemed {
+    /// The capture loop takes the session over.
+    fn claim(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for Redeemed {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (db, id, webhooks) = (
+            self.db.clone(),
+            std::mem::take(&mut self.id),
+            self.webhooks.clone(),
+        );
+        warn!(session = %id, "the capture link was redeemed but no capture started");
+        runtime.spawn(async move {
+            let lost = capture::unfinished(Reason::ConnectionLost, None);
+            if capture::store_verdict(&db, &id, &lost).await.is_some() {
+                webhooks.wake();
+            }
+        });
     }
 }
 

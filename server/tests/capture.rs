@@ -347,19 +347,31 @@ async fn a_handshake_dropped_before_the_upgrade_leaves_no_session_open() {
         ids.push(id);
     }
     let db = srv.db().await;
+    // Let the server read the requests; then no redeemed link may stay open.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let mut open = 0;
+        let mut statuses = vec![];
         for id in &ids {
             let s = server::store::sessions::get(&db, id)
                 .await
                 .unwrap()
                 .unwrap();
-            if s.status == app::api::SessionStatus::InProgress {
-                open += 1;
-            }
+            statuses.push(s.status);
         }
+        let open = statuses
+            .iter()
+            .filter(|s| **s == app::api::SessionStatus::InProgress)
+            .count();
         if open == 0 {
+            let redeemed = statuses
+                .iter()
+                .filter(|s| **s == app::api::SessionStatus::Completed)
+                .count();
+            assert!(
+                redeemed > 0,
+                "no handshake reached the server: {statuses:?}"
+            );
             break;
         }
         assert!(
