@@ -113,6 +113,15 @@ pub struct Config {
     #[arg(long, env = "ILIVE_KEY_RATE_LIMIT", default_value_t = 120)]
     pub key_rate_limit: u32,
 
+    /// Seconds a client has to send a request's headers, from the moment the server waits for
+    /// it (a new connection, or an idle kept-alive one): slow or silent connections close.
+    #[arg(long, env = "ILIVE_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a request body may pause before the request fails.
+    #[arg(long, env = "ILIVE_BODY_TIMEOUT_SECS", default_value_t = 30)]
+    pub body_timeout_secs: u64,
+
     /// How many reverse proxies stand in front of iLive, each appending to `X-Forwarded-For`:
     /// the client address is that many entries from the right. 0 (the default) uses the socket's
     /// peer and ignores the header.

@@ -3,7 +3,10 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::{
-    extract::{rejection::JsonRejection, ConnectInfo, FromRequest, FromRequestParts, Request},
+    extract::{
+        rejection::{BytesRejection, FailedToBufferBody, JsonRejection},
+        ConnectInfo, FromRequest, FromRequestParts, Request,
+    },
     http::{header, request::Parts},
 };
 use serde::de::DeserializeOwned;
@@ -34,7 +37,7 @@ where
             Err(JsonRejection::MissingJsonContentType(_)) => Err(Error::InvalidRequest(
                 "send a JSON body with Content-Type: application/json".into(),
             )),
-            Err(JsonRejection::BytesRejection(_)) => Err(Error::RequestTooLarge(JSON_LIMIT)),
+            Err(JsonRejection::BytesRejection(r)) => Err(body_error(r)),
             Err(JsonRejection::JsonSyntaxError(e)) => Err(Error::InvalidRequest(format!(
                 "malformed JSON: {}",
                 e.body_text()
@@ -166,6 +169,17 @@ pub fn rate_key(ip: IpAddr) -> String {
     }
 }
 
+/// The error for a body that could not be read: over the limit, or it stopped arriving (the
+/// body deadline, or a client that went away).
+fn body_error(r: BytesRejection) -> Error {
+    match r {
+        BytesRejection::FailedToBufferBody(FailedToBufferBody::UnknownBodyError(_)) => {
+            Error::InvalidRequest("the request body stopped arriving before it was complete".into())
+        }
+        _ => Error::RequestTooLarge(JSON_LIMIT),
+    }
+}
+
 /// Like [`ApiJson`], but an empty body (with or without a content type) means `T::default()`.
 pub struct OptionalJson<T>(pub T);
 
@@ -179,7 +193,7 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|_| Error::RequestTooLarge(JSON_LIMIT))?;
+            .map_err(body_error)?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(T::default()));
         }

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod faces;
+pub mod listen;
 pub mod metrics;
 pub mod ratelimit;
 pub mod ssr;
@@ -21,7 +22,7 @@ pub mod url_safety;
 pub mod webhook;
 pub mod ws;
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use axum::{
     extract::{DefaultBodyLimit, FromRef, MatchedPath, Request, State},
@@ -105,12 +106,11 @@ pub async fn serve(
 
     let app = router(state);
     info!(addr = %listener.local_addr()?, "iLive listening");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    let deadlines = listen::Deadlines {
+        headers: Duration::from_secs(config.header_timeout_secs.max(1)),
+        body: Duration::from_secs(config.body_timeout_secs.max(1)),
+    };
+    listen::serve(listener, app, deadlines, shutdown).await;
 
     info!("shutting down: finishing webhook attempts in flight");
     let _ = stop_tx.send(true);

@@ -558,3 +558,66 @@ async fn failed_authentications_are_limited() {
     expect_error(r, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     srv.stop().await;
 }
+
+/// Whether the server closes `tcp` within `secs` (a read that ends or fails).
+async fn closed_within(mut tcp: tokio::io::ReadHalf<tokio::net::TcpStream>, secs: u64) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    tokio::time::timeout(std::time::Duration::from_secs(secs), async {
+        while let Ok(n) = tcp.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
+
+/// Connections that send nothing, trickle their headers, or never send the body they announced
+/// are closed by the server: strangers cannot hold file descriptors for ever.
+#[tokio::test]
+async fn silent_and_slow_connections_are_closed() {
+    use tokio::io::AsyncWriteExt;
+    let srv = TestServer::start(&["--header-timeout-secs", "1", "--body-timeout-secs", "1"]).await;
+    let addr = srv.base.trim_start_matches("http://").to_owned();
+    let connect =
+        || async { tokio::io::split(tokio::net::TcpStream::connect(&addr).await.unwrap()) };
+
+    let (silent, _keep) = connect().await;
+    assert!(
+        closed_within(silent, 4).await,
+        "a silent connection stayed open"
+    );
+
+    let (slow, mut w) = connect().await;
+    tokio::spawn(async move {
+        for b in b"GET /healthz HTTP/1.1\r\nHost: ilive\r\nX-Slow: "
+            .iter()
+            .cycle()
+            .take(40)
+        {
+            if w.write_all(&[*b]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    });
+    assert!(
+        closed_within(slow, 4).await,
+        "trickled headers kept the connection"
+    );
+
+    let (bodyless, mut w) = connect().await;
+    w.write_all(
+        b"POST /api/v1/session HTTP/1.1\r\nHost: ilive\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{",
+    )
+    .await
+    .unwrap();
+    assert!(
+        closed_within(bodyless, 5).await,
+        "a missing body kept the connection"
+    );
+    srv.stop().await;
+}
