@@ -74,8 +74,9 @@ pub struct Keyframe {
 
 impl Keyframe {
     /// Crops the face (its landmark box with a 15% margin) from the frame.
-    pub fn capture(img: &RgbImage, face: &Face, t: f64, inter_eye: f32) -> Option<Keyframe> {
+    pub fn capture(img: &RgbImage, face: &Face, t: f64) -> Option<Keyframe> {
         let lm = &face.landmarks;
+        let inter_eye = lm.inter_eye();
         if inter_eye < 8.0 {
             return None;
         }

@@ -68,11 +68,11 @@ fn a_tilted_photo_moves_as_a_plane() {
     let (w, h) = (img.width() as f64, img.height() as f64);
     let f = w; // ≈ 53° horizontal field of view, a webcam's
     let front = face(&m, &img);
-    let a = Keyframe::capture(&img, &front, 0.0, front.inter_eye()).unwrap();
+    let a = Keyframe::capture(&img, &front, 0.0).unwrap();
     for deg in [-30.0, -20.0, 20.0, 30.0] {
         let tilted = warp(&img, &tilt(deg, f, f, w / 2.0, h / 2.0));
         let g = face(&m, &tilted);
-        let b = Keyframe::capture(&tilted, &g, 1.0, g.inter_eye()).unwrap();
+        let b = Keyframe::capture(&tilted, &g, 1.0).unwrap();
         let gap = pose_gap(&a, &b);
         let r = image_planar_residual(&a, &b).expect("enough texture matched");
         eprintln!("tilt {deg:+}°: pose gap {gap:.2}, image residual {r:.4}");

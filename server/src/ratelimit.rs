@@ -35,20 +35,13 @@ pub struct RateInfo {
 impl RateLimiter {
     /// Counts one request for `key`; refuses it with `rate_limited` past `limit` per minute.
     pub fn check(&self, key: &str, limit: u32) -> Result<RateInfo, Error> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        self.check_at(key, limit, now)
+        self.check_at(key, limit, now_secs())
     }
 
     /// Refuses with `rate_limited` when `key` has used up its `limit` this minute, without
     /// counting anything.
     pub fn ensure_open(&self, key: &str, limit: u32) -> Result<(), Error> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let now = now_secs();
         let window = now - now % WINDOW_SECS;
         let map = self
             .windows
@@ -90,6 +83,14 @@ impl RateLimiter {
             reset,
         })
     }
+}
+
+/// Seconds since the Unix epoch.
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 impl IntoResponseParts for RateInfo {

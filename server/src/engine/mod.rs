@@ -50,13 +50,6 @@ pub struct Observation {
     pub image: Option<Arc<image::RgbImage>>,
 }
 
-impl Observation {
-    /// Distance between the eye centres in pixels (the scale of every landmark measure).
-    pub fn inter_eye(&self) -> Option<f32> {
-        self.face.as_ref().map(Face::inter_eye)
-    }
-}
-
 /// Verdict cut-offs and engine timings, from configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct Thresholds {

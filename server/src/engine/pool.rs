@@ -109,7 +109,7 @@ pub fn analyze_blocking(
         _ => None,
     };
     let keyframe = match (&face, req.keyframe) {
-        (Some(f), true) => Keyframe::capture(&img, f, t, f.inter_eye()),
+        (Some(f), true) => Keyframe::capture(&img, f, t),
         _ => None,
     };
     Ok(Observation {

@@ -271,10 +271,7 @@ fn bench(models_dir: &Path, image_path: &Path, iters: usize) -> Result<()> {
         .into_iter()
         .next()
         .context("no face")?;
-    let capture = || {
-        models::parallax::Keyframe::capture(&frame, &face, 0.0, face.inter_eye())
-            .context("no keyframe")
-    };
+    let capture = || models::parallax::Keyframe::capture(&frame, &face, 0.0).context("no keyframe");
     let key = capture()?;
     println!(
         "{:<34} {:>10.2}",

@@ -59,7 +59,7 @@ pub fn deepfake(samples: &[Sample], camera: &CameraMetadata) -> LayerScore {
     let faces: Vec<&FaceSample> = samples
         .iter()
         .filter_map(|s| s.face.as_ref())
-        .filter(|f| !f.rigid.is_empty())
+        .filter(|f| f.has_rigid())
         .collect();
     if faces.len() >= 10 {
         let jerk: Vec<f64> = faces
