@@ -19,6 +19,9 @@ pub enum Reason {
     NoMotionParallax,
     /// Little parallax for the rotation seen.
     WeakMotionParallax,
+    /// Nothing looked wrong, but no measure proved a live, present person either (no reliable
+    /// parallax, no challenge answered): `retry` at best, with guidance.
+    InsufficientEvidence,
     /// Consecutive frames are byte-identical (a real sensor never repeats).
     FrozenFrames,
     /// The face never drifted: its track is the detector's white jitter only.
@@ -87,9 +90,10 @@ pub enum Effect {
 
 impl Reason {
     /// Every code, in the order of the README's table.
-    pub const ALL: [Reason; 28] = [
+    pub const ALL: [Reason; 29] = [
         Reason::NoMotionParallax,
         Reason::WeakMotionParallax,
+        Reason::InsufficientEvidence,
         Reason::FrozenFrames,
         Reason::StillImage,
         Reason::NoMicroMotion,
@@ -124,6 +128,7 @@ impl Reason {
         match self {
             NoMotionParallax => "no_motion_parallax",
             WeakMotionParallax => "weak_motion_parallax",
+            InsufficientEvidence => "insufficient_evidence",
             FrozenFrames => "frozen_frames",
             StillImage => "still_image",
             NoMicroMotion => "no_micro_motion",
@@ -163,7 +168,9 @@ impl Reason {
             | FrameRateMismatch | SyntheticMotion | InsufficientFrames => Effect::LowersScore,
             ChallengeFailed | ChallengeTimeout | NoFace | FaceTooFar | FaceTooClose
             | FaceOffCenter | FaceNotFrontal | LowLight | Overexposed | Blurry | Timeout
-            | Cancelled | ConnectionLost | Interrupted => Effect::RetryAtBest,
+            | Cancelled | ConnectionLost | Interrupted | InsufficientEvidence => {
+                Effect::RetryAtBest
+            }
         }
     }
 }

@@ -16,7 +16,7 @@
 use image::{GrayImage, RgbImage};
 
 use crate::{
-    face::RIGID_POINTS,
+    face::SKULL_POINTS,
     geometry::{apply_homography, fit_homography, invert, planar_residual},
     Face,
 };
@@ -25,20 +25,15 @@ use crate::{
 /// (`docs/architecture.md`: the residuals of heads and prints separate from 10° on).
 pub const PARALLAX_YAW_DEG: f32 = 10.0;
 
-/// Mesh points whose neighbourhoods carry trackable texture and move with the skull: eye
-/// corners, brows, the nose from bridge to tip and its wings, forehead, chin, and the cheeks
-/// beside the nose. Lips and eyelids are left out (they move with expressions).
-pub const TEXTURE_POINTS: [usize; 27] = [
-    33, 133, 362, 263, 130, 359, 70, 300, 105, 334, 1, 4, 5, 6, 168, 197, 98, 327, 48, 278, 10,
-    151, 152, 199, 205, 425, 9,
+/// Mesh points whose neighbourhoods carry trackable texture and are fixed to the skull: eye
+/// corners, the nose from bridge to tip with its wings and sides, the forehead and the glabella.
+/// Lips, eyelids, brows, cheeks, chin and jaw are left out: they move with expressions and
+/// speech, and a moving jaw reads as parallax on any face, a printed one included once it is
+/// animated.
+pub const TEXTURE_POINTS: [usize; 25] = [
+    33, 133, 362, 263, 130, 359, 1, 4, 5, 6, 168, 197, 195, 98, 327, 48, 278, 193, 417, 122, 351,
+    10, 151, 9, 8,
 ];
-
-/// Least [`pose_gap`] of a pair for the image test: 2 units, ≈20° of rotation. A real face turned
-/// by 20° leaves a residual of ≈0.068 of the inter-eye distance even for a perfect tracker (the
-/// landmark network's own 3-D points of a real face, projected at arm's length; ≈0.0034 per
-/// degree, see `tests/parallax.rs`), while a photo measures ≤0.01 at any angle. At 10° a head
-/// leaves only ≈0.034, too close to a plane for a hard decision.
-pub const MIN_POSE_GAP: f64 = 2.0;
 
 /// Longest side of a stored face crop; larger faces are stored at a lower resolution.
 const MAX_CROP: u32 = 224;
@@ -67,7 +62,7 @@ pub struct Keyframe {
     crop: GrayImage,
     origin: [f64; 2],
     scale: f64,
-    /// [`TEXTURE_POINTS`] and [`RIGID_POINTS`], in frame pixels.
+    /// [`TEXTURE_POINTS`] and [`SKULL_POINTS`], in frame pixels.
     texture: Vec<[f64; 2]>,
     rigid: Vec<[f64; 2]>,
 }
@@ -135,7 +130,7 @@ impl Keyframe {
             origin: [x0 as f64, y0 as f64],
             scale,
             texture: lm.xy(&TEXTURE_POINTS),
-            rigid: lm.xy(&RIGID_POINTS),
+            rigid: lm.xy(&SKULL_POINTS),
         })
     }
 
@@ -173,7 +168,14 @@ pub struct KeyframeSet {
     frames: Vec<Keyframe>,
     /// `gaps[i][j]` = [`pose_gap`] of frames `i` and `j`.
     gaps: Vec<Vec<f64>>,
+    /// The [`rotation_deg`] of each keyframe to the one pushed before it (the newest
+    /// [`MAX_STEPS`]): what the pose estimate moves between views a fraction of a second apart.
+    steps: Vec<f64>,
+    last: Option<Keyframe>,
 }
+
+/// Consecutive pose steps kept for [`KeyframeSet::jitter`].
+const MAX_STEPS: usize = 64;
 
 impl KeyframeSet {
     pub fn new(cap: usize) -> Self {
@@ -181,7 +183,50 @@ impl KeyframeSet {
             cap: cap.max(2),
             frames: vec![],
             gaps: vec![],
+            steps: vec![],
+            last: None,
         }
+    }
+
+    /// Median [`rotation_deg`] between consecutive keyframes: the pose estimate's jitter plus
+    /// whatever the person moved in a fraction of a second — an upper bound on the jitter, so a
+    /// rotation less this is a lower bound. `None` before two keyframes.
+    pub fn jitter(&self) -> Option<f64> {
+        let mut s = self.steps.clone();
+        if s.is_empty() {
+            return None;
+        }
+        s.sort_by(f64::total_cmp);
+        Some(s[s.len() / 2])
+    }
+
+    /// Up to `n` pairs farthest apart by [`rotation_deg`], widest first, with their rotation.
+    pub fn widest_rotations(&self, n: usize) -> Vec<(f64, &Keyframe, &Keyframe)> {
+        let f = &self.frames;
+        let mut pairs: Vec<(f64, usize, usize)> = (0..f.len())
+            .flat_map(|i| (i + 1..f.len()).map(move |j| (rotation_deg(&f[i], &f[j]), i, j)))
+            .collect();
+        pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
+        pairs
+            .into_iter()
+            .take(n)
+            .map(|(d, i, j)| (d, &f[i], &f[j]))
+            .collect()
+    }
+
+    /// Up to `n` pairs at most `max_gap` apart (the same pose), nearest first.
+    pub fn nearest_pairs(&self, max_gap: f64, n: usize) -> Vec<(f64, &Keyframe, &Keyframe)> {
+        let mut pairs: Vec<(f64, usize, usize)> = (0..self.frames.len())
+            .flat_map(|i| (i + 1..self.frames.len()).map(move |j| (i, j)))
+            .map(|(i, j)| (self.gaps[i][j], i, j))
+            .filter(|(g, _, _)| *g <= max_gap)
+            .collect();
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        pairs
+            .into_iter()
+            .take(n)
+            .map(|(g, i, j)| (g, &self.frames[i], &self.frames[j]))
+            .collect()
     }
 
     pub fn len(&self) -> usize {
@@ -194,6 +239,13 @@ impl KeyframeSet {
 
     /// Adds a keyframe: `len()` pose gaps, then one eviction when over the cap.
     pub fn push(&mut self, k: Keyframe) {
+        if let Some(prev) = &self.last {
+            if self.steps.len() == MAX_STEPS {
+                self.steps.remove(0);
+            }
+            self.steps.push(rotation_deg(prev, &k));
+        }
+        self.last = Some(k.clone());
         let row: Vec<f64> = self.frames.iter().map(|o| pose_gap(o, &k)).collect();
         for (r, g) in self.gaps.iter_mut().zip(&row) {
             r.push(*g);
@@ -231,32 +283,78 @@ impl KeyframeSet {
     }
 }
 
-/// How far apart two keyframes' poses are, in units of [`PARALLAX_YAW_DEG`] of yaw or pitch by
-/// the landmark model, or of a 4% change of the 2-D aspect ([`Keyframe::aspect`]: the
-/// foreshortening of a rotation by ≈16°, far above the landmarks' jitter of ≈0.5%), whichever
-/// is larger. The aspect catches a tilted photo, whose yaw the landmark model underestimates.
+/// The rotation between two keyframes by the landmark model's head pose: the larger of the yaw and
+/// the pitch difference, in degrees. On real video of a person talking the 2-D cues of
+/// [`pose_gap`] (aspect, foreshortening) moved as much as a 10–20° turn while the head turned by
+/// 1–3° (the landmark network's points deform with the mouth), so the parallax measure's
+/// reliability rests on this; the landmark model underestimates a tilted photo's pose, which
+/// only makes the measure abstain.
+pub fn rotation_deg(a: &Keyframe, b: &Keyframe) -> f64 {
+    ((a.yaw - b.yaw).abs().max((a.pitch - b.pitch).abs())) as f64
+}
+
+/// Change of ln([`Keyframe::aspect`]) per degree of a head's nod: the eyes-to-nose-tip distance
+/// is foreshortened to first order, because the nose tip stands forward of the eyes (0.0217 at
+/// 5°, 0.0198 at 10°, measured on the landmark network's 3-D points of a real face in
+/// `tests/parallax.rs`). A turn, or a tilted photo, changes the aspect only to second order, so
+/// for any face this is the *smallest* rotation an aspect change can mean.
+pub const ASPECT_PER_DEG: f64 = 0.0217;
+
+/// How far apart two keyframes' poses are, in units of [`PARALLAX_YAW_DEG`]: the smallest head
+/// rotation that explains what changed between them, whichever of these is largest — the yaw or
+/// pitch of the landmark model; the change of the 2-D aspect ([`Keyframe::aspect`]) read as a
+/// nod ([`ASPECT_PER_DEG`]); the foreshortening of the skull points ([`anisotropy`], 0.04 per
+/// 16° of turn). Each is a lower bound of the rotation of a head (the landmark model
+/// underestimates the pose of a tilted photo, the aspect and the foreshortening catch it), so
+/// their maximum is too, up to the jitter ([`KeyframeSet::jitter`]). An aspect change used to
+/// count as a turn (0.04 per 16°): on real video a nod of a few degrees, which changes the
+/// aspect ten times faster, read as a 25° turn.
 pub fn pose_gap(a: &Keyframe, b: &Keyframe) -> f64 {
     let deg = PARALLAX_YAW_DEG as f64;
     let yaw = (a.yaw - b.yaw).abs() as f64 / deg;
     let pitch = (a.pitch - b.pitch).abs() as f64 / deg;
     let aspect = if a.aspect > 0.0 && b.aspect > 0.0 {
-        ((a.aspect / b.aspect).ln().abs() as f64) / 0.04
+        ((a.aspect / b.aspect).ln().abs() as f64) / (ASPECT_PER_DEG * deg)
     } else {
         0.0
     };
-    yaw.max(pitch).max(aspect).max(anisotropy(a, b) / 0.04)
+    let turn = head_turn_deg(anisotropy(a, b)) / deg;
+    yaw.max(pitch).max(aspect).max(turn)
+}
+
+/// Foreshortening ([`foreshortening`] of the skull points) of a head turned or nodded by 5°, 10°
+/// and 20°, whichever is larger (`tests/parallax.rs`, the landmark network's 3-D points of a real
+/// face): the nose standing forward makes it grow to first order, far faster than a plane's
+/// −ln cos θ.
+const HEAD_FORESHORTENING: [(f64, f64); 4] =
+    [(0.0, 0.0), (5.0, 0.0263), (10.0, 0.0560), (20.0, 0.1451)];
+
+/// The head turn, in degrees, that foreshortens the skull points by `f`: the smallest rotation
+/// that explains it (a plane needs more).
+fn head_turn_deg(f: f64) -> f64 {
+    let t = &HEAD_FORESHORTENING;
+    let i = t
+        .windows(2)
+        .position(|w| f <= w[1].1)
+        .unwrap_or(t.len() - 2);
+    let (a, b) = (t[i], t[i + 1]);
+    a.0 + (f - a.1) * (b.0 - a.0) / (b.1 - a.1)
 }
 
 /// Foreshortening between two views measured on all rigid landmarks: ln(σ₁/σ₂) of the Jacobian of
 /// their homography at the face centre (0 for a pure move, turn in the image plane or change of
-/// scale; ≈ −ln cos θ for a rotation θ out of the image plane, 0.04 at ≈16°).
+/// scale; −ln cos θ for a plane turned by θ out of the image plane, faster for a head).
 fn anisotropy(a: &Keyframe, b: &Keyframe) -> f64 {
-    let Some(h) = fit_homography(&a.rigid, &b.rigid) else {
+    foreshortening(&a.rigid, &b.rigid)
+}
+
+/// [`anisotropy`] of two views of any point set.
+pub fn foreshortening(a: &[[f64; 2]], b: &[[f64; 2]]) -> f64 {
+    let Some(h) = fit_homography(a, b) else {
         return 0.0;
     };
-    let n = a.rigid.len() as f64;
+    let n = a.len() as f64;
     let c = a
-        .rigid
         .iter()
         .fold([0.0, 0.0], |s, p| [s[0] + p[0] / n, s[1] + p[1] / n]);
     let w = h[2][0] * c[0] + h[2][1] * c[1] + h[2][2];
@@ -292,6 +390,26 @@ fn anisotropy(a: &Keyframe, b: &Keyframe) -> f64 {
 /// homography fitted to the matched patch centres, ÷ the mean inter-eye distance. `None` when too
 /// few patches could be matched (blur, occlusion, a flat region).
 pub fn image_planar_residual(a: &Keyframe, b: &Keyframe) -> Option<f64> {
+    texture_parallax(a, b).map(|p| p.residual)
+}
+
+/// One image parallax measurement with the conditions it was taken under, which its reliability
+/// depends on (`docs/architecture.md`, "Reliability").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TextureParallax {
+    /// RMS transfer error of the homography fitted to the matches, ÷ the mean inter-eye distance.
+    pub residual: f64,
+    /// Patches matched (of [`TEXTURE_POINTS`]).
+    pub matches: usize,
+    /// Mean inter-eye distance of the two views, in frame pixels.
+    pub inter_eye_px: f64,
+    /// Frame pixels per crop pixel of the coarser view: a face larger than the crop is measured
+    /// at the crop's resolution, not the frame's.
+    pub px_per_sample: f64,
+}
+
+/// [`image_planar_residual`] with the conditions of the measurement.
+pub fn texture_parallax(a: &Keyframe, b: &Keyframe) -> Option<TextureParallax> {
     let h = fit_homography(&a.rigid, &b.rigid)?;
     let hinv = invert(&h)?;
     let ied = ((a.inter_eye + b.inter_eye) / 2.0) as f64;
@@ -377,7 +495,12 @@ pub fn image_planar_residual(a: &Keyframe, b: &Keyframe) -> Option<f64> {
     if src.len() < MIN_MATCHES {
         return None;
     }
-    planar_residual(&src, &dst, ied)
+    Some(TextureParallax {
+        residual: planar_residual(&src, &dst, ied)?,
+        matches: src.len(),
+        inter_eye_px: ied,
+        px_per_sample: (1.0 / a.scale).max(1.0 / b.scale),
+    })
 }
 
 /// Subtracts the mean and scales to unit norm; `None` for a flat patch.

@@ -206,6 +206,7 @@ impl Strings {
             FaceChanged | MultipleFaces => t.adv_one_person,
             NoFace | FaceTooFar | FaceTooClose | FaceOffCenter | FaceNotFrontal => t.adv_framing,
             Blurry => t.adv_blur,
+            InsufficientEvidence => t.adv_evidence,
             Cancelled => t.adv_cancelled,
             SpoofSuspected | FrameRateMismatch | SyntheticMotion | InsufficientFrames | Timeout
             | ConnectionLost | Interrupted => t.adv_general,
@@ -251,6 +252,8 @@ struct Phrases {
     adv_glare: &'static str,
     adv_challenge: &'static str,
     adv_motion: &'static str,
+    /// `insufficient_evidence`: what gives the engine its proof.
+    adv_evidence: &'static str,
     adv_one_person: &'static str,
     adv_framing: &'static str,
     adv_blur: &'static str,

@@ -46,6 +46,15 @@ pub const RIGID_POINTS: [usize; 33] = [
     323, 132, 361, 58, 288, 172, 397, 136, 365, 70, 300,
 ];
 
+/// Mesh indices of points fixed to the skull itself: eye corners, the nose from bridge to tip and
+/// its wings, the forehead. Unlike [`RIGID_POINTS`] they leave out the chin, the jaw and the
+/// face's outline, which move with the mouth: on real video of a person talking, they moved the
+/// rigid points as much as a 20° turn would (`docs/architecture.md`, "Reliability"). The pose
+/// gap and the image parallax test use these.
+pub const SKULL_POINTS: [usize; 16] = [
+    33, 133, 362, 263, 1, 4, 5, 6, 168, 197, 195, 98, 327, 10, 151, 9,
+];
+
 /// The landmarks of one face: [`NUM_LANDMARKS`] points `[x, y, z]` in image pixels (z relative,
 /// larger = farther from the camera). Always exactly that many, so any mesh index can be read
 /// without a check. Reads as a slice of points and serialises as an array of them.

@@ -17,7 +17,10 @@
 //!   caps the confidence at 0.30: `fail`, whatever the others say;
 //! - a session that ended without the person completing it (timeouts, no face) caps the
 //!   confidence just below the pass cut-off: at best `retry`;
-//! - otherwise the cut-offs decide: ≥ pass → `pass`, ≥ retry → `retry`, else `fail`.
+//! - otherwise the cut-offs decide: ≥ pass → `pass`, ≥ retry → `retry`, else `fail`;
+//! - a `pass` needs positive proof of a live, present person from at least one layer (reliable
+//!   parallax, the challenges answered): "nothing looked wrong" is `retry` with
+//!   `insufficient_evidence`, its confidence capped just below the pass cut-off.
 use app::api::{Layers, Mode, Reason, Verdict};
 
 use super::{layers::LayerScore, Thresholds};
@@ -101,6 +104,13 @@ pub fn fuse(mode: Mode, set: &LayerSet, incomplete: &[Reason], th: &Thresholds) 
         }
     }
     let hard = weighted.iter().any(|(_, l)| l.hard_fail);
+    let proven = weighted.iter().any(|(_, l)| l.proof);
+    if !hard && incomplete.is_empty() && !proven && confidence >= th.pass {
+        confidence = confidence.min(th.pass - 0.01);
+        reasons.push(Reason::InsufficientEvidence);
+        // Guidance, not an attack: at least `retry`.
+        confidence = confidence.max(th.retry);
+    }
     if hard {
         confidence = confidence.min(HARD_FAIL_CAP);
     } else if !incomplete.is_empty() {
@@ -143,10 +153,17 @@ mod tests {
         LayerScore::clean(0.95)
     }
 
+    fn proven() -> LayerScore {
+        LayerScore {
+            proof: true,
+            ..good()
+        }
+    }
+
     fn set() -> LayerSet {
         LayerSet {
             challenges: Some(good()),
-            motion: good(),
+            motion: proven(),
             anti_spoof: good(),
             face_consistency: good(),
             deepfake: good(),
@@ -168,12 +185,29 @@ mod tests {
             score: 0.9,
             reasons: vec![Reason::NoMotionParallax],
             hard_fail: true,
+            proof: false,
             measures: vec![],
         };
         let f = fuse(Mode::Active, &s, &[], &Thresholds::default());
         assert_eq!(f.verdict, Verdict::Fail);
         assert!(f.confidence <= HARD_FAIL_CAP);
         assert_eq!(f.reasons, vec![Reason::NoMotionParallax]);
+    }
+
+    #[test]
+    fn nothing_wrong_without_proof_is_retry() {
+        let mut s = set();
+        s.motion = good();
+        for mode in [Mode::Active, Mode::Passive] {
+            let f = fuse(mode, &s, &[], &Thresholds::default());
+            assert_eq!(f.verdict, Verdict::Retry, "{mode:?}");
+            assert_eq!(f.reasons, vec![Reason::InsufficientEvidence]);
+            assert!(f.confidence < Thresholds::default().pass);
+        }
+        // The challenges answered are proof in active mode.
+        s.challenges = Some(proven());
+        let f = fuse(Mode::Active, &s, &[], &Thresholds::default());
+        assert_eq!(f.verdict, Verdict::Pass);
     }
 
     #[test]

@@ -14,6 +14,11 @@ pub fn challenges(outcomes: &[ChallengeOutcome], timed_out: bool) -> LayerScore 
         l.reasons.push(Reason::ChallengeTimeout);
     } else if passed < outcomes.len() {
         l.reasons.push(Reason::ChallengeFailed);
+    } else {
+        // Every random prompt answered in its window. Not yet checked: that each action began
+        // after its prompt and the others stayed quiet, so a stream that cycles through every
+        // action also answers them all (see the evidence issue in `docs/architecture.md`).
+        l.proof = true;
     }
     l
 }

@@ -5,8 +5,9 @@
 //! each layer's file with the measurement behind them.
 //!
 //! - [`challenges`]: the share of prompts met (active mode).
-//! - [`motion`]: frozen frames, micro-motion, parallax on image texture or on the landmarks;
-//!   [`stillness`] is its still-image test (postural sway and drift against jitter).
+//! - [`motion`]: frozen frames, micro-motion, parallax on image texture ([`parallax`], with its
+//!   reliability model) or on the landmarks; [`stillness`] is its still-image test (postural
+//!   sway and drift against jitter).
 //! - [`anti_spoof`]: the AntiSpoof network, a screen's moiré, glare.
 //! - [`consistency`]: one face, the same person throughout.
 //! - [`deepfake`]: virtual cameras, impossible frame rates, noiseless landmark motion.
@@ -22,6 +23,7 @@ pub mod deepfake;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod motion;
+pub mod parallax;
 pub mod sample;
 pub mod stats;
 pub mod stillness;
@@ -40,6 +42,10 @@ pub struct LayerScore {
     pub reasons: Vec<Reason>,
     /// A finding that fails the session by itself.
     pub hard_fail: bool,
+    /// Positive proof of a live, present, three-dimensional person (reliable parallax,
+    /// challenges answered): a `pass` needs at least one layer with it (`docs/architecture.md`,
+    /// "Reliability").
+    pub proof: bool,
     /// The raw measures behind the score (for `ilive eval --details` and the logs).
     #[serde(skip)]
     pub measures: Vec<(&'static str, f64)>,
@@ -52,6 +58,7 @@ impl LayerScore {
             score: score.clamp(0.0, 1.0),
             reasons: vec![],
             hard_fail: false,
+            proof: false,
             measures: vec![],
         }
     }

@@ -7,38 +7,27 @@
 //! - **Still image** ([`super::stillness`]): postural sway and drift against jitter. A hard
 //!   finding.
 //! - **Parallax**: the residual of a homography fitted between two views, ÷ the inter-eye
-//!   distance. Measured on image texture ([`parallax`]) between face crops ≥
-//!   [`parallax::MIN_POSE_GAP`] apart (≈20°) — a hard finding — else on the rigid landmarks
-//!   across ≥ [`PARALLAX_YAW_DEG`] of yaw, which only weighs: the landmark network's own prior
-//!   puts prints (0.058–0.073 measured) inside the range of heads.
+//!   distance. Measured on image texture ([`parallax`]): a plane there is a hard finding and a
+//!   head the layer's proof, each only above the measure's noise floor; when it abstains, on the
+//!   rigid landmarks across ≥ [`PARALLAX_YAW_DEG`] of yaw, which only weighs: the landmark
+//!   network's own prior puts prints (0.058–0.073 measured) inside the range of heads.
 use app::api::Reason;
 
 use super::{
+    parallax::{self, Finding},
     sample::{FaceSample, Sample},
     stats::{median, ramp},
     stillness::{drift_ratio, is_jitter_only, longest_track, sway_range, SWAY_MIN},
     LayerScore,
 };
-use crate::engine::{
-    geometry,
-    parallax::{self, KeyframeSet},
-};
+use crate::engine::{geometry, parallax::KeyframeSet};
 
+pub use crate::engine::parallax::PARALLAX_YAW_DEG;
 pub use geometry::{HEAD_MIN, PLANAR_MAX};
-pub use parallax::PARALLAX_YAW_DEG;
-/// The same two bounds for the residual measured on image texture between views ≥
-/// [`parallax::MIN_POSE_GAP`] apart (≈20°): texture matching is accurate to a fraction of a
-/// pixel, so a photo measures ≤ 0.01 of the inter-eye distance (0.004–0.005 on a real photo
-/// tilted by 20–30°, 0.006–0.024 on the print clips), while a head turned by 20° leaves ≈0.068
-/// (0.07 measured on real video). Print below 0.04, head from 0.06.
-pub const IMAGE_PLANAR_MAX: f64 = 0.04;
-pub const IMAGE_HEAD_MIN: f64 = 0.06;
 /// Share of identical consecutive frames that makes a stream frozen.
 const FROZEN_SHARE: f64 = 0.5;
 /// Median step of the rigid landmarks (÷ inter-eye distance) below which nothing moved.
 const MICRO_MOTION_MIN: f64 = 0.0015;
-/// Pairs of keyframes compared by the image parallax test: the widest apart in pose.
-const PARALLAX_PAIRS: usize = 5;
 /// Pairs of landmark views compared, from both ends of the yaw range inward.
 const LANDMARK_PAIRS: usize = 7;
 
@@ -80,19 +69,18 @@ pub fn motion(samples: &[Sample], keyframes: &KeyframeSet) -> LayerScore {
         l.reasons.push(Reason::NoMicroMotion);
         l.score = l.score.min(0.3);
     }
-    match image_parallax(keyframes) {
-        Some((r, gap)) => {
-            l.measures.push(("planar_residual_image", r));
-            l.measures.push(("parallax_pose_gap", gap));
-            l.score = l.score.min(ramp(r, IMAGE_PLANAR_MAX, IMAGE_HEAD_MIN));
-            if r < IMAGE_PLANAR_MAX {
-                l.reasons.push(Reason::NoMotionParallax);
-                l.hard_fail = true;
-            } else if r < (IMAGE_PLANAR_MAX + IMAGE_HEAD_MIN) / 2.0 {
-                l.reasons.push(Reason::WeakMotionParallax);
-            }
+    let evidence = parallax::measure(keyframes);
+    l.measures.extend(evidence.measures());
+    match evidence.finding {
+        Finding::Plane => {
+            l.reasons.push(Reason::NoMotionParallax);
+            l.hard_fail = true;
+            l.score = 0.0;
         }
-        None => {
+        Finding::Head => l.proof = true,
+        Finding::Abstain(_) => {
+            // The landmark residual only weighs: the landmark network's prior moves a print's
+            // points like a head's (prints measured 0.058–0.073).
             if let Some(r) = landmark_parallax(&faces) {
                 l.measures.push(("planar_residual_landmarks", r));
                 l.score = l.score.min(ramp(r, PLANAR_MAX, HEAD_MIN).max(0.3));
@@ -121,18 +109,6 @@ fn micro_motion(faces: &[&FaceSample]) -> f64 {
         })
         .collect();
     median(steps).unwrap_or(0.0)
-}
-
-/// Median image planar residual over the keyframe pairs farthest apart in pose (at least
-/// [`parallax::MIN_POSE_GAP`]), with the median gap of those pairs; `None` when no pair
-/// qualifies or none could be matched.
-fn image_parallax(keyframes: &KeyframeSet) -> Option<(f64, f64)> {
-    let (residuals, gaps): (Vec<f64>, Vec<f64>) = keyframes
-        .widest_pairs(parallax::MIN_POSE_GAP, PARALLAX_PAIRS)
-        .into_iter()
-        .filter_map(|(g, a, b)| parallax::image_planar_residual(a, b).map(|r| (r, g)))
-        .unzip();
-    Some((median(residuals)?, median(gaps)?))
 }
 
 /// Median landmark planar residual over views ≥ [`PARALLAX_YAW_DEG`] apart, taken from both
