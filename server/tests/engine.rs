@@ -172,24 +172,6 @@ fn video(name: &str, fps: f64) -> Vec<Vec<u8>> {
     frames
 }
 
-/// `frames` re-encoded at `width` pixels wide (the aspect kept), as a smaller webcam sends them.
-fn scaled(frames: &[Vec<u8>], width: u32) -> Vec<Vec<u8>> {
-    frames
-        .iter()
-        .map(|jpeg| {
-            let img = image::load_from_memory(jpeg).expect("a frame").to_rgb8();
-            let height = (img.height() as f64 * width as f64 / img.width() as f64).round() as u32;
-            let small =
-                image::imageops::resize(&img, width, height, image::imageops::FilterType::Triangle);
-            let mut out = Vec::new();
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
-                .encode_image(&small)
-                .expect("encodes");
-            out
-        })
-        .collect()
-}
-
 #[test]
 fn real_video_of_a_person_is_never_refused_at_any_resolution() {
     // A real person at a real webcam, talking and nodding a little but never turning: bona fide
@@ -200,7 +182,7 @@ fn real_video_of_a_person_is_never_refused_at_any_resolution() {
     let models = models();
     let frames = video("single_face.mp4", 15.0);
     for width in [320, 480, 640] {
-        let frames = scaled(&frames, width);
+        let frames = eval::rescale(&frames, width).expect("re-encodes");
         for mode in [Mode::Passive, Mode::Active] {
             let (o, _) = eval::run_clip(&models, &frames, 15.0, mode, Thresholds::default(), 1)
                 .expect("clip runs");

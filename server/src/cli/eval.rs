@@ -63,6 +63,10 @@ pub struct EvalArgs {
     /// Also print each run's raw layer measures (planar residuals, sway, moiré …).
     #[arg(long)]
     pub details: bool,
+    /// Also run every clip re-encoded at these frame widths (e.g. `320,480,640`), as smaller
+    /// webcams send it; the report then has one table per mode and width.
+    #[arg(long, value_delimiter = ',')]
+    pub widths: Vec<u32>,
 }
 
 /// One clip's result in one mode.
@@ -71,6 +75,8 @@ pub struct ClipResult {
     pub clip: String,
     pub kind: String,
     pub mode: Mode,
+    /// The frame width the clip was re-encoded at; `None` for the clip as it is.
+    pub width: Option<u32>,
     pub verdict: Verdict,
     pub confidence: f64,
     pub reasons: Vec<Reason>,
@@ -228,39 +234,74 @@ pub fn evaluate(
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let frames = load_frames(&clip, args.fps)?;
-        for &mode in args.mode.modes() {
-            let (outcome, used) = run_clip(models, &frames, args.fps, mode, th, args.seed)?;
-            results.push(ClipResult {
-                clip: name.clone(),
-                kind: kind_of(&name, &args.bona_fide),
-                mode,
-                verdict: outcome.fused.verdict,
-                confidence: outcome.fused.confidence,
-                reasons: outcome.fused.reasons.clone(),
-                frames_used: used,
-                challenges: outcome
-                    .challenges
-                    .iter()
-                    .map(|c| {
-                        let name = serde_json::to_value(c.kind)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default();
-                        format!("{name}{}", if c.passed { "+" } else { "-" })
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                measures: outcome
-                    .measures
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v:.4}"))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            });
+        let original = load_frames(&clip, args.fps)?;
+        let mut versions = vec![(None, original.clone())];
+        for &w in &args.widths {
+            versions.push((Some(w), rescale(&original, w)?));
+        }
+        for (width, frames) in &versions {
+            for &mode in args.mode.modes() {
+                let (outcome, used) = run_clip(models, frames, args.fps, mode, th, args.seed)?;
+                results.push(ClipResult {
+                    clip: name.clone(),
+                    kind: kind_of(&name, &args.bona_fide),
+                    mode,
+                    width: *width,
+                    verdict: outcome.fused.verdict,
+                    confidence: outcome.fused.confidence,
+                    reasons: outcome.fused.reasons.clone(),
+                    frames_used: used,
+                    challenges: outcome
+                        .challenges
+                        .iter()
+                        .map(|c| {
+                            let name = serde_json::to_value(c.kind)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_owned))
+                                .unwrap_or_default();
+                            format!("{name}{}", if c.passed { "+" } else { "-" })
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    measures: outcome
+                        .measures
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v:.4}"))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                });
+            }
         }
     }
     Ok(results)
+}
+
+/// `frames` re-encoded at `width` pixels wide (the aspect kept; JPEG quality 85), as a smaller
+/// webcam sends them.
+pub fn rescale(frames: &[Vec<u8>], width: u32) -> anyhow::Result<Vec<Vec<u8>>> {
+    anyhow::ensure!((16..=4096).contains(&width), "width {width} out of 16–4096");
+    frames
+        .iter()
+        .map(|jpeg| {
+            let img = image::load_from_memory(jpeg)?.to_rgb8();
+            let height =
+                ((img.height() as f64 * width as f64 / img.width() as f64).round() as u32).max(1);
+            let small =
+                image::imageops::resize(&img, width, height, image::imageops::FilterType::Triangle);
+            let mut out = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+                .encode_image(&small)?;
+            Ok(out)
+        })
+        .collect()
+}
+
+/// Whether a run ended without the capture being completed (no face, a timeout, a challenge
+/// left unanswered): it reached no verdict on the evidence, and the report lists it.
+fn unconcluded(r: &ClipResult) -> bool {
+    r.reasons.iter().any(|x| {
+        x.effect() == app::reason::Effect::RetryAtBest && *x != Reason::InsufficientEvidence
+    })
 }
 
 /// Runs `ilive eval` with the models loaded: the clips, then the printed report.
@@ -301,54 +342,113 @@ pub fn report(results: &[ClipResult], details: bool) -> String {
             let _ = writeln!(s, "{:<28} {}", "", r.measures);
         }
     }
+    let mut widths: Vec<Option<u32>> = results.iter().map(|r| r.width).collect();
+    widths.sort();
+    widths.dedup();
     for mode in [Mode::Active, Mode::Passive] {
-        let rs: Vec<&ClipResult> = results.iter().filter(|r| r.mode == mode).collect();
-        if rs.is_empty() {
-            continue;
-        }
-        let _ = writeln!(s, "\n{} mode (ISO/IEC 30107-3 style)", mode.as_str());
-        let bona: Vec<&&ClipResult> = rs.iter().filter(|r| r.kind == "bona_fide").collect();
-        if !bona.is_empty() {
-            let failed = bona.iter().filter(|r| r.verdict == Verdict::Fail).count();
-            let not_pass = bona.iter().filter(|r| r.verdict != Verdict::Pass).count();
-            let _ = writeln!(
-                s,
-                "  BPCER (bona fide → fail): {}   bona fide not passed (fail or retry): {}/{}",
-                rate(failed, bona.len()),
-                not_pass,
-                bona.len()
-            );
-        }
-        let mut attacks: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-        for r in rs
-            .iter()
-            .filter(|r| r.kind != "bona_fide" && r.kind != "no_face")
-        {
-            let e = attacks.entry(&r.kind).or_default();
-            e.1 += 1;
-            if r.verdict == Verdict::Pass {
-                e.0 += 1;
+        for &width in &widths {
+            let rs: Vec<&ClipResult> = results
+                .iter()
+                .filter(|r| r.mode == mode && r.width == width)
+                .collect();
+            if !rs.is_empty() {
+                table(&mut s, mode, width, &rs);
             }
         }
-        for (kind, (accepted, n)) in attacks {
-            let _ = writeln!(
-                s,
-                "  APCER {kind:<8} (attack → pass): {}",
-                rate(accepted, n)
-            );
-        }
-        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
-        for r in &rs {
-            *counts.entry(r.verdict.as_str()).or_default() += 1;
-            for reason in &r.reasons {
-                *reasons.entry(reason.code()).or_default() += 1;
-            }
-        }
-        let _ = writeln!(s, "  verdicts: {counts:?}");
-        let _ = writeln!(s, "  reasons seen: {reasons:?}");
     }
     s
+}
+
+/// One mode's and width's ISO/IEC 30107-3 figures, with Wilson 95 % intervals.
+fn table(s: &mut String, mode: Mode, width: Option<u32>, rs: &[&ClipResult]) {
+    let width = width.map_or("as recorded".to_owned(), |w| format!("{w} px wide"));
+    let _ = writeln!(s, "\n{} mode, {width}", mode.as_str());
+    let bona: Vec<&&ClipResult> = rs.iter().filter(|r| r.kind == "bona_fide").collect();
+    if !bona.is_empty() {
+        let failed = bona.iter().filter(|r| r.verdict == Verdict::Fail).count();
+        let not_pass = bona.iter().filter(|r| r.verdict != Verdict::Pass).count();
+        let _ = writeln!(
+            s,
+            "  BPCER (bona fide → fail)           {}",
+            wilson_rate(failed, bona.len())
+        );
+        let _ = writeln!(
+            s,
+            "  bona fide not passed (fail, retry) {}",
+            wilson_rate(not_pass, bona.len())
+        );
+        let open: Vec<&str> = bona
+            .iter()
+            .filter(|r| unconcluded(r))
+            .map(|r| r.clip.as_str())
+            .collect();
+        let _ = writeln!(
+            s,
+            "  bona fide that reached no verdict on the evidence: {}{}",
+            open.len(),
+            if open.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", open.join(", "))
+            }
+        );
+    }
+    let mut attacks: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for r in rs
+        .iter()
+        .filter(|r| r.kind != "bona_fide" && r.kind != "no_face")
+    {
+        let e = attacks.entry(&r.kind).or_default();
+        e.1 += 1;
+        if r.verdict == Verdict::Pass {
+            e.0 += 1;
+        }
+    }
+    for (kind, (accepted, n)) in attacks {
+        let _ = writeln!(
+            s,
+            "  APCER {kind:<10} (attack → pass) {}",
+            wilson_rate(accepted, n)
+        );
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in rs {
+        *counts.entry(r.verdict.as_str()).or_default() += 1;
+        for reason in &r.reasons {
+            *reasons.entry(reason.code()).or_default() += 1;
+        }
+    }
+    let _ = writeln!(s, "  verdicts: {counts:?}");
+    let _ = writeln!(s, "  reasons seen: {reasons:?}");
+}
+
+/// The Wilson score interval of `k` successes in `n` trials at 95 % (z = 1.96): unlike the
+/// normal approximation it stays inside [0, 1] and says something at k = 0, which is most of
+/// what small evaluations see.
+pub fn wilson(k: usize, n: usize) -> Option<(f64, f64)> {
+    if n == 0 {
+        return None;
+    }
+    let (k, n, z) = (k as f64, n as f64, 1.96f64);
+    let p = k / n;
+    let d = 1.0 + z * z / n;
+    let centre = (p + z * z / (2.0 * n)) / d;
+    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / d;
+    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+}
+
+/// `k/n = p % [lo %, hi %]`.
+fn wilson_rate(k: usize, n: usize) -> String {
+    match wilson(k, n) {
+        Some((lo, hi)) => format!(
+            "{}   95 % CI [{:.1}%, {:.1}%]",
+            rate(k, n),
+            100.0 * lo,
+            100.0 * hi
+        ),
+        None => rate(k, n),
+    }
 }
 
 #[cfg(test)]
@@ -362,5 +462,15 @@ mod tests {
         assert_eq!(kind_of("noface_coffee", &[]), "no_face");
         assert_eq!(kind_of("no_face", &[]), "no_face");
         assert_eq!(kind_of("single_face", &["single_face".into()]), "bona_fide");
+    }
+
+    #[test]
+    fn wilson_intervals_match_the_published_values() {
+        // 0 of 10: [0, 27.8 %]; 5 of 10: [23.7 %, 76.3 %] (Newcombe 1998, table I).
+        let (lo, hi) = wilson(0, 10).unwrap();
+        assert!(lo == 0.0 && (hi - 0.2775).abs() < 0.001, "{hi}");
+        let (lo, hi) = wilson(5, 10).unwrap();
+        assert!((lo - 0.2366).abs() < 0.001 && (hi - 0.7634).abs() < 0.001);
+        assert_eq!(wilson(0, 0), None);
     }
 }
