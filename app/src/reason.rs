@@ -19,6 +19,10 @@ pub enum Reason {
     NoMotionParallax,
     /// Little parallax for the rotation seen.
     WeakMotionParallax,
+    /// Two or more actions performed without being asked, or already under way at their
+    /// prompt (active mode): a recording that cycles through every action, not a person
+    /// following the screen.
+    UnpromptedAction,
     /// Nothing looked wrong, but no measure proved a live, present person either (no reliable
     /// parallax, no challenge answered): `retry` at best, with guidance.
     InsufficientEvidence,
@@ -90,7 +94,7 @@ pub enum Effect {
 
 impl Reason {
     /// Every code, in the order of the README's table.
-    pub const ALL: [Reason; 29] = [
+    pub const ALL: [Reason; 30] = [
         Reason::NoMotionParallax,
         Reason::WeakMotionParallax,
         Reason::InsufficientEvidence,
@@ -106,6 +110,7 @@ impl Reason {
         Reason::FrameRateMismatch,
         Reason::SyntheticMotion,
         Reason::InsufficientFrames,
+        Reason::UnpromptedAction,
         Reason::ChallengeFailed,
         Reason::ChallengeTimeout,
         Reason::NoFace,
@@ -141,6 +146,7 @@ impl Reason {
             FrameRateMismatch => "frame_rate_mismatch",
             SyntheticMotion => "synthetic_motion",
             InsufficientFrames => "insufficient_frames",
+            UnpromptedAction => "unprompted_action",
             ChallengeFailed => "challenge_failed",
             ChallengeTimeout => "challenge_timeout",
             NoFace => "no_face",
@@ -163,7 +169,7 @@ impl Reason {
         use Reason::*;
         match self {
             NoMotionParallax | FrozenFrames | StillImage | ScreenMoire | FaceChanged
-            | VirtualCamera => Effect::Fail,
+            | VirtualCamera | UnpromptedAction => Effect::Fail,
             WeakMotionParallax | NoMicroMotion | Glare | SpoofSuspected | MultipleFaces
             | FrameRateMismatch | SyntheticMotion | InsufficientFrames => Effect::LowersScore,
             ChallengeFailed | ChallengeTimeout | NoFace | FaceTooFar | FaceTooClose

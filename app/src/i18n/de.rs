@@ -118,7 +118,7 @@ pub(super) static DE_PHRASES: Phrases = Phrases {
     not_frontal: "Schauen Sie direkt in die Kamera",
     adv_light: "Sorgen Sie für besseres Licht: zum Fenster oder zu einer Lampe schauen.",
     adv_glare: "Vermeiden Sie starkes Licht hinter Ihnen oder in die Kamera.",
-    adv_challenge: "Folgen Sie jeder Anweisung, sobald sie erscheint.",
+    adv_challenge: "Folgen Sie jeder Anweisung, sobald sie erscheint, und halten Sie dazwischen still.",
     adv_evidence: "Kommen Sie etwas näher, schauen Sie bei gutem Licht auf den Bildschirm und drehen Sie den Kopf langsam zur Seite und zurück, wenn Sie dazu aufgefordert werden.",
     adv_motion: "Nutzen Sie Ihre eigene Live-Kamera und bewegen Sie den Kopf natürlich, wenn Sie dazu aufgefordert werden.",
     adv_one_person: "Achten Sie darauf, dass während der ganzen Prüfung nur Sie zu sehen sind.",

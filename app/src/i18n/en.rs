@@ -118,7 +118,7 @@ pub(super) static EN_PHRASES: Phrases = Phrases {
     not_frontal: "Look straight at the camera",
     adv_light: "Find better light: face a window or a lamp.",
     adv_glare: "Avoid strong light behind you or shining into the camera.",
-    adv_challenge: "Follow each prompt as soon as it appears.",
+    adv_challenge: "Follow each prompt as soon as it appears, and hold still in between.",
     adv_evidence: "Come a little closer, face the screen in good light, and turn your head slowly to one side and back when asked.",
     adv_motion: "Use your own live camera, and move your head naturally when asked.",
     adv_one_person: "Make sure only you are in view for the whole check.",

@@ -118,8 +118,8 @@ pub(super) static ES_PHRASES: Phrases = Phrases {
     not_frontal: "Mira directamente a la cámara",
     adv_light: "Busca mejor luz: ponte frente a una ventana o una lámpara.",
     adv_glare: "Evita luces fuertes detrás de ti o apuntando a la cámara.",
-    adv_challenge: "Sigue cada indicación en cuanto aparezca.",
-    adv_evidence: "Acérquese un poco, mire a la pantalla con buena luz y gire la cabeza despacio hacia un lado y de vuelta cuando se le pida.",
+    adv_challenge: "Sigue cada indicación en cuanto aparezca y quédate quieto entre una y otra.",
+    adv_evidence: "Acércate un poco, mira a la pantalla con buena luz y gira la cabeza despacio hacia un lado y de vuelta cuando se te pida.",
     adv_motion:
         "Usa tu propia cámara en directo y mueve la cabeza con naturalidad cuando se te pida.",
     adv_one_person: "Asegúrate de que solo tú estás a la vista durante toda la comprobación.",

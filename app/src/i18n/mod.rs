@@ -200,7 +200,7 @@ impl Strings {
         match reason {
             LowLight => t.adv_light,
             Overexposed | Glare => t.adv_glare,
-            ChallengeTimeout | ChallengeFailed => t.adv_challenge,
+            ChallengeTimeout | ChallengeFailed | UnpromptedAction => t.adv_challenge,
             NoMotionParallax | WeakMotionParallax | FrozenFrames | StillImage | NoMicroMotion
             | ScreenMoire | VirtualCamera => t.adv_motion,
             FaceChanged | MultipleFaces => t.adv_one_person,

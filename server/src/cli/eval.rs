@@ -121,6 +121,107 @@ pub fn run_clip(
     Ok((engine.conclude(), used))
 }
 
+/// A challenge's wire name (`turn_left` …), as the clips' segments name actions.
+fn wire_name(kind: app::api::ChallengeKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// A clip's frames grouped by the action they show (`clip.json`'s `segments`, written by
+/// `ilive-clips`): the action's wire name (`blink`, `turn_left` …, or `neutral`) and its frame
+/// indices in order.
+pub fn segments(clip: &Path) -> anyhow::Result<Vec<(String, Vec<usize>)>> {
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(clip.join("clip.json"))?)?;
+    let segs = json["segments"]
+        .as_array()
+        .ok_or_else(|| anyhow::anyhow!("{}: no segments", clip.display()))?;
+    segs.iter()
+        .map(|s| {
+            let action = s["action"].as_str().unwrap_or_default().to_owned();
+            let start = s["start"].as_u64().unwrap_or(0) as usize;
+            let len = s["len"].as_u64().unwrap_or(0) as usize;
+            Ok((action, (start..start + len).collect()))
+        })
+        .collect()
+}
+
+/// Runs a clip as a camera that follows the prompts, the way a person does: it shows the clip's
+/// neutral frames (back and forth) until a challenge is prompted, then, `reaction` seconds
+/// later, that action's frames once, then neutral again. Passive sessions see only neutral
+/// frames. The counterpart of [`run_clip`], whose looping clip performs every action.
+pub fn run_following(
+    models: &models::FaceModels,
+    frames: &[Vec<u8>],
+    segments: &[(String, Vec<usize>)],
+    fps: f64,
+    mode: Mode,
+    th: Thresholds,
+    seed: u64,
+    reaction: f64,
+) -> anyhow::Result<(crate::engine::outcome::Outcome, usize)> {
+    use app::ws::ServerMessage;
+    let neutral: Vec<usize> = segments
+        .iter()
+        .filter(|(a, _)| a == "neutral")
+        .flat_map(|(_, f)| f.iter().copied())
+        .collect();
+    anyhow::ensure!(neutral.len() >= 2, "the clip has no neutral frames");
+    let action = |kind: &str| {
+        segments
+            .iter()
+            .find(|(a, _)| a == kind)
+            .map(|(_, f)| f.clone())
+            .unwrap_or_default()
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut engine = SessionEngine::new(mode, th, &mut rng);
+    engine.set_camera(CameraMetadata {
+        label: Some("ilive-eval".into()),
+        width: None,
+        height: None,
+        frame_rate: Some(fps),
+        facing_mode: Some("user".into()),
+    });
+    let dt = 1.0 / fps;
+    let limit = (th.max_session_secs * fps) as usize + 1;
+    // Ping-pong over the neutral frames, so that they never jump.
+    let bounce = |n: usize| {
+        let period = 2 * (neutral.len() - 1);
+        let k = n % period;
+        neutral[if k < neutral.len() { k } else { period - k }]
+    };
+    let (mut asked, mut playing): (Option<u32>, Vec<usize>) = (None, vec![]);
+    let mut start_at = f64::INFINITY;
+    let mut pending = String::new();
+    let mut used = 0;
+    while !engine.is_done() && used < limit {
+        let t = used as f64 * dt;
+        if t >= start_at {
+            playing = action(&pending);
+            playing.reverse();
+            start_at = f64::INFINITY;
+        }
+        let index = playing.pop().unwrap_or_else(|| bounce(used));
+        let obs = pool::analyze_blocking(models, &frames[index], t, engine.request(t))
+            .map_err(|e| anyhow::anyhow!("frame {used}: {e}"))?;
+        let mut out = engine.on_frame(obs);
+        out.extend(engine.on_tick(t));
+        for m in out {
+            if let ServerMessage::Challenge { kind, index, .. } = m {
+                if asked != Some(index) {
+                    asked = Some(index);
+                    pending = wire_name(kind);
+                    start_at = t + reaction;
+                }
+            }
+        }
+        used += 1;
+    }
+    Ok((engine.conclude(), used))
+}
+
 /// Frames of a clip: a folder of JPEGs, or a video decoded by ffmpeg at `fps`.
 pub fn load_frames(path: &Path, fps: f64) -> anyhow::Result<Vec<Vec<u8>>> {
     if path.is_dir() {
@@ -255,11 +356,7 @@ pub fn evaluate(
                         .challenges
                         .iter()
                         .map(|c| {
-                            let name = serde_json::to_value(c.kind)
-                                .ok()
-                                .and_then(|v| v.as_str().map(str::to_owned))
-                                .unwrap_or_default();
-                            format!("{name}{}", if c.passed { "+" } else { "-" })
+                            format!("{}{}", wire_name(c.kind), if c.passed { "+" } else { "-" })
                         })
                         .collect::<Vec<_>>()
                         .join(" "),

@@ -137,6 +137,102 @@ impl Detector {
     }
 }
 
+impl Detector {
+    /// Whether the face is already part-way into this action (half its threshold): an action
+    /// under way when it is prompted was not a reaction to the prompt.
+    pub fn engaged(&self, o: &Observation) -> bool {
+        let Some(f) = o.face.as_ref() else {
+            return false;
+        };
+        let b = self.baseline;
+        match self.kind {
+            ChallengeKind::Blink => f.eye_aspect_ratio.mean() < EAR_CLOSED.min(b.ear * 0.75),
+            ChallengeKind::TurnLeft => f.pose.yaw - b.yaw >= TURN_DEG / 2.0,
+            ChallengeKind::TurnRight => b.yaw - f.pose.yaw >= TURN_DEG / 2.0,
+            ChallengeKind::Nod => (f.pose.pitch - b.pitch).abs() >= NOD_DEG / 2.0,
+            ChallengeKind::Smile => {
+                f.smile.unwrap_or(0.0) >= SMILE_HAPPY / 2.0
+                    || f.mouth_width_ratio >= b.mouth_width * (1.0 + SMILE_WIDEN / 2.0)
+            }
+            ChallengeKind::MouthOpen => f.mouth_open_ratio >= b.mouth_open + MOUTH_OPEN_RISE / 2.0,
+        }
+    }
+}
+
+/// Whether performing `asked` may set off the detector of `other` on the way: a wide smile
+/// parts the lips and an open mouth widens it, so the two mouth actions are never held against
+/// each other.
+pub fn overlaps(asked: ChallengeKind, other: ChallengeKind) -> bool {
+    use ChallengeKind::{MouthOpen, Smile};
+    asked == other || matches!((asked, other), (Smile, MouthOpen) | (MouthOpen, Smile))
+}
+
+/// Whether an action is one people also make unasked: blinks every few seconds, and the mouth's
+/// actions in speech and expression (on real video of a person talking, the mouth opened and
+/// widened past the detectors' cut-offs). Only the head's actions — turns and nods, which nobody
+/// makes while reading a prompt — are held against a session when unasked.
+pub fn made_unasked(kind: ChallengeKind) -> bool {
+    matches!(
+        kind,
+        ChallengeKind::Blink | ChallengeKind::Smile | ChallengeKind::MouthOpen
+    )
+}
+
+/// Watches, from the baseline to the end of the challenges, for head actions nobody asked for
+/// (turns and nods; see [`made_unasked`]). A person does what the screen asks and otherwise
+/// holds still; a recording that cycles through every action performs the others while it
+/// waits for the asked one. An action counts once, then its detector waits until the face is
+/// back to neutral.
+#[derive(Debug, Clone)]
+pub struct Watch {
+    detectors: Vec<(Detector, bool)>,
+    /// The actions performed unasked, with when.
+    pub unprompted: Vec<(ChallengeKind, f64)>,
+}
+
+impl Watch {
+    pub fn new(baseline: Baseline) -> Self {
+        Watch {
+            detectors: ChallengeKind::ALL
+                .iter()
+                .filter(|k| !made_unasked(**k))
+                .map(|k| (Detector::new(*k, baseline), false))
+                .collect(),
+            unprompted: vec![],
+        }
+    }
+
+    /// Feeds one frame while `asked` is prompted (`None` between prompts); returns an action
+    /// performed unasked on this frame, if any.
+    pub fn observe(
+        &mut self,
+        o: &Observation,
+        asked: Option<ChallengeKind>,
+    ) -> Option<ChallengeKind> {
+        let mut found = None;
+        for (d, counted) in &mut self.detectors {
+            if asked.is_some_and(|a| overlaps(a, d.kind)) {
+                // The asked action (or its neighbour) is expected: hold its detector until the
+                // face is neutral again, so that finishing it is not counted after the prompt.
+                *counted = true;
+            }
+            if *counted {
+                if !d.engaged(o) && !asked.is_some_and(|a| overlaps(a, d.kind)) {
+                    *counted = false;
+                    *d = Detector::new(d.kind, d.baseline);
+                }
+                continue;
+            }
+            if d.observe(o) {
+                *counted = true;
+                self.unprompted.push((d.kind, o.t));
+                found = found.or(Some(d.kind));
+            }
+        }
+        found
+    }
+}
+
 /// Draws an active session's plan from `rng`: between the configured fewest and most
 /// challenges of the pool, distinct, in random order, always with a head turn (the motion layer
 /// needs parallax).
@@ -248,6 +344,42 @@ mod tests {
         assert!(!d.observe(&obs(0.1, Some(yawn.clone()))));
         assert!(!d.observe(&obs(0.2, Some(neutral()))));
         assert!(d.observe(&obs(0.3, Some(yawn))));
+    }
+
+    #[test]
+    fn the_watch_counts_actions_nobody_asked_for_once() {
+        let base = Baseline::from_frames(&[obs(0.0, Some(neutral()))]).unwrap();
+        let left = face(25.0, 0.0, 0.3, 1.0, 0.02, 0.0);
+        let yawn = face(0.0, 0.0, 0.28, 0.95, 0.5, 0.0);
+        let shut = face(0.0, 0.0, 0.12, 1.0, 0.02, 0.05);
+        let mut w = Watch::new(base);
+        // Asked to turn left: turning left, and coming back, is no finding.
+        for (i, f) in [left.clone(), left.clone(), neutral()].iter().enumerate() {
+            assert_eq!(
+                w.observe(
+                    &obs(i as f64 * 0.1, Some(f.clone())),
+                    Some(ChallengeKind::TurnLeft)
+                ),
+                None
+            );
+        }
+        // Between prompts: a blink or an open mouth (speech) is normal; a turn held for three
+        // frames is one finding.
+        assert_eq!(w.observe(&obs(0.4, Some(shut)), None), None);
+        assert_eq!(w.observe(&obs(0.5, Some(yawn)), None), None);
+        assert_eq!(w.observe(&obs(0.6, Some(neutral())), None), None);
+        let found: Vec<_> = (0..3)
+            .filter_map(|i| w.observe(&obs(0.7 + i as f64 * 0.1, Some(left.clone())), None))
+            .collect();
+        assert_eq!(found, vec![ChallengeKind::TurnLeft]);
+        assert_eq!(w.observe(&obs(1.0, Some(neutral())), None), None);
+        // The wrong turn while a turn is asked is a finding.
+        let right = face(-25.0, 0.0, 0.3, 1.0, 0.02, 0.0);
+        assert_eq!(
+            w.observe(&obs(1.2, Some(right)), Some(ChallengeKind::TurnLeft)),
+            Some(ChallengeKind::TurnRight)
+        );
+        assert_eq!(w.unprompted.len(), 2);
     }
 
     #[test]

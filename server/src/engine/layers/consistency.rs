@@ -13,6 +13,11 @@ use super::{
 pub const SAME_PERSON_MAX: f32 = 0.6;
 /// Descriptor distance up to which two faces are surely the same person (full score).
 const SAME_PERSON_SURE: f64 = 0.35;
+/// Largest yaw or pitch, in degrees, of a frame whose descriptor is compared. The descriptor is
+/// trained and published on near-frontal faces (LFW); a head turned by 30° or more moves it by
+/// as much as another person would (the live clips' turns of ±33° measured > 0.6 against their
+/// own frontal frames), so a turned face's descriptor is no evidence either way.
+const DESCRIPTOR_POSE_MAX: f32 = 20.0;
 /// Share of the frames with a face that may show more than one before it counts.
 const MULTI_FACE_SHARE: f64 = 0.2;
 
@@ -27,7 +32,9 @@ pub fn face_consistency(samples: &[Sample]) -> LayerScore {
     }
     let embs: Vec<&Embedding> = samples
         .iter()
-        .filter_map(|s| s.face.as_ref()?.embedding.as_ref())
+        .filter_map(|s| s.face.as_ref())
+        .filter(|f| f.yaw.abs() <= DESCRIPTOR_POSE_MAX && f.pitch.abs() <= DESCRIPTOR_POSE_MAX)
+        .filter_map(|f| f.embedding.as_ref())
         .collect();
     if embs.len() < 2 {
         l.score = l.score.min(0.5);

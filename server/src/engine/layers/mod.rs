@@ -64,7 +64,7 @@ impl LayerScore {
     }
 
     /// A finding that fails the session by itself: the score drops to 0.
-    fn fail(&mut self, reason: Reason) {
+    pub(crate) fn fail(&mut self, reason: Reason) {
         self.reasons.push(reason);
         self.hard_fail = true;
         self.score = 0.0;

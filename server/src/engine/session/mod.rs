@@ -10,7 +10,7 @@ use app::{
 use rand::Rng;
 
 use super::{
-    challenges::{self, Baseline, Detector},
+    challenges::{self, Baseline, Detector, Watch},
     fusion::{self, LayerSet},
     guidance,
     layers::{self, Sample},
@@ -52,6 +52,9 @@ enum Phase {
         prompted: f64,
         detector: Detector,
         last_whole_second: i64,
+        /// The asked action was already under way when it was prompted: it counts only after
+        /// the face has come back to neutral and done it again.
+        premature: bool,
     },
     /// Between challenges, until `until`.
     Pause {
@@ -76,6 +79,8 @@ pub struct SessionEngine {
     last_keyframe: f64,
     settle: Vec<Observation>,
     baseline: Option<Baseline>,
+    /// Actions performed unasked, from the baseline to the last challenge (active mode).
+    watch: Option<Watch>,
     camera: CameraMetadata,
     last_face_t: f64,
     last_antispoof: f64,
@@ -105,6 +110,7 @@ impl SessionEngine {
             last_keyframe: f64::NEG_INFINITY,
             settle: vec![],
             baseline: None,
+            watch: None,
             camera: CameraMetadata::default(),
             last_face_t: 0.0,
             last_antispoof: f64::NEG_INFINITY,
@@ -204,6 +210,7 @@ impl SessionEngine {
                     self.settle.push(o);
                     if t - start >= SETTLE_SECS {
                         self.baseline = Baseline::from_frames(&self.settle);
+                        self.watch = self.baseline.map(Watch::new);
                         self.settle.clear();
                         out.extend(self.begin(t));
                     }
@@ -216,15 +223,46 @@ impl SessionEngine {
                 index,
                 prompted,
                 detector,
+                premature,
                 ..
             } => {
-                if t - *prompted >= REACTION_SECS && detector.observe(&o) {
-                    let (i, kind) = (*index, detector.kind);
-                    self.outcomes.push(ChallengeOutcome { kind, passed: true });
-                    out.push(ServerMessage::ChallengePassed {
-                        kind,
-                        index: i as u32,
-                    });
+                let (i, kind) = (*index, detector.kind);
+                let rival = self.watch.as_mut().and_then(|w| w.observe(&o, Some(kind)));
+                // The previous action may still be finishing; if it looks like this one (a wide
+                // open mouth widens it, as a smile does), its tail is not this action.
+                let finishing = i
+                    .checked_sub(1)
+                    .and_then(|p| self.plan.get(p))
+                    .is_some_and(|p| challenges::overlaps(*p, kind));
+                let met = if t - *prompted < REACTION_SECS {
+                    // Too soon to be a reaction: a head action under way now began before the
+                    // prompt (blinks and the mouth's actions excepted: people make them unasked).
+                    if !challenges::made_unasked(kind)
+                        && !finishing
+                        && !*premature
+                        && detector.engaged(&o)
+                    {
+                        *premature = true;
+                        if let Some(w) = self.watch.as_mut() {
+                            w.unprompted.push((kind, t));
+                        }
+                    }
+                    false
+                } else if *premature {
+                    *premature = detector.engaged(&o);
+                    false
+                } else {
+                    detector.observe(&o)
+                };
+                if met || rival.is_some() {
+                    // A wrong action ends the challenge unmet: the person moves on to the next.
+                    self.outcomes.push(ChallengeOutcome { kind, passed: met });
+                    if met {
+                        out.push(ServerMessage::ChallengePassed {
+                            kind,
+                            index: i as u32,
+                        });
+                    }
                     out.push(ServerMessage::Progress {
                         value: self.outcomes.len() as f32 / self.plan.len() as f32,
                     });
@@ -238,7 +276,14 @@ impl SessionEngine {
                     }
                 }
             }
-            Phase::Pause { .. } => {}
+            Phase::Pause { next, .. } => {
+                // The action just answered may still be finishing (a nod swings back, a turn
+                // returns): it stays expected until the next prompt.
+                let finishing = self.plan.get(*next - 1).copied();
+                if let Some(w) = self.watch.as_mut() {
+                    w.observe(&o, finishing);
+                }
+            }
             Phase::Hold { since } => {
                 if status == FaceStatus::Ok {
                     let start = *since.get_or_insert(t);
@@ -287,6 +332,7 @@ impl SessionEngine {
             prompted: t,
             detector: Detector::new(kind, baseline),
             last_whole_second: self.th.challenge_secs.ceil() as i64,
+            premature: false,
         };
         vec![ServerMessage::Challenge {
             kind,
@@ -309,6 +355,7 @@ impl SessionEngine {
                 prompted,
                 detector,
                 last_whole_second,
+                ..
             } => {
                 let left = self.th.challenge_secs - (t - *prompted);
                 if left <= 0.0 {
@@ -383,8 +430,10 @@ impl SessionEngine {
             }
         }
         let set = LayerSet {
-            challenges: (self.mode == Mode::Active)
-                .then(|| layers::challenges(&self.outcomes, self.timed_out)),
+            challenges: (self.mode == Mode::Active).then(|| {
+                let unprompted = self.watch.as_ref().map_or(0, |w| w.unprompted.len());
+                layers::challenges(&self.outcomes, self.timed_out, unprompted)
+            }),
             motion: layers::motion(&self.samples, &self.keyframes),
             anti_spoof: layers::anti_spoof(&self.samples),
             face_consistency: layers::face_consistency(&self.samples),
