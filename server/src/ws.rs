@@ -20,6 +20,7 @@ use axum::{
         ws::{Message, WebSocketUpgrade},
         Path, RawQuery, State,
     },
+    http::{header, HeaderValue},
     response::Response,
     routing::get,
     Router,
@@ -79,17 +80,19 @@ async fn upgrade(
 ) -> Response {
     let capture = query_param(query.as_deref(), "c").unwrap_or_default();
     let ws = ws.max_message_size(MAX_MESSAGE_BYTES);
-    let slot = state.live_sessions.clone().try_acquire_owned();
-    let started = match slot {
-        Err(_) => Err(Error::Unavailable(
-            "the server is at capacity; try again in a minute".into(),
-        )),
-        Ok(permit) => redeem(&state, id, capture)
-            .await
-            .map(|(s, r)| (s, r, permit)),
+    // The slot is taken before the link is redeemed: a capture refused for capacity leaves its
+    // link unused, and the same link works once a slot frees.
+    let started = match state.capacity.admit(&id) {
+        Err(refused) => {
+            state
+                .metrics
+                .inc("ilive_capacity_refusals_total", &[("at", "upgrade")]);
+            Err(refused)
+        }
+        Ok(slot) => redeem(&state, id, capture).await.map(|(s, r)| (s, r, slot)),
     };
     match started {
-        Ok((session, redeemed, permit)) => ws.on_upgrade(move |socket| async move {
+        Ok((session, redeemed, slot)) => ws.on_upgrade(move |socket| async move {
             redeemed.claim();
             let (sink, stream) = socket.split();
             let stream = stream.filter_map(|m| async move {
@@ -112,18 +115,31 @@ async fn upgrade(
                 webhooks: state.webhooks.clone(),
             };
             run(ctx, session, Box::pin(stream), Box::pin(sink)).await;
-            drop(permit);
+            drop(slot);
         }),
-        Err(err) => ws.on_upgrade(move |mut socket| async move {
-            let msg = ServerMessage::Error {
-                code: err.code().to_owned(),
-                message: err.to_string(),
+        Err(err) => {
+            // A browser cannot read the status of a refused upgrade, so the refusal travels as
+            // an `error` message after the 101; `Retry-After` rides on the 101 for other clients.
+            let retry_after = match err {
+                Error::Capacity { retry_after } => Some(retry_after),
+                _ => None,
             };
-            if let Ok(text) = serde_json::to_string(&msg) {
-                let _ = socket.send(Message::Text(text.into())).await;
+            let mut resp = ws.on_upgrade(move |mut socket| async move {
+                let msg = ServerMessage::Error {
+                    code: err.code().to_owned(),
+                    message: err.to_string(),
+                };
+                if let Ok(text) = serde_json::to_string(&msg) {
+                    let _ = socket.send(Message::Text(text.into())).await;
+                }
+                let _ = socket.send(Message::Close(None)).await;
+            });
+            if let Some(secs) = retry_after {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
             }
-            let _ = socket.send(Message::Close(None)).await;
-        }),
+            resp
+        }
     }
 }
 
