@@ -50,9 +50,11 @@ use crate::{
 
 /// Largest JPEG frame accepted (`docs/protocol.md`, "Limits").
 pub const MAX_FRAME_BYTES: usize = 1_500_000;
-/// Messages above this close the connection (larger frames between the two limits are dropped
-/// with `frame_too_large`, keeping the session alive).
-const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+/// The WebSocket layer's message limit. Frames between the two limits are dropped with
+/// `frame_too_large` and the capture goes on; a message above this one is answered
+/// `frame_too_large` too, but ends the capture: the layer refuses it from its header and cannot
+/// skip its payload, so nothing after it can be read.
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 const TICK: Duration = Duration::from_millis(200);
 /// How long the server waits for the browser's half of the closing handshake.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
@@ -69,7 +71,34 @@ pub fn router() -> Router<AppState> {
 pub enum Incoming {
     Frame(Bytes),
     Text(String),
+    /// A message over [`MAX_MESSAGE_BYTES`]: the connection can carry nothing more.
+    TooLarge,
     Closed,
+}
+
+/// The browser's messages as the loop reads them: a message over the layer's limit is
+/// [`Incoming::TooLarge`]; any other failure is a lost connection.
+fn incoming(m: Result<Message, axum::Error>) -> Option<Incoming> {
+    match m {
+        Ok(Message::Binary(b)) => Some(Incoming::Frame(b)),
+        Ok(Message::Text(t)) => Some(Incoming::Text(t.to_string())),
+        Ok(Message::Close(_)) => Some(Incoming::Closed),
+        Ok(_) => None,
+        Err(e) => {
+            let inner = e.into_inner();
+            let too_long = matches!(
+                inner.downcast_ref::<tungstenite::Error>(),
+                Some(tungstenite::Error::Capacity(
+                    tungstenite::error::CapacityError::MessageTooLong { .. }
+                ))
+            );
+            Some(if too_long {
+                Incoming::TooLarge
+            } else {
+                Incoming::Closed
+            })
+        }
+    }
 }
 
 async fn upgrade(
@@ -95,14 +124,7 @@ async fn upgrade(
         Ok((session, redeemed, slot)) => ws.on_upgrade(move |socket| async move {
             redeemed.claim();
             let (sink, stream) = socket.split();
-            let stream = stream.filter_map(|m| async move {
-                match m {
-                    Ok(Message::Binary(b)) => Some(Incoming::Frame(b)),
-                    Ok(Message::Text(t)) => Some(Incoming::Text(t.to_string())),
-                    Ok(Message::Close(_)) | Err(_) => Some(Incoming::Closed),
-                    Ok(_) => None,
-                }
-            });
+            let stream = stream.filter_map(|m| async move { incoming(m) });
             let sink = sink.with(|m: ServerMessage| async move {
                 let text = serde_json::to_string(&m).map_err(axum::Error::new)?;
                 Ok::<_, axum::Error>(Message::Text(text.into()))
@@ -258,6 +280,13 @@ where
                     Ok(ClientMessage::Cancel) => engine.abort(Reason::Cancelled),
                     Err(e) => replies.push(error("invalid_message", &format!("unreadable message: {e}"))),
                 },
+                // The connection still sends but can read nothing more: the browser is told
+                // why, and the capture ends as a lost connection, with its verdict sent.
+                Some(Incoming::TooLarge) => {
+                    ctx.metrics.inc("ilive_frames_total", &[("outcome", "too_large")]);
+                    replies.push(error("frame_too_large", "messages must be at most 4 MiB (frames at most 1.5 MB); the connection cannot go on, so the capture ended"));
+                    engine.abort(Reason::ConnectionLost);
+                }
                 Some(Incoming::Closed) | None => {
                     connected = false;
                     engine.abort(Reason::ConnectionLost);
