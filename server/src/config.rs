@@ -165,9 +165,10 @@ pub struct Config {
     #[arg(long, env = "ILIVE_INFERENCE_WORKERS")]
     pub inference_workers: Option<usize>,
 
-    /// Verification WebSockets served at once; more are refused as busy.
-    #[arg(long, env = "ILIVE_MAX_LIVE_SESSIONS", default_value_t = 64)]
-    pub max_live_sessions: usize,
+    /// Captures served at once; more are refused with `capacity`. Defaults to what the machine
+    /// can serve, measured at start-up (see `docs/performance.md`).
+    #[arg(long, env = "ILIVE_MAX_LIVE_SESSIONS")]
+    pub max_live_sessions: Option<usize>,
 
     /// Webhook request timeout in seconds.
     #[arg(long, env = "ILIVE_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]

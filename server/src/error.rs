@@ -84,6 +84,12 @@ pub enum Error {
     /// 503: a dependency (database, models) is not ready.
     #[error("the service is not ready: {0}")]
     Unavailable(String),
+    /// 503: the server already serves as many captures as its cores can analyse; retry after
+    /// `retry_after` seconds (`crate::capacity`).
+    #[error(
+        "the server is busy: it serves as many captures as it can; try again in {retry_after} s"
+    )]
+    Capacity { retry_after: u64 },
     /// 500: anything internal; logged, never echoed.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -141,7 +147,7 @@ impl Error {
             SessionExpired => StatusCode::GONE,
             SessionAlreadyStarted => StatusCode::CONFLICT,
             RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Unavailable(_) | Capacity { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -173,6 +179,7 @@ impl Error {
             RateLimited { .. } => "rate_limited",
             NotFound => "not_found",
             Unavailable(_) => "not_ready",
+            Capacity { .. } => "capacity",
             Internal(_) => "internal_error",
         }
     }
@@ -204,6 +211,10 @@ impl IntoResponse for Error {
             h.insert("x-ratelimit-limit", HeaderValue::from(limit));
             h.insert("x-ratelimit-remaining", HeaderValue::from(0));
             h.insert("x-ratelimit-reset", HeaderValue::from(retry_after.max(1)));
+        }
+        if let Error::Capacity { retry_after } = self {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
         }
         resp
     }

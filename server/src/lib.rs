@@ -2,8 +2,12 @@
 //! SSR, webhook delivery, expiry sweeps) on a listener until a shutdown signal, so tests can run
 //! the real thing on port 0.
 #![forbid(unsafe_code)]
+// The page's view types nest deeply; an optimised build computes their layouts past the default
+// limit of 128.
+#![recursion_limit = "256"]
 
 pub mod api;
+pub mod capacity;
 pub mod captcha;
 pub mod cli;
 pub mod config;
@@ -53,8 +57,8 @@ pub struct AppState {
     /// The face models, loaded before the state is built, and the permits that share the cores.
     pub inference: Arc<engine::pool::InferencePool>,
     pub thresholds: engine::Thresholds,
-    /// One permit per verification WebSocket being served.
-    pub live_sessions: Arc<tokio::sync::Semaphore>,
+    /// The capture slots: how many captures the cores can serve, and who holds them.
+    pub capacity: Arc<capacity::Capacity>,
 }
 
 /// Runs the service on `listener` until `shutdown` completes. In-flight requests finish; queued
@@ -80,6 +84,25 @@ pub async fn serve(
             .map(|n| n.get())
             .unwrap_or(2)
     });
+    let models = Arc::new(models);
+    let capacity = match config.max_live_sessions {
+        Some(n) => capacity::Capacity::new(n, capacity::Source::Configured),
+        None => {
+            let m = models.clone();
+            let measured =
+                tokio::task::spawn_blocking(move || capacity::calibrate(&m, workers)).await??;
+            capacity::Capacity::new(
+                capacity::sessions_for(measured.frames_per_second),
+                capacity::Source::Measured(measured),
+            )
+        }
+    };
+    info!(
+        captures = capacity.limit(),
+        source = ?capacity.source(),
+        page_fps = capacity::SESSION_FPS,
+        "capture capacity"
+    );
     let db = store::connect(&config.database_url).await?;
     // Captures a crash or a restart left open get their verdict before any new one starts.
     engine::capture::reconcile(&db).await?;
@@ -94,9 +117,9 @@ pub async fn serve(
         captcha: Arc::new(Captcha::new(&config, &db).await?),
         metrics: metrics.clone(),
         webhooks: signal.clone(),
-        inference: Arc::new(engine::pool::InferencePool::new(Arc::new(models), workers)),
+        inference: Arc::new(engine::pool::InferencePool::new(models, workers)),
         thresholds: config.thresholds(),
-        live_sessions: Arc::new(tokio::sync::Semaphore::new(config.max_live_sessions.max(1))),
+        capacity: Arc::new(capacity),
     };
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

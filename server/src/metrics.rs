@@ -21,6 +21,10 @@ const COUNTERS: &[(&str, &str)] = &[
         "ilive_frames_total",
         "Camera frames received over WebSockets, by outcome.",
     ),
+    (
+        "ilive_capacity_refusals_total",
+        "Captures refused because every capture slot was taken, by where (create, upgrade).",
+    ),
 ];
 
 /// A gauge to render: name, help text, and (label set, value) samples.
@@ -64,7 +68,11 @@ impl Metrics {
         for (name, help, samples) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
             for (labels, value) in samples {
-                let _ = writeln!(out, "{name}{{{labels}}} {value}");
+                if labels.is_empty() {
+                    let _ = writeln!(out, "{name} {value}");
+                } else {
+                    let _ = writeln!(out, "{name}{{{labels}}} {value}");
+                }
             }
         }
         out

@@ -20,6 +20,7 @@ use axum::{
         ws::{Message, WebSocketUpgrade},
         Path, RawQuery, State,
     },
+    http::{header, HeaderValue},
     response::Response,
     routing::get,
     Router,
@@ -49,9 +50,11 @@ use crate::{
 
 /// Largest JPEG frame accepted (`docs/protocol.md`, "Limits").
 pub const MAX_FRAME_BYTES: usize = 1_500_000;
-/// Messages above this close the connection (larger frames between the two limits are dropped
-/// with `frame_too_large`, keeping the session alive).
-const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+/// The WebSocket layer's message limit. Frames between the two limits are dropped with
+/// `frame_too_large` and the capture goes on; a message above this one is answered
+/// `frame_too_large` too, but ends the capture: the layer refuses it from its header and cannot
+/// skip its payload, so nothing after it can be read.
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 const TICK: Duration = Duration::from_millis(200);
 /// How long the server waits for the browser's half of the closing handshake.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
@@ -68,7 +71,34 @@ pub fn router() -> Router<AppState> {
 pub enum Incoming {
     Frame(Bytes),
     Text(String),
+    /// A message over [`MAX_MESSAGE_BYTES`]: the connection can carry nothing more.
+    TooLarge,
     Closed,
+}
+
+/// The browser's messages as the loop reads them: a message over the layer's limit is
+/// [`Incoming::TooLarge`]; any other failure is a lost connection.
+fn incoming(m: Result<Message, axum::Error>) -> Option<Incoming> {
+    match m {
+        Ok(Message::Binary(b)) => Some(Incoming::Frame(b)),
+        Ok(Message::Text(t)) => Some(Incoming::Text(t.to_string())),
+        Ok(Message::Close(_)) => Some(Incoming::Closed),
+        Ok(_) => None,
+        Err(e) => {
+            let inner = e.into_inner();
+            let too_long = matches!(
+                inner.downcast_ref::<tungstenite::Error>(),
+                Some(tungstenite::Error::Capacity(
+                    tungstenite::error::CapacityError::MessageTooLong { .. }
+                ))
+            );
+            Some(if too_long {
+                Incoming::TooLarge
+            } else {
+                Incoming::Closed
+            })
+        }
+    }
 }
 
 async fn upgrade(
@@ -79,27 +109,22 @@ async fn upgrade(
 ) -> Response {
     let capture = query_param(query.as_deref(), "c").unwrap_or_default();
     let ws = ws.max_message_size(MAX_MESSAGE_BYTES);
-    let slot = state.live_sessions.clone().try_acquire_owned();
-    let started = match slot {
-        Err(_) => Err(Error::Unavailable(
-            "the server is at capacity; try again in a minute".into(),
-        )),
-        Ok(permit) => redeem(&state, id, capture)
-            .await
-            .map(|(s, r)| (s, r, permit)),
+    // The slot is taken before the link is redeemed: a capture refused for capacity leaves its
+    // link unused, and the same link works once a slot frees.
+    let started = match state.capacity.admit(&id) {
+        Err(refused) => {
+            state
+                .metrics
+                .inc("ilive_capacity_refusals_total", &[("at", "upgrade")]);
+            Err(refused)
+        }
+        Ok(slot) => redeem(&state, id, capture).await.map(|(s, r)| (s, r, slot)),
     };
     match started {
-        Ok((session, redeemed, permit)) => ws.on_upgrade(move |socket| async move {
+        Ok((session, redeemed, slot)) => ws.on_upgrade(move |socket| async move {
             redeemed.claim();
             let (sink, stream) = socket.split();
-            let stream = stream.filter_map(|m| async move {
-                match m {
-                    Ok(Message::Binary(b)) => Some(Incoming::Frame(b)),
-                    Ok(Message::Text(t)) => Some(Incoming::Text(t.to_string())),
-                    Ok(Message::Close(_)) | Err(_) => Some(Incoming::Closed),
-                    Ok(_) => None,
-                }
-            });
+            let stream = stream.filter_map(|m| async move { incoming(m) });
             let sink = sink.with(|m: ServerMessage| async move {
                 let text = serde_json::to_string(&m).map_err(axum::Error::new)?;
                 Ok::<_, axum::Error>(Message::Text(text.into()))
@@ -112,18 +137,31 @@ async fn upgrade(
                 webhooks: state.webhooks.clone(),
             };
             run(ctx, session, Box::pin(stream), Box::pin(sink)).await;
-            drop(permit);
+            drop(slot);
         }),
-        Err(err) => ws.on_upgrade(move |mut socket| async move {
-            let msg = ServerMessage::Error {
-                code: err.code().to_owned(),
-                message: err.to_string(),
+        Err(err) => {
+            // A browser cannot read the status of a refused upgrade, so the refusal travels as
+            // an `error` message after the 101; `Retry-After` rides on the 101 for other clients.
+            let retry_after = match err {
+                Error::Capacity { retry_after } => Some(retry_after),
+                _ => None,
             };
-            if let Ok(text) = serde_json::to_string(&msg) {
-                let _ = socket.send(Message::Text(text.into())).await;
+            let mut resp = ws.on_upgrade(move |mut socket| async move {
+                let msg = ServerMessage::Error {
+                    code: err.code().to_owned(),
+                    message: err.to_string(),
+                };
+                if let Ok(text) = serde_json::to_string(&msg) {
+                    let _ = socket.send(Message::Text(text.into())).await;
+                }
+                let _ = socket.send(Message::Close(None)).await;
+            });
+            if let Some(secs) = retry_after {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
             }
-            let _ = socket.send(Message::Close(None)).await;
-        }),
+            resp
+        }
     }
 }
 
@@ -242,6 +280,13 @@ where
                     Ok(ClientMessage::Cancel) => engine.abort(Reason::Cancelled),
                     Err(e) => replies.push(error("invalid_message", &format!("unreadable message: {e}"))),
                 },
+                // The connection still sends but can read nothing more: the browser is told
+                // why, and the capture ends as a lost connection, with its verdict sent.
+                Some(Incoming::TooLarge) => {
+                    ctx.metrics.inc("ilive_frames_total", &[("outcome", "too_large")]);
+                    replies.push(error("frame_too_large", "messages must be at most 4 MiB (frames at most 1.5 MB); the connection cannot go on, so the capture ended"));
+                    engine.abort(Reason::ConnectionLost);
+                }
                 Some(Incoming::Closed) | None => {
                     connected = false;
                     engine.abort(Reason::ConnectionLost);

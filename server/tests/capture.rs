@@ -458,3 +458,51 @@ async fn a_still_photo_streamed_as_video_fails_as_frozen() {
     assert!(v["redirect"].as_str().unwrap().contains("session_id="));
     srv.stop().await;
 }
+
+/// A message over the WebSocket layer's 4 MiB limit cannot be skipped (nothing after it can be
+/// read), but it is not a silent drop either: the browser is told `frame_too_large`, and the
+/// capture ends with a stored and sent verdict.
+#[tokio::test]
+async fn a_message_over_4_mib_is_answered_and_ends_with_a_verdict() {
+    let srv = TestServer::start(&[]).await;
+    let created = session(&srv, "passive").await;
+    let (mut ws, _) = connect_async(&ws_url(&srv, &created)).await.unwrap();
+    assert_eq!(next_json(&mut ws).await.unwrap()["type"], "ready");
+    let huge = vec![0u8; server::ws::MAX_MESSAGE_BYTES + 1];
+    let (mut tx, mut rx) = ws.split();
+    // The server stops reading after the message's header: the rest may never be written, so
+    // the replies are read meanwhile.
+    let sender = tokio::spawn(async move {
+        let _ = tx.send(Message::Binary(huge.into())).await;
+        tx
+    });
+    let mut seen = vec![];
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_secs(30), rx.next()).await {
+        let Message::Text(t) = msg else { continue };
+        let m: Value = serde_json::from_str(&t).unwrap();
+        let last = m["type"] == "verdict";
+        seen.push(m);
+        if last {
+            break;
+        }
+    }
+    sender.abort();
+    let types: Vec<_> = seen.iter().map(|m| m["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["error", "analyzing", "verdict"], "{seen:?}");
+    assert_eq!(seen[0]["code"], "frame_too_large");
+    assert_eq!(seen[2]["verdict"], "retry");
+    assert!(
+        seen[2]["reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("connection_lost")),
+        "{seen:?}"
+    );
+    let (id, _) = id_and_capture(&created);
+    let stored = server::store::sessions::get(&srv.db().await, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.verdict, Some(app::api::Verdict::Retry));
+    srv.stop().await;
+}

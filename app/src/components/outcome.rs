@@ -77,6 +77,21 @@ fn NextStep(
     }
 }
 
+/// "Try again" that loads the page again: for a capture refused for capacity, whose link was
+/// not used.
+#[component]
+fn ReloadButton(lang: Lang) -> impl IntoView {
+    let t = lang.strings();
+    view! {
+        <button type="button" class="primary" on:click=move |_| {
+            #[cfg(feature = "hydrate")]
+            if let Some(loc) = crate::browser::location() {
+                let _ = loc.reload();
+            }
+        }>{t.try_again}</button>
+    }
+}
+
 /// Counts `left` down once a second, then navigates (in the browser only).
 #[allow(unused_variables)]
 fn start_redirect(url: String, left: RwSignal<u32>) {
@@ -157,6 +172,7 @@ pub fn StoppedView(
     retry: Option<Callback<()>>,
 ) -> impl IntoView {
     let t = lang.strings();
+    let busy = matches!(&stopped, Stopped::ServerError(c) if c == "capacity");
     let (heading, body, code) = match &stopped {
         Stopped::Cancelled => (t.cancelled_heading, t.cancelled_body, None),
         Stopped::ConnectionLost => (t.connection_lost_heading, t.connection_lost_body, None),
@@ -165,6 +181,7 @@ pub fn StoppedView(
             "session_already_started" => (t.used_heading, t.used_body, None),
             "session_not_found" => (t.not_found_heading, t.not_found_body, None),
             "invalid_token" => (t.invalid_link_heading, t.invalid_link_body, None),
+            "capacity" => (t.busy_heading, t.busy_body, None),
             _ => (
                 t.server_error_heading,
                 t.server_error_body,
@@ -178,7 +195,13 @@ pub fn StoppedView(
             <h1 tabindex="-1" node_ref=focus_heading()>{heading}</h1>
             <p>{body}</p>
             {code.map(|c| view! { <p class="small muted">{t.error_code} ": " <code>{c}</code></p> })}
-            <NextStep lang managed redirect=None verdict=None retry embedded=false/>
+            {if busy {
+                // Refused before the link was used: the same page works once a slot frees.
+                view! { <ReloadButton lang/> }.into_any()
+            } else {
+                view! { <NextStep lang managed redirect=None verdict=None retry embedded=false/> }
+                    .into_any()
+            }}
         </div>
     }
 }

@@ -43,6 +43,8 @@ pub(super) static DE: Strings = Strings {
     connection_lost_body: "Die Verbindung zum Server wurde unterbrochen. Prüfen Sie Ihr Netzwerk.",
     server_error_heading: "Etwas ist schiefgelaufen",
     server_error_body: "Der Server konnte die Prüfung nicht abschließen.",
+    busy_heading: "Der Dienst ist gerade ausgelastet",
+    busy_body: "Gerade laufen zu viele Prüfungen. Bitte warten Sie eine Minute und versuchen Sie es dann erneut.",
     error_code: "Fehlercode",
     expired_heading: "Dieser Link ist abgelaufen",
     expired_body: "Prüflinks gelten nur begrenzte Zeit. Holen Sie sich auf der Website, die Sie hierher geschickt hat, einen neuen.",

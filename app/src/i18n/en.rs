@@ -43,6 +43,8 @@ pub(super) static EN: Strings = Strings {
     connection_lost_body: "The connection to the server was interrupted. Check your network.",
     server_error_heading: "Something went wrong",
     server_error_body: "The server could not complete the check.",
+    busy_heading: "The service is busy",
+    busy_body: "Too many checks are running right now. Please wait a minute, then try again.",
     error_code: "Error code",
     expired_heading: "This link has expired",
     expired_body: "Verification links are valid for a limited time. Go back to the site that sent you here to get a new one.",

@@ -43,6 +43,8 @@ pub(super) static ES: Strings = Strings {
     connection_lost_body: "Se interrumpió la conexión con el servidor. Revisa tu red.",
     server_error_heading: "Algo salió mal",
     server_error_body: "El servidor no pudo completar la comprobación.",
+    busy_heading: "El servicio está ocupado",
+    busy_body: "Ahora mismo hay demasiadas comprobaciones en curso. Espera un minuto y vuelve a intentarlo.",
     error_code: "Código de error",
     expired_heading: "Este enlace ha caducado",
     expired_body: "Los enlaces de verificación valen por tiempo limitado. Vuelve al sitio que te envió aquí para obtener uno nuevo.",

@@ -101,6 +101,9 @@ pub struct Strings {
     pub connection_lost_body: &'static str,
     pub server_error_heading: &'static str,
     pub server_error_body: &'static str,
+    /// Every capture slot is taken (`capacity`): wait, then try again.
+    pub busy_heading: &'static str,
+    pub busy_body: &'static str,
     pub error_code: &'static str,
     // Pages for sessions that cannot be used.
     pub expired_heading: &'static str,

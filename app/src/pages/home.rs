@@ -107,8 +107,11 @@ fn Demo(lang: Lang) -> impl IntoView {
                         })
                         .collect_view()}
                 </fieldset>
-                {error.map(|e| view! {
-                    <p class="error" role="alert">{t.demo_error} ": " <code>{e}</code></p>
+                {error.map(|e| if e == "capacity" {
+                    view! { <p class="error" role="alert">{t.busy_body}</p> }.into_any()
+                } else {
+                    view! { <p class="error" role="alert">{t.demo_error} ": " <code>{e}</code></p> }
+                        .into_any()
                 })}
                 <button type="button" class="primary"
                     disabled=move || !hydrated.get() || creating

@@ -26,7 +26,9 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// The database answers and the face models are loaded.
+/// The database answers and the face models are loaded. The body also reports the capture
+/// capacity: captures served at once, how many run now, and where the limit comes from
+/// (measured at start-up, or `ILIVE_MAX_LIVE_SESSIONS`).
 #[utoipa::path(get, path = "/readyz", tag = "service",
     responses((status = 200, description = "Ready."), (status = 503, description = "Not ready; the body says what is missing.")))]
 async fn readyz(State(state): State<AppState>) -> Response {
@@ -44,9 +46,26 @@ async fn readyz(State(state): State<AppState>) -> Response {
             "status": if database { "ready" } else { "not_ready" },
             "database": if database { "ok" } else { "unavailable" },
             "models": "ok",
+            "capacity": capacity(&state),
         })),
     )
         .into_response()
+}
+
+/// The capacity as `/readyz` reports it.
+fn capacity(state: &AppState) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "captures": state.capacity.limit(),
+        "live": state.capacity.live(),
+        "page_fps": crate::capacity::SESSION_FPS,
+    });
+    if let (Some(v), Ok(serde_json::Value::Object(source))) = (
+        v.as_object_mut(),
+        serde_json::to_value(state.capacity.source()),
+    ) {
+        v.extend(source);
+    }
+    v
 }
 
 /// Prometheus text exposition.
@@ -68,6 +87,16 @@ async fn metrics(State(state): State<AppState>) -> Response {
             "ilive_webhook_deliveries",
             "Webhook deliveries by status.",
             pending,
+        ),
+        (
+            "ilive_capture_capacity",
+            "Captures served at once (measured at start-up or ILIVE_MAX_LIVE_SESSIONS).",
+            vec![(String::new(), state.capacity.limit() as f64)],
+        ),
+        (
+            "ilive_live_captures",
+            "Captures running now.",
+            vec![(String::new(), state.capacity.live() as f64)],
         ),
     ]);
     (

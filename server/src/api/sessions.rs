@@ -102,6 +102,7 @@ async fn create_managed(
         (status = 400, body = ErrorBody, description = "invalid_request"),
         (status = 403, body = ErrorBody, description = "captcha_required / captcha_invalid"),
         (status = 429, body = ErrorBody, description = "rate_limited"),
+        (status = 503, body = ErrorBody, description = "capacity: every capture slot is taken; retry after `Retry-After` seconds. not_ready: a remote CAPTCHA provider is unavailable."),
     )
 )]
 #[instrument(skip_all, err)]
@@ -114,10 +115,22 @@ async fn create_direct(
         &format!("ip:{}", rate_key(ip)),
         state.config.direct_rate_limit,
     )?;
+    let locale = check_locale(req.locale)?;
+    // A direct session's page connects at once: refuse it now rather than at its upgrade. Full
+    // already, it is refused before its CAPTCHA solution is spent; the slot itself is taken
+    // after the CAPTCHA, so requests without a valid one never hold a slot.
+    let refused = |e| {
+        state
+            .metrics
+            .inc("ilive_capacity_refusals_total", &[("at", "create")]);
+        e
+    };
+    state.capacity.check().map_err(refused)?;
     state
         .captcha
         .verify(&state.db, req.captcha.as_deref(), &ip.to_string())
         .await?;
+    let slot = state.capacity.reserve().map_err(refused)?;
     let new = NewSession {
         tenant_id: None,
         kind: SessionKind::Direct,
@@ -126,10 +139,11 @@ async fn create_direct(
         redirect_url: None,
         webhook_url: None,
         reference_id: None,
-        locale: check_locale(req.locale)?,
+        locale,
         ttl_secs: state.config.session_ttl_secs,
     };
     let created = create(&state, new).await?;
+    slot.bind(&created.session_id);
     Ok((StatusCode::CREATED, rate, Json(created)).into_response())
 }
 

@@ -22,8 +22,18 @@ impl TestServer {
         Self::start_in(dir, args).await
     }
 
+    /// A fresh server that measures its capture capacity at start-up, as in production.
+    pub async fn start_measuring(args: &[&str]) -> Self {
+        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        Self::launch(dir, args, false).await
+    }
+
     /// A server on the database in `dir` (to test restarts).
     pub async fn start_in(dir: Arc<tempfile::TempDir>, args: &[&str]) -> Self {
+        Self::launch(dir, args, true).await
+    }
+
+    async fn launch(dir: Arc<tempfile::TempDir>, args: &[&str], fixed_capacity: bool) -> Self {
         let db_url = format!("sqlite://{}", dir.path().join("ilive.db").display());
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -36,6 +46,11 @@ impl TestServer {
             "--site-root".into(),
             site_root().display().to_string(),
         ];
+        // A fixed capacity: the tests run side by side on few cores, where a start-up measurement
+        // would vary with the load. `tests/capacity.rs` tests the measurement itself.
+        if fixed_capacity && !args.contains(&"--max-live-sessions") {
+            argv.extend(["--max-live-sessions".into(), "64".into()]);
+        }
         argv.extend(args.iter().map(|s| s.to_string()));
         let cli = Cli::try_parse_from(argv).expect("valid test flags");
         let (tx, rx) = oneshot::channel::<()>();
