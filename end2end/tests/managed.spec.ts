@@ -3,14 +3,16 @@
 // /photo with the result token.
 import { test, expect } from '@playwright/test';
 import {
-  clip, createManaged, env, followFlow, jpegSize, launch, photo, result, Shots, startFromWelcome,
-  startIntegrator, ui, verifySignature,
+  clip, createManaged, env, followFlow, jpegSize, launch, launchFollowing, photo, result, Shots,
+  startFromWelcome, startIntegrator, ui, verifySignature,
 } from './support';
 
 for (const mode of ['active', 'passive'] as const) {
   test(`managed ${mode} session, live clip: pass, redirect, signed webhook, result, photo`, async () => {
     const integrator = await startIntegrator();
-    const browser = await launch(clip('live_obama'));
+    // Active: a camera that acts each action when asked. Passive: the clip as it loops (its head
+    // turns give the parallax proof passive mode needs).
+    const browser = mode === 'active' ? await launchFollowing('live_obama') : await launch(clip('live_obama'));
     const shots = new Shots(`managed-${mode}-live`);
     try {
       const ref = `e2e-${mode}-live`;

@@ -29,6 +29,21 @@ export function clip(name: string): string {
   return f;
 }
 
+/** A clip's frame folder, with the action segments `ilive-clips` wrote in its clip.json. */
+function clipFrames(name: string) {
+  const dir = path.join(clipsDir, name);
+  const meta = path.join(dir, 'clip.json');
+  if (!fs.existsSync(meta)) throw new Error(`no clip ${dir}: run scripts/fixtures/make-clips.sh`);
+  const json = JSON.parse(fs.readFileSync(meta, 'utf8'));
+  const frames = fs.readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort();
+  const segments: Record<string, number[]> = {};
+  for (const s of json.segments as Array<{ action: string; start: number; len: number }>) {
+    const list = segments[s.action] || (segments[s.action] = []);
+    for (let i = s.start; i < s.start + s.len; i += 1) list.push(i);
+  }
+  return { dir, frames, segments, fps: Number(json.spec?.fps || 15) };
+}
+
 export const screenshotsDir = path.join(__dirname, '..', 'screenshots');
 
 // The UI's English strings (app/src/i18n.rs).
@@ -79,6 +94,79 @@ export async function launch(video: string | null, opts: { fakeUi?: boolean } = 
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A fresh Chromium whose camera follows the prompts, as a person does: the page's getUserMedia
+ * returns a canvas stream that shows the clip's neutral frames (back and forth) and, 0.5 s after
+ * each challenge prompt the server sends, that action's frames once. The page and the server
+ * are unchanged; only the camera is the test's.
+ */
+export async function launchFollowing(name: string, reactionMs = 500): Promise<Browser> {
+  const c = clipFrames(name);
+  const b = await launch(null);
+  await b.ctx.route('**/__e2e_camera/**', async (route) => {
+    const file = decodeURIComponent(new URL(route.request().url()).pathname.split('/').pop() || '');
+    if (file === 'clip.json') {
+      return route.fulfill({
+        contentType: 'application/json',
+        body: JSON.stringify({ count: c.frames.length, segments: c.segments, fps: c.fps }),
+      });
+    }
+    const i = Number(file.replace(/\.jpg$/, ''));
+    if (!Number.isInteger(i) || i < 0 || i >= c.frames.length) return route.fulfill({ status: 404 });
+    return route.fulfill({ contentType: 'image/jpeg', body: fs.readFileSync(path.join(c.dir, c.frames[i])) });
+  });
+  await b.ctx.addInitScript(({ reactionMs }) => {
+    const w = window as any;
+    const devices = navigator.mediaDevices as any;
+    if (!devices) return;
+    // Watch the server's prompts on the page's own socket.
+    let play: (kind: string) => void = () => {};
+    const Native = window.WebSocket;
+    w.WebSocket = function (url: string, protocols?: string | string[]) {
+      const ws = new Native(url, protocols);
+      let asked = -1;
+      ws.addEventListener('message', (ev: MessageEvent) => {
+        if (typeof ev.data !== 'string') return;
+        try {
+          const m = JSON.parse(ev.data);
+          if (m.type === 'challenge' && m.index !== asked) {
+            asked = m.index;
+            setTimeout(() => play(m.kind), reactionMs);
+          }
+        } catch { /* not JSON */ }
+      });
+      return ws;
+    } as any;
+    w.WebSocket.prototype = Native.prototype;
+    Object.assign(w.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+    devices.getUserMedia = async () => {
+      const meta = await (await fetch('/__e2e_camera/clip.json')).json();
+      const images: ImageBitmap[] = await Promise.all(
+        Array.from({ length: meta.count }, async (_, i) =>
+          createImageBitmap(await (await fetch(`/__e2e_camera/${i}.jpg`)).blob())));
+      const canvas = document.createElement('canvas');
+      canvas.width = images[0].width;
+      canvas.height = images[0].height;
+      const g = canvas.getContext('2d')!;
+      const neutral: number[] = meta.segments.neutral;
+      const period = 2 * (neutral.length - 1);
+      let n = 0;
+      let queue: number[] = [];
+      play = (kind: string) => { queue = (meta.segments[kind] || []).slice(); };
+      const draw = () => {
+        const k = n % period;
+        const i = queue.length ? queue.shift()! : neutral[k < neutral.length ? k : period - k];
+        n += 1;
+        g.drawImage(images[i], 0, 0);
+      };
+      draw();
+      setInterval(draw, 1000 / meta.fps);
+      return canvas.captureStream(meta.fps);
+    };
+  }, { reactionMs });
+  return b;
 }
 
 /** Saves a full-page screenshot as screenshots/<scenario>-<NN>-<name>.png. */

@@ -2,11 +2,11 @@
 // camera, a capture link opened twice, an expired link.
 import { test, expect } from '@playwright/test';
 import {
-  clip, createDirect, env, followFlow, launch, result, Shots, startFromWelcome, ui,
+  clip, createDirect, env, followFlow, launch, launchFollowing, result, Shots, startFromWelcome, ui,
 } from './support';
 
 test('demo page: direct active session passes and shows the API result with the photo', async () => {
-  const browser = await launch(clip('live_obama'));
+  const browser = await launchFollowing('live_obama');
   const shots = new Shots('demo');
   try {
     const { page } = browser;
