@@ -100,7 +100,6 @@ fn a_camera_that_follows_the_prompts_passes_active_mode() {
             Mode::Active,
             Thresholds::default(),
             seed,
-            0.5,
         )
         .expect("clip runs");
         let passed: Vec<_> = o.challenges.iter().map(|c| (c.kind, c.passed)).collect();

@@ -6,9 +6,10 @@
 //! marks other clips (e.g. real video) as bona fide.
 //!
 //! Frames are fed at the clip's frame rate on a simulated clock, so a run is deterministic and
-//! faster than real time. The clip is taken as it is and looped until the session ends (in
-//! both modes): a live-like loop that performs every action satisfies any prompt; a replay cannot follow
-//! the random order and runs out of time.
+//! faster than real time. The clip is taken as it is and looped until the session ends — except
+//! a bona fide clip that acts out actions (`ilive-clips` writes them) in active mode: it is
+//! played as a camera that follows the prompts ([`run_following`]), and its plain loop is
+//! reported as the attack species `loop` (a recording that performs every action in turn).
 use std::{
     collections::BTreeMap,
     fmt::Write as _,
@@ -147,8 +148,12 @@ pub fn segments(clip: &Path) -> anyhow::Result<Vec<(String, Vec<usize>)>> {
         .collect()
 }
 
+/// How long after a prompt [`run_following`]'s camera starts the action: a person's reaction to a
+/// written prompt (a choice among six actions takes about half a second).
+pub const FOLLOW_REACTION_SECS: f64 = 0.5;
+
 /// Runs a clip as a camera that follows the prompts, the way a person does: it shows the clip's
-/// neutral frames (back and forth) until a challenge is prompted, then, `reaction` seconds
+/// neutral frames (back and forth) until a challenge is prompted, then, [`FOLLOW_REACTION_SECS`]
 /// later, that action's frames once, then neutral again. Passive sessions see only neutral
 /// frames. The counterpart of [`run_clip`], whose looping clip performs every action.
 pub fn run_following(
@@ -159,7 +164,6 @@ pub fn run_following(
     mode: Mode,
     th: Thresholds,
     seed: u64,
-    reaction: f64,
 ) -> anyhow::Result<(crate::engine::outcome::Outcome, usize)> {
     use app::ws::ServerMessage;
     let neutral: Vec<usize> = segments
@@ -213,7 +217,7 @@ pub fn run_following(
                 if asked != Some(index) {
                     asked = Some(index);
                     pending = wire_name(kind);
-                    start_at = t + reaction;
+                    start_at = t + FOLLOW_REACTION_SECS;
                 }
             }
         }
@@ -340,33 +344,57 @@ pub fn evaluate(
         for &w in &args.widths {
             versions.push((Some(w), rescale(&original, w)?));
         }
+        let kind = kind_of(&name, &args.bona_fide);
+        // A bona fide clip that acts out actions (its clip.json has segments) is played in
+        // active mode as a person would: each action when asked. The same clip looped is the
+        // every-action replay, an attack of its own species.
+        let acted = if clip.is_dir() && kind == "bona_fide" {
+            segments(&clip).ok()
+        } else {
+            None
+        };
         for (width, frames) in &versions {
             for &mode in args.mode.modes() {
-                let (outcome, used) = run_clip(models, frames, args.fps, mode, th, args.seed)?;
-                results.push(ClipResult {
-                    clip: name.clone(),
-                    kind: kind_of(&name, &args.bona_fide),
-                    mode,
-                    width: *width,
-                    verdict: outcome.fused.verdict,
-                    confidence: outcome.fused.confidence,
-                    reasons: outcome.fused.reasons.clone(),
-                    frames_used: used,
-                    challenges: outcome
-                        .challenges
-                        .iter()
-                        .map(|c| {
-                            format!("{}{}", wire_name(c.kind), if c.passed { "+" } else { "-" })
-                        })
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    measures: outcome
-                        .measures
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v:.4}"))
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                });
+                let mut runs = vec![];
+                match (&acted, mode) {
+                    (Some(segs), Mode::Active) => {
+                        let follow =
+                            run_following(models, frames, segs, args.fps, mode, th, args.seed)?;
+                        runs.push((kind.clone(), follow));
+                        let looped = run_clip(models, frames, args.fps, mode, th, args.seed)?;
+                        runs.push(("loop".to_owned(), looped));
+                    }
+                    _ => runs.push((
+                        kind.clone(),
+                        run_clip(models, frames, args.fps, mode, th, args.seed)?,
+                    )),
+                }
+                for (kind, (outcome, used)) in runs {
+                    results.push(ClipResult {
+                        clip: name.clone(),
+                        kind,
+                        mode,
+                        width: *width,
+                        verdict: outcome.fused.verdict,
+                        confidence: outcome.fused.confidence,
+                        reasons: outcome.fused.reasons.clone(),
+                        frames_used: used,
+                        challenges: outcome
+                            .challenges
+                            .iter()
+                            .map(|c| {
+                                format!("{}{}", wire_name(c.kind), if c.passed { "+" } else { "-" })
+                            })
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        measures: outcome
+                            .measures
+                            .iter()
+                            .map(|(k, v)| format!("{k}={v:.4}"))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    });
+                }
             }
         }
     }
