@@ -15,7 +15,8 @@ use utoipa::ToSchema;
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
-    /// The face's texture moved as one plane between two views ≥ 20° apart.
+    /// The face's texture moved as one plane, for a rotation at which a head leaves parallax
+    /// four times the noise floor.
     NoMotionParallax,
     /// Little parallax for the rotation seen.
     WeakMotionParallax,
