@@ -2,7 +2,7 @@
 // webhook), and a camera with no face shows guidance, then a retry.
 import { test, expect } from '@playwright/test';
 import {
-  clip, createDirect, createManaged, env, followFlow, launch, photo, result, Shots,
+  clip, createDirect, createManaged, env, followFlow, launch, launchLooping, photo, result, Shots,
   startFromWelcome, startIntegrator, ui, verifySignature,
 } from './support';
 
@@ -12,18 +12,21 @@ const heading = { pass: ui.pass, fail: ui.fail, retry: ui.retry } as Record<stri
 // A print's texture moves as one plane, but the landmark model reads little rotation in a tilted
 // photo, so the parallax measure may abstain: then nothing proves a live person and the verdict
 // is `retry`. A screen shows its pixel grid. The clips' every-action loop, played as a camera,
-// performs actions nobody asked for.
-const attacks = [
+// performs actions nobody asked for. Each plays through a canvas camera, so that only the physical
+// cue can give it away; the last plays the clip through Chromium's file-fed fake camera, whose
+// label — the file's path — is itself the finding.
+const attacks: Array<{ kind: string; clip: string; modes: string[]; verdicts: string[]; reasons: string[]; file?: boolean }> = [
   { kind: 'print', clip: 'print_obama', modes: ['passive', 'active'], verdicts: ['fail', 'retry'],
     reasons: ['no_motion_parallax', 'insufficient_evidence', 'challenge_timeout'] },
   { kind: 'replay', clip: 'replay_obama', modes: ['passive', 'active'], verdicts: ['fail'], reasons: ['screen_moire'] },
   { kind: 'loop', clip: 'live_obama', modes: ['active'], verdicts: ['fail'], reasons: ['unprompted_action'] },
+  { kind: 'injected', clip: 'live_obama', modes: ['passive'], verdicts: ['fail'], reasons: ['virtual_camera'], file: true },
 ];
 
 for (const attack of attacks) for (const mode of attack.modes as Array<'passive' | 'active'>) {
   test(`${attack.kind} attack, managed ${mode} session: refused on screen, in the result and the webhook`, async () => {
     const integrator = await startIntegrator();
-    const browser = await launch(clip(attack.clip));
+    const browser = attack.file ? await launch(clip(attack.clip)) : await launchLooping(attack.clip);
     const shots = new Shots(`${attack.kind}-${mode}`);
     try {
       const s = await createManaged({
@@ -63,7 +66,7 @@ for (const attack of attacks) for (const mode of attack.modes as Array<'passive'
 }
 
 test('no face: guidance on screen, then retry', async () => {
-  const browser = await launch(clip('noface_coffee'));
+  const browser = await launchLooping('noface_coffee');
   const shots = new Shots('noface');
   try {
     const s = await createDirect(env.base, 'passive');

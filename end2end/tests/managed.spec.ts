@@ -3,7 +3,7 @@
 // /photo with the result token.
 import { test, expect } from '@playwright/test';
 import {
-  clip, createManaged, env, followFlow, jpegSize, launch, launchFollowing, photo, result, Shots,
+  createManaged, env, followFlow, jpegSize, launchFollowing, launchLooping, photo, result, Shots,
   startFromWelcome, startIntegrator, ui, verifySignature,
 } from './support';
 
@@ -12,7 +12,7 @@ for (const mode of ['active', 'passive'] as const) {
     const integrator = await startIntegrator();
     // Active: a camera that acts each action when asked. Passive: the clip as it loops (its head
     // turns give the parallax proof passive mode needs).
-    const browser = mode === 'active' ? await launchFollowing('live_obama') : await launch(clip('live_obama'));
+    const browser = mode === 'active' ? await launchFollowing('live_obama') : await launchLooping('live_obama');
     const shots = new Shots(`managed-${mode}-live`);
     try {
       const ref = `e2e-${mode}-live`;

@@ -37,7 +37,7 @@ function clipFrames(name: string) {
   const json = JSON.parse(fs.readFileSync(meta, 'utf8'));
   const frames = fs.readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort();
   const segments: Record<string, number[]> = {};
-  for (const s of json.segments as Array<{ action: string; start: number; len: number }>) {
+  for (const s of (json.segments || []) as Array<{ action: string; start: number; len: number }>) {
     const list = segments[s.action] || (segments[s.action] = []);
     for (let i = s.start; i < s.start + s.len; i += 1) list.push(i);
   }
@@ -103,6 +103,19 @@ export async function launch(video: string | null, opts: { fakeUi?: boolean } = 
  * are unchanged; only the camera is the test's.
  */
 export async function launchFollowing(name: string, reactionMs = 500): Promise<Browser> {
+  return launchCanvas(name, { reactionMs, loop: false });
+}
+
+/**
+ * A fresh Chromium whose camera plays the clip in a loop, whatever is asked, through the same
+ * canvas stream (so that the camera's label is not the file's path, which is an injection finding
+ * of its own): a recording held up to the camera, or a person moving about without prompts.
+ */
+export async function launchLooping(name: string): Promise<Browser> {
+  return launchCanvas(name, { reactionMs: 0, loop: true });
+}
+
+async function launchCanvas(name: string, opts: { reactionMs: number; loop: boolean }): Promise<Browser> {
   const c = clipFrames(name);
   const b = await launch(null);
   await b.ctx.route('**/__e2e_camera/**', async (route) => {
@@ -117,7 +130,7 @@ export async function launchFollowing(name: string, reactionMs = 500): Promise<B
     if (!Number.isInteger(i) || i < 0 || i >= c.frames.length) return route.fulfill({ status: 404 });
     return route.fulfill({ contentType: 'image/jpeg', body: fs.readFileSync(path.join(c.dir, c.frames[i])) });
   });
-  await b.ctx.addInitScript(({ reactionMs }) => {
+  await b.ctx.addInitScript(({ reactionMs, loop }) => {
     const w = window as any;
     const devices = navigator.mediaDevices as any;
     if (!devices) return;
@@ -150,14 +163,16 @@ export async function launchFollowing(name: string, reactionMs = 500): Promise<B
       canvas.width = images[0].width;
       canvas.height = images[0].height;
       const g = canvas.getContext('2d')!;
-      const neutral: number[] = meta.segments.neutral;
+      const neutral: number[] = meta.segments.neutral || [];
       const period = 2 * (neutral.length - 1);
       let n = 0;
       let queue: number[] = [];
-      play = (kind: string) => { queue = (meta.segments[kind] || []).slice(); };
+      if (!loop) play = (kind: string) => { queue = (meta.segments[kind] || []).slice(); };
       const draw = () => {
-        const k = n % period;
-        const i = queue.length ? queue.shift()! : neutral[k < neutral.length ? k : period - k];
+        const k = n % Math.max(period, 1);
+        const i = queue.length ? queue.shift()!
+          : loop || neutral.length < 2 ? n % meta.count
+          : neutral[k < neutral.length ? k : period - k];
         n += 1;
         g.drawImage(images[i], 0, 0);
       };
@@ -165,7 +180,7 @@ export async function launchFollowing(name: string, reactionMs = 500): Promise<B
       setInterval(draw, 1000 / meta.fps);
       return canvas.captureStream(meta.fps);
     };
-  }, { reactionMs });
+  }, opts);
   return b;
 }
 

@@ -24,7 +24,21 @@ const VIRTUAL_CAMERAS: &[&str] = &[
     "avatarify",
     "deepfacelive",
     "iriun",
+    // Chromium's test camera (`--use-fake-device-for-media-stream`).
+    "fake_device",
 ];
+/// Extensions of the video files a test or injection camera plays.
+const VIDEO_FILES: &[&str] = &[
+    ".y4m", ".mjpeg", ".mjpg", ".mp4", ".mov", ".avi", ".mkv", ".webm",
+];
+
+/// Whether a camera label is a file path: a browser's file-fed fake camera names itself by the
+/// file it plays; no sensor's driver does.
+fn is_file_path(label: &str) -> bool {
+    let b = label.as_bytes();
+    let windows_drive = b.len() > 2 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'\\';
+    label.starts_with('/') || windows_drive || VIDEO_FILES.iter().any(|e| label.ends_with(e))
+}
 /// Frames may arrive this much faster than the camera's reported rate (bursts), plus 2 fps.
 const FRAME_RATE_SLACK: f64 = 1.5;
 /// Median second difference of the landmarks' centroid (÷ inter-eye distance) below which a
@@ -36,7 +50,7 @@ pub fn deepfake(samples: &[Sample], camera: &CameraMetadata) -> LayerScore {
     let mut l = LayerScore::clean(1.0);
     if let Some(label) = &camera.label {
         let label = label.to_ascii_lowercase();
-        if VIRTUAL_CAMERAS.iter().any(|v| label.contains(v)) {
+        if VIRTUAL_CAMERAS.iter().any(|v| label.contains(v)) || is_file_path(label.trim()) {
             l.fail(Reason::VirtualCamera);
             return l;
         }
@@ -93,6 +107,29 @@ mod tests {
         };
         assert!(deepfake(&[], &cam).hard_fail);
         assert!(!deepfake(&[], &CameraMetadata::default()).hard_fail);
+    }
+
+    #[test]
+    fn a_camera_named_by_a_file_is_injection() {
+        let named = |label: &str| CameraMetadata {
+            label: Some(label.into()),
+            ..Default::default()
+        };
+        for file in [
+            "/tmp/clips/live_obama.y4m",
+            "C:\\Users\\me\\face.mjpeg",
+            "recording.mp4",
+            "fake_device_0",
+        ] {
+            assert!(deepfake(&[], &named(file)).hard_fail, "{file}");
+        }
+        for sensor in [
+            "FaceTime HD Camera (Built-in) (05ac:8514)",
+            "Integrated Camera (04f2:b6ea)",
+            "HD Pro Webcam C920",
+        ] {
+            assert!(!deepfake(&[], &named(sensor)).hard_fail, "{sensor}");
+        }
     }
 
     #[test]
