@@ -188,7 +188,17 @@ pub struct Watch {
     detectors: Vec<(Detector, bool)>,
     /// The actions performed unasked, with when.
     pub unprompted: Vec<(ChallengeKind, f64)>,
+    /// Unasked actions not yet confirmed: a person who turns to walk out of the frame has not
+    /// made an action, so one counts only when the face is still there [`CONFIRM_SECS`] later.
+    pending: Vec<(ChallengeKind, f64)>,
+    /// When the face came (back) into view; `None` while it is away.
+    present_since: Option<f64>,
 }
+
+/// How long the face must stay in view after an unasked action for it to count, and be in view
+/// before one: on the real video of a person leaving the frame and coming back, the way out and
+/// the way back in read as unasked nods.
+pub const CONFIRM_SECS: f64 = 1.0;
 
 impl Watch {
     pub fn new(baseline: Baseline) -> Self {
@@ -199,7 +209,15 @@ impl Watch {
                 .map(|k| (Detector::new(*k, baseline), false))
                 .collect(),
             unprompted: vec![],
+            pending: vec![],
+            present_since: Some(f64::NEG_INFINITY),
         }
+    }
+
+    /// Counts an action performed unasked now, without waiting (one already under way at its
+    /// prompt).
+    pub fn record(&mut self, kind: ChallengeKind, t: f64) {
+        self.unprompted.push((kind, t));
     }
 
     /// Feeds one frame while `asked` is prompted (`None` between prompts); returns an action
@@ -209,6 +227,25 @@ impl Watch {
         o: &Observation,
         asked: Option<ChallengeKind>,
     ) -> Option<ChallengeKind> {
+        if o.face.is_none() {
+            // The face left: what it did on the way out was leaving, not an action; and what it
+            // does on the way back in is arriving.
+            self.pending.clear();
+            self.present_since = None;
+            for (d, counted) in &mut self.detectors {
+                *d = Detector::new(d.kind, d.baseline);
+                *counted = false;
+            }
+            return None;
+        }
+        let arrived = *self.present_since.get_or_insert(o.t);
+        let settling = o.t - arrived < CONFIRM_SECS;
+        let (confirmed, waiting): (Vec<_>, Vec<_>) = self
+            .pending
+            .drain(..)
+            .partition(|(_, at)| o.t - at >= CONFIRM_SECS);
+        self.unprompted.extend(confirmed);
+        self.pending = waiting;
         let mut found = None;
         for (d, counted) in &mut self.detectors {
             if asked.is_some_and(|a| overlaps(a, d.kind)) {
@@ -225,8 +262,10 @@ impl Watch {
             }
             if d.observe(o) {
                 *counted = true;
-                self.unprompted.push((d.kind, o.t));
-                found = found.or(Some(d.kind));
+                if !settling {
+                    self.pending.push((d.kind, o.t));
+                    found = found.or(Some(d.kind));
+                }
             }
         }
         found
@@ -373,13 +412,20 @@ mod tests {
             .collect();
         assert_eq!(found, vec![ChallengeKind::TurnLeft]);
         assert_eq!(w.observe(&obs(1.0, Some(neutral())), None), None);
+        // Counted once the face has stayed in view for a second.
+        assert!(w.unprompted.is_empty());
+        assert_eq!(w.observe(&obs(1.75, Some(neutral())), None), None);
+        assert_eq!(w.unprompted.len(), 1);
         // The wrong turn while a turn is asked is a finding.
         let right = face(-25.0, 0.0, 0.3, 1.0, 0.02, 0.0);
         assert_eq!(
-            w.observe(&obs(1.2, Some(right)), Some(ChallengeKind::TurnLeft)),
+            w.observe(&obs(1.8, Some(right)), Some(ChallengeKind::TurnLeft)),
             Some(ChallengeKind::TurnRight)
         );
-        assert_eq!(w.unprompted.len(), 2);
+        // A turn followed by the face leaving the frame is someone walking away: not counted.
+        assert_eq!(w.observe(&obs(2.0, None), None), None);
+        assert_eq!(w.observe(&obs(3.5, Some(neutral())), None), None);
+        assert_eq!(w.unprompted.len(), 1);
     }
 
     #[test]

@@ -244,7 +244,7 @@ impl SessionEngine {
                     {
                         *premature = true;
                         if let Some(w) = self.watch.as_mut() {
-                            w.unprompted.push((kind, t));
+                            w.record(kind, t);
                         }
                     }
                     false
