@@ -262,6 +262,32 @@ fn real_video_of_a_person_is_never_refused_at_any_resolution() {
 }
 
 #[test]
+fn a_person_who_walks_out_and_back_is_never_refused_in_active_mode() {
+    // The real video of a person who leaves the frame, looped: every 6.4 s they walk out and
+    // back in. Leaving and arriving are not unasked actions.
+    let models = models();
+    let frames = video("face_noface.mov", 15.0);
+    for width in [320, 640] {
+        let frames = eval::rescale(&frames, width).expect("re-encodes");
+        let (o, _) = eval::run_clip(
+            &models,
+            &frames,
+            15.0,
+            Mode::Active,
+            Thresholds::default(),
+            1,
+        )
+        .expect("clip runs");
+        assert_eq!(
+            o.fused.verdict,
+            Verdict::Retry,
+            "{width} px: {:?}",
+            o.fused.reasons
+        );
+    }
+}
+
+#[test]
 fn a_face_that_leaves_ends_in_retry_with_its_reason() {
     // A real face for 3.2 s, then an empty room (the clip's last second, looped, so that every
     // frame still differs as a camera's do): the passive hold never completes, and after the

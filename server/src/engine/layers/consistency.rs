@@ -13,7 +13,9 @@ use super::{
 pub const SAME_PERSON_MAX: f32 = 0.6;
 /// Descriptor distance up to which two faces are surely the same person (full score).
 const SAME_PERSON_SURE: f64 = 0.35;
-/// Largest yaw or pitch, in degrees, of a frame whose descriptor is compared. The descriptor is
+/// Largest yaw or pitch, in degrees, of a frame whose descriptor is compared (and only
+/// well-placed faces are: on the real video of a person who walks out of the frame, the
+/// descriptors taken as they left read as another person). The descriptor is
 /// trained and published on near-frontal faces (LFW); a head turned by 30° or more moves it by
 /// as much as another person would (the live clips' turns of ±33° measured > 0.6 against their
 /// own frontal frames), so a turned face's descriptor is no evidence either way.
@@ -33,7 +35,9 @@ pub fn face_consistency(samples: &[Sample]) -> LayerScore {
     let embs: Vec<&Embedding> = samples
         .iter()
         .filter_map(|s| s.face.as_ref())
-        .filter(|f| f.yaw.abs() <= DESCRIPTOR_POSE_MAX && f.pitch.abs() <= DESCRIPTOR_POSE_MAX)
+        .filter(|f| {
+            f.placed && f.yaw.abs() <= DESCRIPTOR_POSE_MAX && f.pitch.abs() <= DESCRIPTOR_POSE_MAX
+        })
         .filter_map(|f| f.embedding.as_ref())
         .collect();
     if embs.len() < 2 {

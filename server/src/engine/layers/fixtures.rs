@@ -23,6 +23,7 @@ pub fn sample(t: f64, hash: u64, yaw: f32, rigid: Vec<[f64; 2]>, emb: Option<f32
                 Embedding(e)
             }),
             cues: None,
+            placed: true,
         }),
     }
 }

@@ -24,6 +24,10 @@ pub struct FaceSample {
     pub anti_spoof: Option<AntiSpoofScores>,
     pub embedding: Option<Embedding>,
     pub cues: Option<ImageCues>,
+    /// The face was well placed (guidance `ok`: in the oval, near enough, lit): a face cut by
+    /// the frame's edge, someone walking in or out, or a face-like thing in the room behind gives
+    /// no descriptor worth comparing. Set by the session, which knows the guidance.
+    pub placed: bool,
 }
 
 impl Sample {
@@ -36,6 +40,7 @@ impl Sample {
             anti_spoof: f.anti_spoof,
             embedding: f.embedding,
             cues: o.cues,
+            placed: false,
         });
         Sample {
             t: o.t,

@@ -196,7 +196,11 @@ impl SessionEngine {
             }
         }
         if self.samples.len() < MAX_SAMPLES {
-            self.samples.push(Sample::from_observation(&o));
+            let mut sample = Sample::from_observation(&o);
+            if let Some(f) = sample.face.as_mut() {
+                f.placed = status == FaceStatus::Ok;
+            }
+            self.samples.push(sample);
         }
         if let Some(k) = o.keyframe.take() {
             self.last_keyframe = o.t;
