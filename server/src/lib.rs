@@ -13,6 +13,8 @@ pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod faces;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod listen;
 pub mod metrics;
 pub mod ratelimit;
