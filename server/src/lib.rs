@@ -2,6 +2,9 @@
 //! SSR, webhook delivery, expiry sweeps) on a listener until a shutdown signal, so tests can run
 //! the real thing on port 0.
 #![forbid(unsafe_code)]
+// The SSR views' Leptos types nest deeper than the default limit of 128 allows in optimised
+// builds (`cargo fuzz build` stops with "queries overflow the depth limit").
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod captcha;
