@@ -16,12 +16,23 @@ pub struct UrlPolicy {
     pub allow_insecure: bool,
 }
 
+/// Longest accepted URL, in bytes, as sent and once normalised.
+pub const MAX_URL_BYTES: usize = 2048;
+
 /// Parses and checks a URL without touching the network (literal IP hosts are checked here).
 pub fn check_syntax(raw: &str, policy: UrlPolicy) -> Result<Url, String> {
-    if raw.len() > 2048 {
-        return Err("longer than 2048 characters".into());
+    if raw.len() > MAX_URL_BYTES {
+        return Err(format!("longer than {MAX_URL_BYTES} characters"));
     }
     let url = Url::parse(raw.trim()).map_err(|e| format!("not a valid URL ({e})"))?;
+    // What is stored and checked again before each webhook delivery is the normalised URL,
+    // which can be several times longer than what was sent: percent-encoding triples a
+    // character, and an internationalised host grows into its `xn--` form.
+    if url.as_str().len() > MAX_URL_BYTES {
+        return Err(format!(
+            "longer than {MAX_URL_BYTES} characters once normalised"
+        ));
+    }
     match url.scheme() {
         "https" => {}
         "http" if policy.allow_insecure => {}
@@ -152,6 +163,24 @@ mod tests {
         ] {
             assert!(check_syntax(ok, STRICT).is_ok(), "{ok}");
         }
+    }
+
+    /// Found by the `url_safety` fuzz target: a URL within the limit as sent but not once
+    /// normalised was accepted, stored normalised, and then refused before every webhook
+    /// delivery. The fuzzer's input is `fuzz/corpus/url_safety/regression_normalised_length.txt`.
+    #[test]
+    fn the_limit_holds_for_the_normalised_url() {
+        let spaces = format!("https://example.com/a{}b", " ".repeat(1000));
+        assert!(spaces.len() <= MAX_URL_BYTES);
+        let err = check_syntax(&spaces, STRICT).unwrap_err();
+        assert!(err.contains("once normalised"), "{err}");
+        // Each two-byte `ü.` becomes the eight bytes `xn--tda.`.
+        let idn = format!("https://{}example/", "ü.".repeat(500));
+        assert!(idn.len() <= MAX_URL_BYTES);
+        let err = check_syntax(&idn, STRICT).unwrap_err();
+        assert!(err.contains("once normalised"), "{err}");
+        let ok = check_syntax(&format!("https://example.com/{}", "a".repeat(2000)), STRICT);
+        assert!(ok.is_ok_and(|u| u.as_str().len() <= MAX_URL_BYTES));
     }
 
     #[test]

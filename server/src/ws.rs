@@ -13,7 +13,7 @@ use std::{
 
 use app::{
     api::Reason,
-    ws::{ClientMessage, ServerMessage},
+    ws::{CameraMetadata, ClientMessage, ServerMessage},
 };
 use axum::{
     extract::{
@@ -229,6 +229,29 @@ impl Drop for Redeemed {
     }
 }
 
+/// What one text message from the browser asks of the capture loop.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// `hello`: the camera's metadata, already [bounded](CameraMetadata::bounded).
+    Camera(CameraMetadata),
+    /// `cancel`: the person gave up.
+    Cancel,
+}
+
+/// Reads one text message: the [`Command`] it carries, or the `invalid_message` error to send
+/// back (the capture goes on). A function of its own so that the fuzz targets and their corpus
+/// test read text exactly as the loop does.
+pub fn read_text(text: &str) -> Result<Command, ServerMessage> {
+    match serde_json::from_str::<ClientMessage>(text) {
+        Ok(ClientMessage::Hello { camera, .. }) => Ok(Command::Camera(camera.bounded())),
+        Ok(ClientMessage::Cancel) => Ok(Command::Cancel),
+        Err(e) => Err(error(
+            "invalid_message",
+            &format!("unreadable message: {e}"),
+        )),
+    }
+}
+
 type Analysis = Pin<Box<dyn Future<Output = Result<Observation, FrameError>> + Send>>;
 
 /// Runs one capture to its end and stores the verdict.
@@ -275,10 +298,10 @@ where
                         pending = Some((bytes, elapsed()));
                     }
                 }
-                Some(Incoming::Text(text)) => match serde_json::from_str::<ClientMessage>(&text) {
-                    Ok(ClientMessage::Hello { camera, .. }) => engine.set_camera(camera.bounded()),
-                    Ok(ClientMessage::Cancel) => engine.abort(Reason::Cancelled),
-                    Err(e) => replies.push(error("invalid_message", &format!("unreadable message: {e}"))),
+                Some(Incoming::Text(text)) => match read_text(&text) {
+                    Ok(Command::Camera(camera)) => engine.set_camera(camera),
+                    Ok(Command::Cancel) => engine.abort(Reason::Cancelled),
+                    Err(reply) => replies.push(reply),
                 },
                 // The connection still sends but can read nothing more: the browser is told
                 // why, and the capture ends as a lost connection, with its verdict sent.

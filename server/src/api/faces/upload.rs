@@ -16,7 +16,7 @@ pub const SINGLE_BODY_LIMIT: usize = MAX_IMAGE_BYTES + FORM_SLACK;
 /// Body limit of `faces:compare` (two images).
 pub const PAIR_BODY_LIMIT: usize = 2 * MAX_IMAGE_BYTES + FORM_SLACK;
 /// Longest accepted text field (`threshold`, `attributes`).
-const MAX_TEXT_BYTES: usize = 256;
+pub const MAX_TEXT_BYTES: usize = 256;
 
 /// The fields of one upload: images as raw bytes, text fields as strings.
 #[derive(Debug, Default)]

@@ -1,0 +1,4 @@
+//! `server::fuzzing::frame`, where the checks are documented.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| server::fuzzing::frame(data));
