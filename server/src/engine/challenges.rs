@@ -193,6 +193,7 @@ pub struct Watch {
     pending: Vec<(ChallengeKind, f64)>,
     /// When the face came (back) into view; `None` while it is away.
     present_since: Option<f64>,
+    baseline: Baseline,
 }
 
 /// How long the face must stay in view after an unasked action for it to count, and be in view
@@ -211,7 +212,15 @@ impl Watch {
             unprompted: vec![],
             pending: vec![],
             present_since: Some(f64::NEG_INFINITY),
+            baseline,
         }
+    }
+
+    /// The number of actions performed unasked, once the capture has ended: those still waiting
+    /// for their second count too (the capture ended, not the face's presence).
+    pub fn finish(&mut self) -> usize {
+        self.unprompted.append(&mut self.pending);
+        self.unprompted.len()
     }
 
     /// Counts an action performed unasked now, without waiting (one already under way at its
@@ -239,7 +248,10 @@ impl Watch {
             return None;
         }
         let arrived = *self.present_since.get_or_insert(o.t);
-        let settling = o.t - arrived < CONFIRM_SECS;
+        // While the asked action is under way, the other readings move with it (a 30° turn
+        // shifts the landmark model's pitch): nothing else counts then.
+        let busy = asked.is_some_and(|a| Detector::new(a, self.baseline).engaged(o));
+        let settling = o.t - arrived < CONFIRM_SECS || busy;
         let (confirmed, waiting): (Vec<_>, Vec<_>) = self
             .pending
             .drain(..)

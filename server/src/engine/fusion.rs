@@ -105,7 +105,13 @@ pub fn fuse(mode: Mode, set: &LayerSet, incomplete: &[Reason], th: &Thresholds) 
     }
     let hard = weighted.iter().any(|(_, l)| l.hard_fail);
     let proven = weighted.iter().any(|(_, l)| l.proof);
-    if !hard && incomplete.is_empty() && !proven && confidence >= th.pass {
+    // A layer's reason that makes the capture unfinished (a challenge left unmet) caps it too.
+    let unfinished = !incomplete.is_empty()
+        || weighted
+            .iter()
+            .flat_map(|(_, l)| &l.reasons)
+            .any(|r| r.effect() == app::reason::Effect::RetryAtBest);
+    if !hard && !unfinished && !proven && confidence >= th.pass {
         confidence = confidence.min(th.pass - 0.01);
         reasons.push(Reason::InsufficientEvidence);
         // Guidance, not an attack: at least `retry`.
@@ -113,7 +119,7 @@ pub fn fuse(mode: Mode, set: &LayerSet, incomplete: &[Reason], th: &Thresholds) 
     }
     if hard {
         confidence = confidence.min(HARD_FAIL_CAP);
-    } else if !incomplete.is_empty() {
+    } else if unfinished {
         confidence = confidence.min(INCOMPLETE_CAP.min(th.pass - 0.01));
     }
     let confidence = (confidence.clamp(0.0, 1.0) * 10_000.0).round() / 10_000.0;
@@ -121,7 +127,7 @@ pub fn fuse(mode: Mode, set: &LayerSet, incomplete: &[Reason], th: &Thresholds) 
         Verdict::Fail
     } else if confidence >= th.pass {
         Verdict::Pass
-    } else if confidence >= th.retry || !incomplete.is_empty() {
+    } else if confidence >= th.retry || unfinished {
         // An unfinished capture is a reason to try again, not evidence of an attack.
         Verdict::Retry
     } else {
@@ -208,6 +214,20 @@ mod tests {
         s.challenges = Some(proven());
         let f = fuse(Mode::Active, &s, &[], &Thresholds::default());
         assert_eq!(f.verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn an_unmet_challenge_is_never_a_pass() {
+        // A challenge ended unmet by a wrong action: the other layers' proof cannot lift it.
+        let mut s = set();
+        s.challenges = Some(LayerScore {
+            score: 0.25,
+            reasons: vec![Reason::ChallengeFailed],
+            ..good()
+        });
+        let f = fuse(Mode::Active, &s, &[], &Thresholds::default());
+        assert_eq!(f.verdict, Verdict::Retry);
+        assert!(f.confidence < Thresholds::default().pass);
     }
 
     #[test]

@@ -232,12 +232,18 @@ impl SessionEngine {
             } => {
                 let (i, kind) = (*index, detector.kind);
                 let rival = self.watch.as_mut().and_then(|w| w.observe(&o, Some(kind)));
-                // The previous action may still be finishing; if it looks like this one (a wide
-                // open mouth widens it, as a smile does), its tail is not this action.
+                // The previous action may still be finishing: while it is under way, or if it
+                // looks like this one (a wide open mouth widens it, as a smile does), its tail is
+                // not this action.
                 let finishing = i
                     .checked_sub(1)
                     .and_then(|p| self.plan.get(p))
-                    .is_some_and(|p| challenges::overlaps(*p, kind));
+                    .is_some_and(|p| {
+                        challenges::overlaps(*p, kind)
+                            || self
+                                .baseline
+                                .is_some_and(|b| Detector::new(*p, b).engaged(&o))
+                    });
                 let met = if t - *prompted < REACTION_SECS {
                     // Too soon to be a reaction: a head action under way now began before the
                     // prompt (blinks and the mouth's actions excepted: people make them unasked).
@@ -435,7 +441,7 @@ impl SessionEngine {
         }
         let set = LayerSet {
             challenges: (self.mode == Mode::Active).then(|| {
-                let unprompted = self.watch.as_ref().map_or(0, |w| w.unprompted.len());
+                let unprompted = self.watch.as_mut().map_or(0, |w| w.finish());
                 layers::challenges(&self.outcomes, self.timed_out, unprompted)
             }),
             motion: layers::motion(&self.samples, &self.keyframes),
