@@ -36,6 +36,7 @@ pub mod depthwise;
 pub mod face;
 pub mod geometry;
 pub mod imageops;
+pub mod keyframes;
 pub mod layers;
 pub mod nets;
 pub mod parallax;

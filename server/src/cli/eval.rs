@@ -23,7 +23,11 @@ use app::{
 use clap::{Args, ValueEnum};
 use rand::SeedableRng;
 
-use super::shared::{has_extension, rate};
+pub use super::following::{run_following, segments, FOLLOW_REACTION_SECS};
+use super::{
+    following::wire_name,
+    shared::{has_extension, wilson_rate},
+};
 use crate::engine::{pool, session::SessionEngine, Thresholds};
 
 /// The session modes `ilive eval` runs each clip in.
@@ -98,15 +102,7 @@ pub fn run_clip(
     seed: u64,
 ) -> anyhow::Result<(crate::engine::outcome::Outcome, usize)> {
     anyhow::ensure!(!frames.is_empty(), "the clip has no frames");
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut engine = SessionEngine::new(mode, th, &mut rng);
-    engine.set_camera(CameraMetadata {
-        label: Some("ilive-eval".into()),
-        width: None,
-        height: None,
-        frame_rate: Some(fps),
-        facing_mode: Some("user".into()),
-    });
+    let mut engine = engine(mode, th, seed, fps);
     let dt = 1.0 / fps;
     let mut used = 0;
     let limit = (th.max_session_secs * fps) as usize + 1;
@@ -122,63 +118,9 @@ pub fn run_clip(
     Ok((engine.conclude(), used))
 }
 
-/// A challenge's wire name (`turn_left` …), as the clips' segments name actions.
-fn wire_name(kind: app::api::ChallengeKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-/// A clip's frames grouped by the action they show (`clip.json`'s `segments`, written by
-/// `ilive-clips`): the action's wire name (`blink`, `turn_left` …, or `neutral`) and its frame
-/// indices in order.
-pub fn segments(clip: &Path) -> anyhow::Result<Vec<(String, Vec<usize>)>> {
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(clip.join("clip.json"))?)?;
-    let segs = json["segments"]
-        .as_array()
-        .ok_or_else(|| anyhow::anyhow!("{}: no segments", clip.display()))?;
-    segs.iter()
-        .map(|s| {
-            let action = s["action"].as_str().unwrap_or_default().to_owned();
-            let start = s["start"].as_u64().unwrap_or(0) as usize;
-            let len = s["len"].as_u64().unwrap_or(0) as usize;
-            Ok((action, (start..start + len).collect()))
-        })
-        .collect()
-}
-
-/// How long after a prompt [`run_following`]'s camera starts the action: a person's reaction to a
-/// written prompt (a choice among six actions takes about half a second).
-pub const FOLLOW_REACTION_SECS: f64 = 0.5;
-
-/// Runs a clip as a camera that follows the prompts, the way a person does: it shows the clip's
-/// neutral frames (back and forth) until a challenge is prompted, then, [`FOLLOW_REACTION_SECS`]
-/// later, that action's frames once, then neutral again. Passive sessions see only neutral
-/// frames. The counterpart of [`run_clip`], whose looping clip performs every action.
-pub fn run_following(
-    models: &models::FaceModels,
-    frames: &[Vec<u8>],
-    segments: &[(String, Vec<usize>)],
-    fps: f64,
-    mode: Mode,
-    th: Thresholds,
-    seed: u64,
-) -> anyhow::Result<(crate::engine::outcome::Outcome, usize)> {
-    use app::ws::ServerMessage;
-    let neutral: Vec<usize> = segments
-        .iter()
-        .filter(|(a, _)| a == "neutral")
-        .flat_map(|(_, f)| f.iter().copied())
-        .collect();
-    anyhow::ensure!(neutral.len() >= 2, "the clip has no neutral frames");
-    let action = |kind: &str| {
-        segments
-            .iter()
-            .find(|(a, _)| a == kind)
-            .map(|(_, f)| f.clone())
-            .unwrap_or_default()
-    };
+/// A fresh engine for an evaluation run: the challenge plan drawn from `seed`, the camera
+/// reported as the eval's own at `fps`.
+pub(super) fn engine(mode: Mode, th: Thresholds, seed: u64, fps: f64) -> SessionEngine {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut engine = SessionEngine::new(mode, th, &mut rng);
     engine.set_camera(CameraMetadata {
@@ -188,42 +130,7 @@ pub fn run_following(
         frame_rate: Some(fps),
         facing_mode: Some("user".into()),
     });
-    let dt = 1.0 / fps;
-    let limit = (th.max_session_secs * fps) as usize + 1;
-    // Ping-pong over the neutral frames, so that they never jump.
-    let bounce = |n: usize| {
-        let period = 2 * (neutral.len() - 1);
-        let k = n % period;
-        neutral[if k < neutral.len() { k } else { period - k }]
-    };
-    let (mut asked, mut playing): (Option<u32>, Vec<usize>) = (None, vec![]);
-    let mut start_at = f64::INFINITY;
-    let mut pending = String::new();
-    let mut used = 0;
-    while !engine.is_done() && used < limit {
-        let t = used as f64 * dt;
-        if t >= start_at {
-            playing = action(&pending);
-            playing.reverse();
-            start_at = f64::INFINITY;
-        }
-        let index = playing.pop().unwrap_or_else(|| bounce(used));
-        let obs = pool::analyze_blocking(models, &frames[index], t, engine.request(t))
-            .map_err(|e| anyhow::anyhow!("frame {used}: {e}"))?;
-        let mut out = engine.on_frame(obs);
-        out.extend(engine.on_tick(t));
-        for m in out {
-            if let ServerMessage::Challenge { kind, index, .. } = m {
-                if asked != Some(index) {
-                    asked = Some(index);
-                    pending = wire_name(kind);
-                    start_at = t + FOLLOW_REACTION_SECS;
-                }
-            }
-        }
-        used += 1;
-    }
-    Ok((engine.conclude(), used))
+    engine
 }
 
 /// Frames of a clip: a folder of JPEGs, or a video decoded by ffmpeg at `fps`.
@@ -548,34 +455,6 @@ fn table(s: &mut String, mode: Mode, width: Option<u32>, rs: &[&ClipResult]) {
     let _ = writeln!(s, "  reasons seen: {reasons:?}");
 }
 
-/// The Wilson score interval of `k` successes in `n` trials at 95 % (z = 1.96): unlike the
-/// normal approximation it stays inside [0, 1] and says something at k = 0, which is most of
-/// what small evaluations see.
-pub fn wilson(k: usize, n: usize) -> Option<(f64, f64)> {
-    if n == 0 {
-        return None;
-    }
-    let (k, n, z) = (k as f64, n as f64, 1.96f64);
-    let p = k / n;
-    let d = 1.0 + z * z / n;
-    let centre = (p + z * z / (2.0 * n)) / d;
-    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / d;
-    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
-}
-
-/// `k/n = p % [lo %, hi %]`.
-fn wilson_rate(k: usize, n: usize) -> String {
-    match wilson(k, n) {
-        Some((lo, hi)) => format!(
-            "{}   95 % CI [{:.1}%, {:.1}%]",
-            rate(k, n),
-            100.0 * lo,
-            100.0 * hi
-        ),
-        None => rate(k, n),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -587,15 +466,5 @@ mod tests {
         assert_eq!(kind_of("noface_coffee", &[]), "no_face");
         assert_eq!(kind_of("no_face", &[]), "no_face");
         assert_eq!(kind_of("single_face", &["single_face".into()]), "bona_fide");
-    }
-
-    #[test]
-    fn wilson_intervals_match_the_published_values() {
-        // 0 of 10: [0, 27.8 %]; 5 of 10: [23.7 %, 76.3 %] (Newcombe 1998, table I).
-        let (lo, hi) = wilson(0, 10).unwrap();
-        assert!(lo == 0.0 && (hi - 0.2775).abs() < 0.001, "{hi}");
-        let (lo, hi) = wilson(5, 10).unwrap();
-        assert!((lo - 0.2366).abs() < 0.001 && (hi - 0.7634).abs() < 0.001);
-        assert_eq!(wilson(0, 0), None);
     }
 }

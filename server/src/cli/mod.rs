@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod eval;
 pub mod faces_eval;
+mod following;
 mod shared;
 
 use clap::{Parser, Subcommand};
