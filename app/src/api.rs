@@ -147,6 +147,11 @@ pub struct Layers {
     /// Active mode only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub challenges: Option<f64>,
+    /// The screen-light challenge: 1 when the face answered the light as a live face does, 0
+    /// after a mismatch, 0.5 when it could not tell. It decides through proof and hard findings
+    /// only and is not part of the weighted confidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub light: Option<f64>,
 }
 
 /// One challenge of an active session and whether it was met.

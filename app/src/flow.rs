@@ -88,6 +88,8 @@ pub struct Flow {
     /// The challenge just met, shown briefly as a tick.
     pub just_passed: Option<ChallengeKind>,
     pub progress: f32,
+    /// The colour the screen-light challenge paints around the oval now, if it runs.
+    pub light: Option<String>,
 }
 
 impl Default for Flow {
@@ -100,6 +102,7 @@ impl Default for Flow {
             passed: 0,
             just_passed: None,
             progress: 0.0,
+            light: None,
         }
     }
 }
@@ -162,8 +165,11 @@ impl Flow {
                 self.just_passed = Some(kind);
             }
             ServerMessage::Progress { value } => self.progress = value.clamp(0.0, 1.0),
+            // The browser glue paints the sequence and reports each colour through `light`.
+            ServerMessage::Light { .. } => {}
             ServerMessage::Analyzing => {
                 self.stage = Stage::Analyzing;
+                self.light = None;
                 self.progress = 1.0;
             }
             ServerMessage::Verdict {

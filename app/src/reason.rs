@@ -24,6 +24,13 @@ pub enum Reason {
     /// prompt (active mode): a recording that cycles through every action, not a person
     /// following the screen.
     UnpromptedAction,
+    /// The face's colour did not follow the screen's light while the light was strong enough to
+    /// measure: the room beside the head answered it, or the face changed colour in steps of a
+    /// light that was not the one shown (a replay, an injected stream).
+    LightMismatch,
+    /// The screen's light was too weak against the room's to measure the face's answer (a bright
+    /// room, a far face): the light challenge gave no evidence either way.
+    LightTooWeak,
     /// Nothing looked wrong, but no measure proved a live, present person either (no reliable
     /// parallax, no challenge answered): `retry` at best, with guidance.
     InsufficientEvidence,
@@ -91,13 +98,17 @@ pub enum Effect {
     LowersScore,
     /// The capture was not completed: `retry` at best.
     RetryAtBest,
+    /// Says why a measure abstained; changes nothing by itself.
+    Informs,
 }
 
 impl Reason {
     /// Every code, in the order of the README's table.
-    pub const ALL: [Reason; 30] = [
+    pub const ALL: [Reason; 32] = [
         Reason::NoMotionParallax,
         Reason::WeakMotionParallax,
+        Reason::LightMismatch,
+        Reason::LightTooWeak,
         Reason::InsufficientEvidence,
         Reason::FrozenFrames,
         Reason::StillImage,
@@ -135,6 +146,8 @@ impl Reason {
             NoMotionParallax => "no_motion_parallax",
             WeakMotionParallax => "weak_motion_parallax",
             InsufficientEvidence => "insufficient_evidence",
+            LightMismatch => "light_mismatch",
+            LightTooWeak => "light_too_weak",
             FrozenFrames => "frozen_frames",
             StillImage => "still_image",
             NoMicroMotion => "no_micro_motion",
@@ -170,7 +183,8 @@ impl Reason {
         use Reason::*;
         match self {
             NoMotionParallax | FrozenFrames | StillImage | ScreenMoire | FaceChanged
-            | VirtualCamera | UnpromptedAction => Effect::Fail,
+            | VirtualCamera | UnpromptedAction | LightMismatch => Effect::Fail,
+            LightTooWeak => Effect::Informs,
             WeakMotionParallax | NoMicroMotion | Glare | SpoofSuspected | MultipleFaces
             | FrameRateMismatch | SyntheticMotion | InsufficientFrames => Effect::LowersScore,
             ChallengeFailed | ChallengeTimeout | NoFace | FaceTooFar | FaceTooClose
@@ -234,6 +248,7 @@ mod tests {
                 Effect::Fail => "fail",
                 Effect::LowersScore => "lowers the score",
                 Effect::RetryAtBest => "retry at best",
+                Effect::Informs => "none by itself",
             };
             assert_eq!(rows[0], want, "the README's effect of `{r}`");
         }

@@ -53,7 +53,18 @@ pub enum ClientMessage {
         camera: CameraMetadata,
         #[serde(default)]
         locale: Option<String>,
+        /// The person prefers reduced motion: the screen-light challenge changes colour more
+        /// slowly.
+        #[serde(default)]
+        reduced_motion: bool,
     },
+    /// The page's capture time of the next binary frame, in milliseconds on the page's clock
+    /// (`performance.now()`). Sent just before the frame it describes.
+    FrameTime { t_ms: f64 },
+    /// Colour `index` of the current [`ServerMessage::Light`] sequence was painted at `t_ms`
+    /// (same clock as [`ClientMessage::FrameTime`]); `index` equal to the sequence's length
+    /// means the light went back off.
+    LightShown { index: u32, t_ms: f64 },
     /// The person gave up.
     Cancel,
 }
@@ -108,6 +119,10 @@ pub enum ServerMessage {
     ChallengePassed { kind: ChallengeKind, index: u32 },
     /// Overall progress in [0, 1].
     Progress { value: f32 },
+    /// The screen-light challenge: paint the screen around the oval with `colors` (`#rrggbb`),
+    /// one after another, each for `step_ms`, starting now, then go back to normal; report each
+    /// change with [`ClientMessage::LightShown`]. A new `light` replaces one under way.
+    Light { colors: Vec<String>, step_ms: u32 },
     /// Capture is over; the verdict is being computed.
     Analyzing,
     /// The final answer. `redirect` is set for managed sessions.

@@ -38,6 +38,7 @@ pub mod geometry;
 pub mod imageops;
 pub mod keyframes;
 pub mod layers;
+pub mod light;
 pub mod nets;
 pub mod parallax;
 

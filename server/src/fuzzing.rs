@@ -70,7 +70,7 @@ pub fn client_message(data: &[u8]) {
         return;
     };
     match ws::read_text(text) {
-        Ok(Command::Camera(camera)) => {
+        Ok(Command::Hello { camera, .. }) => {
             let chars = |s: &Option<String>| s.as_deref().map_or(0, |s| s.chars().count());
             assert!(chars(&camera.label) <= CameraMetadata::MAX_LABEL_CHARS);
             assert!(chars(&camera.facing_mode) <= CameraMetadata::MAX_FACING_CHARS);
@@ -85,7 +85,7 @@ pub fn client_message(data: &[u8]) {
                 json.len()
             );
             let hello = format!(r#"{{"type":"hello","camera":{json}}}"#);
-            let Ok(Command::Camera(again)) = ws::read_text(&hello) else {
+            let Ok(Command::Hello { camera: again, .. }) = ws::read_text(&hello) else {
                 panic!("the stored metadata does not read back: {hello}");
             };
             // serde_json parses floats to within an ulp by default, not always bit-exactly.
@@ -105,6 +105,8 @@ pub fn client_message(data: &[u8]) {
                 }
             );
         }
+        Ok(Command::FrameTime(t_ms)) => assert!(t_ms.is_finite()),
+        Ok(Command::LightShown { t_ms, .. }) => assert!(t_ms.is_finite()),
         Ok(Command::Cancel) => {}
         Err(ServerMessage::Error { code, .. }) => assert_eq!(code, "invalid_message"),
         Err(other) => panic!("an unreadable message answered with {other:?}"),

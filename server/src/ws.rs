@@ -232,8 +232,16 @@ impl Drop for Redeemed {
 /// What one text message from the browser asks of the capture loop.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    /// `hello`: the camera's metadata, already [bounded](CameraMetadata::bounded).
-    Camera(CameraMetadata),
+    /// `hello`: the camera's metadata, already [bounded](CameraMetadata::bounded), and the
+    /// person's reduced-motion preference.
+    Hello {
+        camera: CameraMetadata,
+        reduced_motion: bool,
+    },
+    /// `frame_time`: the page's capture time of the next frame, in ms (finite).
+    FrameTime(f64),
+    /// `light_shown`: colour `index` of the light sequence was painted at `t_ms` (finite).
+    LightShown { index: u32, t_ms: f64 },
     /// `cancel`: the person gave up.
     Cancel,
 }
@@ -243,7 +251,22 @@ pub enum Command {
 /// test read text exactly as the loop does.
 pub fn read_text(text: &str) -> Result<Command, ServerMessage> {
     match serde_json::from_str::<ClientMessage>(text) {
-        Ok(ClientMessage::Hello { camera, .. }) => Ok(Command::Camera(camera.bounded())),
+        Ok(ClientMessage::Hello {
+            camera,
+            reduced_motion,
+            ..
+        }) => Ok(Command::Hello {
+            camera: camera.bounded(),
+            reduced_motion,
+        }),
+        Ok(ClientMessage::FrameTime { t_ms }) if t_ms.is_finite() => Ok(Command::FrameTime(t_ms)),
+        Ok(ClientMessage::LightShown { index, t_ms }) if t_ms.is_finite() => {
+            Ok(Command::LightShown { index, t_ms })
+        }
+        Ok(ClientMessage::FrameTime { .. } | ClientMessage::LightShown { .. }) => Err(error(
+            "invalid_message",
+            "times must be finite numbers of milliseconds",
+        )),
         Ok(ClientMessage::Cancel) => Ok(Command::Cancel),
         Err(e) => Err(error(
             "invalid_message",
@@ -267,7 +290,9 @@ where
     let expiry = tokio::time::sleep(Duration::from_secs(expires_in));
     tokio::pin!(expiry);
     let mut tick = tokio::time::interval(TICK);
-    let mut pending: Option<(Bytes, f64)> = None;
+    let mut pending: Option<(Bytes, f64, Option<f64>)> = None;
+    // The page's capture time of the next frame, from the `frame_time` just before it.
+    let mut frame_time: Option<f64> = None;
     let mut inflight: Option<Analysis> = None;
     let mut connected = true;
     if !send(&mut tx, engine.ready()).await {
@@ -278,10 +303,14 @@ where
 
     loop {
         if inflight.is_none() {
-            if let Some((frame, t)) = pending.take() {
+            if let Some((frame, t, page_ms)) = pending.take() {
                 let pool = ctx.pool.clone();
                 let req = engine.request(t);
-                inflight = Some(Box::pin(async move { pool.analyze(frame, t, req).await }));
+                inflight = Some(Box::pin(async move {
+                    let mut obs = pool.analyze(frame, t, req).await?;
+                    obs.page_ms = page_ms;
+                    Ok(obs)
+                }));
             }
         }
         let mut replies = vec![];
@@ -295,11 +324,16 @@ where
                         if pending.is_some() {
                             ctx.metrics.inc("ilive_frames_total", &[("outcome", "dropped_stale")]);
                         }
-                        pending = Some((bytes, elapsed()));
+                        pending = Some((bytes, elapsed(), frame_time.take()));
                     }
                 }
                 Some(Incoming::Text(text)) => match read_text(&text) {
-                    Ok(Command::Camera(camera)) => engine.set_camera(camera),
+                    Ok(Command::Hello { camera, reduced_motion }) => {
+                        engine.set_camera(camera);
+                        engine.set_reduced_motion(reduced_motion);
+                    }
+                    Ok(Command::FrameTime(t_ms)) => frame_time = Some(t_ms),
+                    Ok(Command::LightShown { index, t_ms }) => engine.light_shown(index, t_ms, elapsed()),
                     Ok(Command::Cancel) => engine.abort(Reason::Cancelled),
                     Err(reply) => replies.push(reply),
                 },

@@ -18,6 +18,7 @@ fn completion(verdict: Verdict, photo: bool) -> Completion {
                 face_consistency: 1.0,
                 motion: 0.8,
                 challenges: Some(1.0),
+                light: Some(1.0),
             }),
             challenges: vec![ChallengeOutcome {
                 kind: ChallengeKind::Blink,

@@ -1,9 +1,14 @@
 //! One capture: the verification WebSocket and the frame pump. `hello` goes first; then, at
 //! about 12 fps, the preview's current frame is drawn to a canvas, encoded to JPEG (quality 0.8)
-//! and sent as one binary message. A frame is skipped while the previous one is still encoding
+//! and sent as one binary message, just after a `frame_time` message with the moment it was
+//! drawn. A `light` message from the server starts the screen-light sequence ([`LightShow`]). A frame is skipped while the previous one is still encoding
 //! or while the socket's send buffer holds more than [`BACKPRESSURE_BYTES`], so a slow link
 //! never builds a queue. Dropping the [`Capture`] closes the socket and turns the camera off.
-use std::{cell::Cell, rc::Rc, time::Duration};
+use std::{
+    cell::{Cell, RefCell},
+    rc::Rc,
+    time::Duration,
+};
 
 use leptos::prelude::{set_interval_with_handle, IntervalHandle};
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
@@ -12,6 +17,7 @@ use web_sys::{
     MessageEvent, WebSocket,
 };
 
+use super::light::{now_ms, LightShow};
 use crate::ws::{ClientMessage, ServerMessage};
 
 /// Frames per second sent to the server.
@@ -29,6 +35,8 @@ pub enum Event {
     Closed,
     /// Called with every frame tick: seconds since the previous one.
     Tick(f32),
+    /// Paint the screen around the oval with this colour (`None`: back to normal).
+    Light(Option<String>),
 }
 
 /// A running capture; drop it to stop.
@@ -36,6 +44,7 @@ pub struct Capture {
     ws: WebSocket,
     stream: MediaStream,
     pump: Option<IntervalHandle>,
+    light: Rc<RefCell<Option<LightShow>>>,
     _on_open: Closure<dyn FnMut()>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_close: Closure<dyn FnMut(CloseEvent)>,
@@ -77,9 +86,12 @@ impl Capture {
             .dyn_into()?;
 
         let encoding = Rc::new(Cell::new(false));
+        // When the frame being encoded was drawn, on the page's clock.
+        let drawn_at = Rc::new(Cell::new(0.0f64));
         let on_blob = {
             let ws = ws.clone();
             let encoding = encoding.clone();
+            let drawn_at = drawn_at.clone();
             // Owned by JS: an encoding still pending when the capture stops may call it later.
             let f = Closure::<dyn FnMut(JsValue)>::new(move |blob: JsValue| {
                 encoding.set(false);
@@ -87,6 +99,10 @@ impl Capture {
                     return;
                 }
                 if let Ok(blob) = blob.dyn_into::<Blob>() {
+                    let time = ClientMessage::FrameTime {
+                        t_ms: drawn_at.get(),
+                    };
+                    let _ = ws.send_with_str(&serde_json::to_string(&time).unwrap_or_default());
                     let _ = ws.send_with_blob(&blob);
                 }
             });
@@ -102,13 +118,33 @@ impl Capture {
         };
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
 
+        let light: Rc<RefCell<Option<LightShow>>> = Rc::new(RefCell::new(None));
         let on_message = {
             let on_event = on_event.clone();
+            let (ws, light) = (ws.clone(), light.clone());
             Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
                 let Some(text) = ev.data().as_string() else {
                     return;
                 };
                 match serde_json::from_str::<ServerMessage>(&text) {
+                    Ok(ServerMessage::Light { colors, step_ms }) => {
+                        let paint = {
+                            let on_event = on_event.clone();
+                            Rc::new(move |c: Option<String>| on_event(Event::Light(c)))
+                        };
+                        let report = {
+                            let ws = ws.clone();
+                            Rc::new(move |index: u32, t_ms: f64| {
+                                let msg = ClientMessage::LightShown { index, t_ms };
+                                if ws.ready_state() == WebSocket::OPEN {
+                                    let text = serde_json::to_string(&msg).unwrap_or_default();
+                                    let _ = ws.send_with_str(&text);
+                                }
+                            })
+                        };
+                        // A new sequence replaces one under way.
+                        *light.borrow_mut() = LightShow::start(colors, step_ms, paint, report);
+                    }
                     Ok(msg) => on_event(Event::Server(msg)),
                     Err(e) => leptos::logging::warn!("unexpected server message: {e}"),
                 }
@@ -153,6 +189,7 @@ impl Capture {
                     {
                         return;
                     }
+                    drawn_at.set(now_ms());
                     encoding.set(true);
                     let sent = canvas.to_blob_with_type_and_encoder_options(
                         &on_blob,
@@ -171,6 +208,7 @@ impl Capture {
             ws,
             stream,
             pump: Some(pump),
+            light,
             _on_open: on_open,
             _on_message: on_message,
             _on_close: on_close,
@@ -191,6 +229,7 @@ impl Drop for Capture {
         if let Some(pump) = self.pump.take() {
             pump.clear();
         }
+        self.light.borrow_mut().take();
         self.ws.set_onopen(None);
         self.ws.set_onmessage(None);
         self.ws.set_onclose(None);

@@ -1,9 +1,10 @@
 //! Browser-only glue, compiled with the `hydrate` feature: the camera, the verification
-//! WebSocket with its frame pump, and `fetch` for the REST API. Components call into it from
-//! event handlers, which only ever run in the browser.
+//! WebSocket with its frame pump, the screen-light challenge's painting, and `fetch` for the
+//! REST API. Components call into it from event handlers, which only ever run in the browser.
 pub mod camera;
 pub mod capture;
 pub mod http;
+pub mod light;
 
 use wasm_bindgen::JsValue;
 

@@ -1,6 +1,7 @@
 //! The capture screen: the mirrored live preview with the oval face guide (green when the
 //! server says the face is right, amber with a hint and the face's box otherwise), the current
-//! challenge with its icon and countdown ring, the progress bar, and the "Analyzing…" overlay.
+//! challenge with its icon and countdown ring, the progress bar, the screen-light challenge's
+//! colours around the oval (and across the page behind it), and the "Analyzing…" overlay.
 use leptos::{html, prelude::*};
 
 use crate::{
@@ -41,6 +42,7 @@ pub fn CaptureView(
         })
     });
     let progress = Memo::new(move |_| (flow.with(|f| f.progress) * 100.0).round() as u32);
+    let light = Memo::new(move |_| flow.with(|f| f.light.clone()));
     let passive =
         Memo::new(move |_| flow.with(|f| matches!(f.ready, Some((crate::api::Mode::Passive, _)))));
 
@@ -80,7 +82,14 @@ pub fn CaptureView(
     };
 
     let prompt = move || {
-        if let Some(c) = challenge.get() {
+        if light.get().is_some() {
+            view! {
+                <div class="prompt light-prompt">
+                    <p class="prompt-main">{t.light_prompt}</p>
+                </div>
+            }
+            .into_any()
+        } else if let Some(c) = challenge.get() {
             let done = flow.with(|f| f.just_passed.is_some() && f.passed > c.index);
             let ring = if c.budget > 0.0 {
                 (c.seconds_left / c.budget).clamp(0.0, 1.0)
@@ -128,13 +137,17 @@ pub fn CaptureView(
 
     view! {
         <div class="capture" tabindex="-1" node_ref=root>
+            // The screen-light challenge lights the whole screen around the preview.
+            <div class="light-field" class:on=move || light.get().is_some()
+                style:background-color=move || light.get() aria-hidden="true"></div>
             <div class="preview" class:ok=face_ok>
                 // `muted` is also set from code: the attribute does not set the property.
                 <video node_ref=video_ref autoplay=true playsinline=true muted=true
                     aria-label=t.preview_label></video>
                 <svg class="guide" viewBox=view_box preserveAspectRatio="xMidYMid slice"
                     aria-hidden="true" focusable="false">
-                    <path class="shade" d=shade fill-rule="evenodd"/>
+                    <path class="shade" class:lit=move || light.get().is_some() d=shade
+                        fill-rule="evenodd" style:fill=move || light.get()/>
                     <ellipse class="oval" cx=move || oval().0 cy=move || oval().1
                         rx=move || oval().2 ry=move || oval().3/>
                     {marker}

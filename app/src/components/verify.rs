@@ -210,6 +210,7 @@ impl Runtime {
         let hello = ClientMessage::Hello {
             camera: camera::metadata(&stream),
             locale: Some(lang.tag().to_owned()),
+            reduced_motion: crate::browser::light::prefers_reduced_motion(),
         };
         let finish = move || {
             // Dropped on the next turn: never inside the socket callback that is running.
@@ -235,6 +236,11 @@ impl Runtime {
                 flow.update(Flow::closed);
                 finish();
             }
+            Event::Light(colour) => flow.update(|f| {
+                if matches!(f.stage, Stage::Capturing) {
+                    f.light = colour;
+                }
+            }),
             Event::Tick(dt) => {
                 if flow.with_untracked(|f| f.challenge.is_some()) {
                     flow.update(|f| f.tick(dt));

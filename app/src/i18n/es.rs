@@ -21,6 +21,7 @@ pub(super) static ES: Strings = Strings {
     seconds_left: "s restantes",
     progress_label: "Progreso",
     passive_prompt: "Mira a la cámara y quédate quieto",
+    light_prompt: "Quédate quieto: la pantalla cambiará de color durante unos segundos.",
     challenge_done: "¡Hecho!",
     analyzing: "Analizando…",
     analyzing_detail: "Esto tarda unos segundos.",
@@ -121,7 +122,8 @@ pub(super) static ES_PHRASES: Phrases = Phrases {
     adv_light: "Busca mejor luz: ponte frente a una ventana o una lámpara.",
     adv_glare: "Evita luces fuertes detrás de ti o apuntando a la cámara.",
     adv_challenge: "Sigue cada indicación en cuanto aparezca y quédate quieto entre una y otra.",
-    adv_evidence: "Acércate un poco, mira a la pantalla con buena luz y gira la cabeza despacio hacia un lado y de vuelta cuando se te pida.",
+    adv_evidence: "Acércate un poco, quédate quieto mientras la pantalla cambia de color y gira la cabeza despacio hacia un lado y de vuelta cuando se te pida.",
+    adv_light_weak: "No se vio la luz de la pantalla en tu cara: baja la luz de la habitación o acércate a la pantalla, y quédate quieto mientras cambia de color.",
     adv_motion:
         "Usa tu propia cámara en directo y mueve la cabeza con naturalidad cuando se te pida.",
     adv_one_person: "Asegúrate de que solo tú estás a la vista durante toda la comprobación.",

@@ -78,6 +78,8 @@ pub struct Strings {
     pub seconds_left: &'static str,
     pub progress_label: &'static str,
     pub passive_prompt: &'static str,
+    /// Shown while the screen-light challenge runs (what is happening, and what to do).
+    pub light_prompt: &'static str,
     pub challenge_done: &'static str,
     pub analyzing: &'static str,
     pub analyzing_detail: &'static str,
@@ -205,11 +207,12 @@ impl Strings {
             Overexposed | Glare => t.adv_glare,
             ChallengeTimeout | ChallengeFailed | UnpromptedAction => t.adv_challenge,
             NoMotionParallax | WeakMotionParallax | FrozenFrames | StillImage | NoMicroMotion
-            | ScreenMoire | VirtualCamera => t.adv_motion,
+            | ScreenMoire | VirtualCamera | LightMismatch => t.adv_motion,
             FaceChanged | MultipleFaces => t.adv_one_person,
             NoFace | FaceTooFar | FaceTooClose | FaceOffCenter | FaceNotFrontal => t.adv_framing,
             Blurry => t.adv_blur,
             InsufficientEvidence => t.adv_evidence,
+            LightTooWeak => t.adv_light_weak,
             Cancelled => t.adv_cancelled,
             SpoofSuspected | FrameRateMismatch | SyntheticMotion | InsufficientFrames | Timeout
             | ConnectionLost | Interrupted => t.adv_general,
@@ -257,6 +260,7 @@ struct Phrases {
     adv_motion: &'static str,
     /// `insufficient_evidence`: what gives the engine its proof.
     adv_evidence: &'static str,
+    adv_light_weak: &'static str,
     adv_one_person: &'static str,
     adv_framing: &'static str,
     adv_blur: &'static str,

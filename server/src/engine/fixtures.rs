@@ -44,6 +44,8 @@ pub fn obs(t: f64, f: Option<Face>) -> Observation {
         frame_hash: (t * 1000.0) as u64,
         cues: None,
         keyframe: None,
+        page_ms: None,
+        light: None,
         image: None,
     }
 }

@@ -9,6 +9,7 @@
 //! | anti_spoof | 0.15 | 0.25 |
 //! | face_consistency | 0.15 | 0.20 |
 //! | deepfake | 0.15 | 0.20 |
+//! | light | 0 | 0 |
 //!
 //! The challenges weigh most in active mode because a random order cannot be followed by a
 //! replay; motion weighs most in passive mode because it is the strongest remaining physical cue;
@@ -19,7 +20,7 @@
 //!   confidence just below the pass cut-off: at best `retry`;
 //! - otherwise the cut-offs decide: ≥ pass → `pass`, ≥ retry → `retry`, else `fail`;
 //! - a `pass` needs positive proof of a live, present person from at least one layer (reliable
-//!   parallax, the challenges answered): "nothing looked wrong" is `retry` with
+//!   parallax, the challenges answered, the screen's light answered by a 3-D face): "nothing looked wrong" is `retry` with
 //!   `insufficient_evidence`, its confidence capped just below the pass cut-off.
 use app::api::{Layers, Mode, Reason, Verdict};
 
@@ -33,6 +34,7 @@ pub struct LayerSet {
     pub anti_spoof: LayerScore,
     pub face_consistency: LayerScore,
     pub deepfake: LayerScore,
+    pub light: LayerScore,
 }
 
 impl LayerSet {
@@ -43,6 +45,7 @@ impl LayerSet {
             ("anti_spoof", &self.anti_spoof),
             ("face_consistency", &self.face_consistency),
             ("deepfake", &self.deepfake),
+            ("light", &self.light),
         ]
         .iter()
         .flat_map(|(layer, l)| {
@@ -91,6 +94,10 @@ pub fn fuse(mode: Mode, set: &LayerSet, incomplete: &[Reason], th: &Thresholds) 
             (0.20, &set.deepfake),
         ],
     };
+    // The light layer's evidence is categorical (proof, or a mismatch): it joins the rules below
+    // with no weight in the mean.
+    let weighted: Vec<(f64, &LayerScore)> =
+        weighted.into_iter().chain([(0.0, &set.light)]).collect();
     let total: f64 = weighted.iter().map(|(w, _)| w).sum();
     let mut confidence = weighted.iter().map(|(w, l)| w * l.score).sum::<f64>() / total;
     let mut reasons: Vec<Reason> = Vec::new();
@@ -146,6 +153,7 @@ pub fn fuse(mode: Mode, set: &LayerSet, incomplete: &[Reason], th: &Thresholds) 
                 Mode::Active => set.challenges.as_ref().map(|c| round(c.score)),
                 Mode::Passive => None,
             },
+            light: Some(round(set.light.score)),
         },
         reasons,
     }
@@ -173,6 +181,7 @@ mod tests {
             anti_spoof: good(),
             face_consistency: good(),
             deepfake: good(),
+            light: LayerScore::clean(0.5),
         }
     }
 

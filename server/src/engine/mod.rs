@@ -19,6 +19,7 @@ pub(crate) mod fixtures;
 pub mod fusion;
 pub mod guidance;
 pub mod layers;
+pub mod light;
 pub mod outcome;
 pub mod photo;
 pub mod pool;
@@ -46,6 +47,10 @@ pub struct Observation {
     pub cues: Option<layers::ImageCues>,
     /// A grey face crop for the image parallax test, when requested for this frame.
     pub keyframe: Option<parallax::Keyframe>,
+    /// The frame's capture time on the page's clock (`frame_time`), when the page sent one.
+    pub page_ms: Option<f64>,
+    /// The face regions' colours for the screen-light challenge, when requested for this frame.
+    pub light: Option<models::light::RegionColours>,
     /// The decoded frame, kept only while it is the best portrait candidate.
     pub image: Option<Arc<image::RgbImage>>,
 }
@@ -59,7 +64,8 @@ pub struct Thresholds {
     pub retry: f64,
     /// Seconds allowed for each challenge.
     pub challenge_secs: f64,
-    /// Seconds the face must be held in place in passive mode.
+    /// Seconds the face must be held in place in passive mode (at least; the screen-light
+    /// sequence runs during the hold and may take longer).
     pub passive_hold_secs: f64,
     /// Fewest and most challenges drawn in active mode (3–6 by default, `docs/api.md`).
     pub min_challenges: usize,

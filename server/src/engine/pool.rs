@@ -20,6 +20,8 @@ pub struct FrameRequest {
     pub emotion: bool,
     pub cues: bool,
     pub keyframe: bool,
+    /// The face regions' colours, for the screen-light challenge.
+    pub light: bool,
 }
 
 pub struct InferencePool {
@@ -112,6 +114,10 @@ pub fn analyze_blocking(
         (Some(f), true) => Keyframe::capture(&img, f, t),
         _ => None,
     };
+    let light = match (&face, req.light) {
+        (Some(f), true) => Some(models::light::region_colours(&img, f)),
+        _ => None,
+    };
     Ok(Observation {
         t,
         frame_width: img.width(),
@@ -121,6 +127,8 @@ pub fn analyze_blocking(
         frame_hash: hasher.finish(),
         cues,
         keyframe,
+        page_ms: None,
+        light,
         image: Some(Arc::new(img)),
     })
 }

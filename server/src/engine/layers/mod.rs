@@ -11,6 +11,7 @@
 //! - [`anti_spoof`]: the AntiSpoof network, a screen's moiré, glare.
 //! - [`consistency`]: one face, the same person throughout.
 //! - [`deepfake`]: virtual cameras, impossible frame rates, noiseless landmark motion.
+//! - [`light`]: the screen-light challenge — timing, strength and shape of the face's answer.
 //!
 //! [`sample`] holds what is kept of each frame, [`stats`] the small statistics they share.
 use app::api::Reason;
@@ -22,6 +23,7 @@ pub mod consistency;
 pub mod deepfake;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod light;
 pub mod motion;
 pub mod parallax;
 pub mod sample;
@@ -32,6 +34,7 @@ pub use anti_spoof::{anti_spoof, ImageCues, MOIRE_PEAK};
 pub use challenges::challenges;
 pub use consistency::face_consistency;
 pub use deepfake::deepfake;
+pub use light::light;
 pub use motion::motion;
 pub use sample::{FaceSample, Sample};
 

@@ -7,13 +7,14 @@ use app::{
     api::{ChallengeKind, ChallengeOutcome, Mode, Reason, Verdict},
     ws::{CameraMetadata, FaceBox, FaceStatus, ServerMessage},
 };
-use rand::Rng;
+use rand::{rngs::StdRng, Rng, SeedableRng};
 
 use super::{
     challenges::{self, Baseline, Detector, Watch},
     fusion::{self, LayerSet},
     guidance,
     layers::{self, Sample},
+    light::LightRun,
     outcome::Outcome,
     parallax::KeyframeSet,
     photo,
@@ -21,6 +22,7 @@ use super::{
     Observation, Thresholds,
 };
 
+mod light;
 #[cfg(test)]
 mod tests;
 
@@ -61,9 +63,14 @@ enum Phase {
         next: usize,
         until: f64,
     },
-    /// Passive hold: well placed since `since`.
-    Hold {
-        since: Option<f64>,
+    /// The screen-light challenge (passive mode's hold; before the first challenge in active
+    /// mode): the page paints [`SessionEngine::light`]'s sequence while the face holds still.
+    Light {
+        started: f64,
+        /// Since when the face has not been well placed (the run restarts after a while).
+        lost_since: Option<f64>,
+        /// When the page's report that the light went back off arrived.
+        ended: Option<f64>,
     },
     Done,
 }
@@ -89,6 +96,11 @@ pub struct SessionEngine {
     incomplete: Vec<Reason>,
     timed_out: bool,
     statuses: Vec<FaceStatus>,
+    /// The latest run of the screen-light challenge.
+    light: Option<LightRun>,
+    reduced_motion: bool,
+    /// Draws the light sequences (seeded from the caller's generator).
+    rng: StdRng,
 }
 
 impl SessionEngine {
@@ -119,6 +131,9 @@ impl SessionEngine {
             incomplete: vec![],
             timed_out: false,
             statuses: vec![],
+            light: None,
+            reduced_motion: false,
+            rng: StdRng::from_rng(rng).unwrap_or_else(|_| StdRng::from_entropy()),
         }
     }
 
@@ -128,6 +143,11 @@ impl SessionEngine {
 
     pub fn set_camera(&mut self, camera: CameraMetadata) {
         self.camera = camera;
+    }
+
+    /// The person prefers reduced motion: the light sequence changes colour more slowly.
+    pub fn set_reduced_motion(&mut self, reduced: bool) {
+        self.reduced_motion = reduced;
     }
 
     pub fn camera(&self) -> &CameraMetadata {
@@ -156,6 +176,7 @@ impl SessionEngine {
             emotion,
             cues: t - self.last_antispoof >= ANTISPOOF_EVERY,
             keyframe: t - self.last_keyframe >= KEYFRAME_EVERY,
+            light: matches!(self.phase, Phase::Light { .. }),
         }
     }
 
@@ -207,6 +228,9 @@ impl SessionEngine {
             self.keyframes.push(k);
         }
         let t = o.t;
+        if matches!(self.phase, Phase::Light { .. }) {
+            out.extend(self.on_light_frame(&o, status));
+        }
         match &mut self.phase {
             Phase::Positioning { since } => {
                 if status == FaceStatus::Ok {
@@ -294,32 +318,23 @@ impl SessionEngine {
                     w.observe(&o, finishing);
                 }
             }
-            Phase::Hold { since } => {
-                if status == FaceStatus::Ok {
-                    let start = *since.get_or_insert(t);
-                    let held = t - start;
-                    out.push(ServerMessage::Progress {
-                        value: (held / self.th.passive_hold_secs).min(1.0) as f32,
-                    });
-                    if held >= self.th.passive_hold_secs {
-                        self.phase = Phase::Done;
-                    }
-                } else {
-                    *since = None;
-                    out.push(ServerMessage::Progress { value: 0.0 });
-                }
-            }
-            Phase::Done => {}
+            Phase::Light { .. } | Phase::Done => {}
         }
         self.check_deadlines(t);
         out
     }
 
+    /// Placement settled: the light challenge comes first in both modes.
     fn begin(&mut self, t: f64) -> Vec<ServerMessage> {
+        self.start_light(t)
+    }
+
+    /// The light challenge is over: passive mode is done, active mode prompts its first action.
+    fn after_light(&mut self, t: f64) -> Vec<ServerMessage> {
         match self.mode {
             Mode::Passive => {
-                self.phase = Phase::Hold { since: Some(t) };
-                vec![ServerMessage::Progress { value: 0.0 }]
+                self.phase = Phase::Done;
+                vec![]
             }
             Mode::Active => self.prompt(0, t),
         }
@@ -355,6 +370,9 @@ impl SessionEngine {
     /// Advances the clock: countdowns, pauses, deadlines.
     pub fn on_tick(&mut self, t: f64) -> Vec<ServerMessage> {
         let mut out = vec![];
+        if matches!(self.phase, Phase::Light { .. }) {
+            out.extend(self.light_tick(t));
+        }
         match &mut self.phase {
             Phase::Pause { next, until } if t >= *until => {
                 let next = *next;
@@ -411,7 +429,7 @@ impl SessionEngine {
         } else if t >= self.th.max_session_secs {
             self.incomplete.push(Reason::Timeout);
             // A capture that never got past placement: say what kept it there.
-            if matches!(self.phase, Phase::Positioning { .. } | Phase::Hold { .. }) {
+            if matches!(self.phase, Phase::Positioning { .. } | Phase::Light { .. }) {
                 if let Some(reason) = guidance::most_frequent(&self.statuses, true) {
                     self.incomplete.push(reason);
                 }
@@ -448,6 +466,7 @@ impl SessionEngine {
             anti_spoof: layers::anti_spoof(&self.samples),
             face_consistency: layers::face_consistency(&self.samples),
             deepfake: layers::deepfake(&self.samples, &self.camera),
+            light: layers::light(self.light.as_ref()),
         };
         let fused = fusion::fuse(self.mode, &set, &self.incomplete, &self.th);
         let measures = set.measures();

@@ -79,8 +79,11 @@ fn a_prompt_follows_a_settled_face_and_times_out() {
     let mut e = SessionEngine::new(Mode::Active, th, &mut rng);
     let mut prompted = false;
     let mut t = 0.0;
-    while t < 1.0 {
-        let msgs = e.on_frame(obs(t, Some(face(0.0, 0.0, 0.3, 1.0, 0.02, 0.0))));
+    // Placement settles, the light sequence runs (this page never reports it: the session waits
+    // out the sequence and its grace), then the first prompt.
+    while t < 7.0 && !prompted {
+        let mut msgs = e.on_frame(obs(t, Some(face(0.0, 0.0, 0.3, 1.0, 0.02, 0.0))));
+        msgs.extend(e.on_tick(t));
         prompted |= msgs
             .iter()
             .any(|m| matches!(m, ServerMessage::Challenge { index: 0, .. }));
@@ -93,4 +96,42 @@ fn a_prompt_follows_a_settled_face_and_times_out() {
     assert_eq!(o.fused.verdict, Verdict::Retry);
     assert!(o.fused.reasons.contains(&Reason::ChallengeTimeout));
     assert_eq!(o.challenges.len(), e.plan().len());
+}
+
+#[test]
+fn the_light_sequence_runs_after_placement_and_ends_with_the_pages_report() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let mut e = SessionEngine::new(Mode::Passive, Thresholds::default(), &mut rng);
+    e.set_reduced_motion(true);
+    let (mut t, mut light) = (0.0, None);
+    while t < 1.0 && light.is_none() {
+        for m in e.on_frame(obs(t, Some(face(0.0, 0.0, 0.3, 1.0, 0.02, 0.0)))) {
+            if let ServerMessage::Light { colors, step_ms } = m {
+                light = Some((colors, step_ms));
+            }
+        }
+        t += 0.1;
+    }
+    let (colors, step_ms) = light.expect("a light sequence after placement");
+    assert_eq!(step_ms, crate::engine::light::STEP_MS_REDUCED);
+    assert_eq!(colors.len(), crate::engine::light::STEPS_REDUCED);
+    assert!(colors
+        .iter()
+        .all(|c| crate::engine::light::PALETTE.contains(&c.as_str())));
+    // The page paints and reports every colour, then "off".
+    let start = t;
+    for i in 0..=colors.len() {
+        let page_ms = 5000.0 + i as f64 * step_ms as f64;
+        while t < start + (i as f64 * step_ms as f64) / 1000.0 {
+            e.on_frame(obs(t, Some(face(0.0, 0.0, 0.3, 1.0, 0.02, 0.0))));
+            t += 0.1;
+        }
+        assert!(!e.is_done(), "ended before the sequence did");
+        e.light_shown(i as u32, page_ms, t);
+    }
+    // Frames still on their way are waited for briefly, then the passive capture is over.
+    e.on_tick(t + 0.1);
+    assert!(!e.is_done());
+    e.on_tick(t + 0.6);
+    assert!(e.is_done());
 }
