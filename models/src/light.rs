@@ -128,6 +128,50 @@ fn mean_of_discs(img: &RgbImage, centres: &[[f32; 2]], r: f32) -> Option<[f64; 3
     (n > 0).then(|| sum.map(|s| s / n as f64))
 }
 
+/// The linear-to-sRGB transfer function, to 8 bits.
+pub fn linear_to_srgb(v: f64) -> u8 {
+    let v = v.clamp(0.0, 1.0);
+    let c = if v <= 0.003_130_8 {
+        v * 12.92
+    } else {
+        1.055 * v.powf(1.0 / 2.4) - 0.055
+    };
+    (c * 255.0).round() as u8
+}
+
+/// The screen's light on a scene: the forward model of the measurement above, used by the
+/// evaluation's simulated page and the clip tools (`docs/architecture.md`, "The screen-light
+/// challenge"). `gains` holds, per pixel, the surface's diffuse gain towards the screen in red
+/// (Lambertian `cos θ`, 0–255 for 0–1) and its specular gain in green; `colour` is the painted
+/// colour in linear RGB, `strength` the screen's irradiance on a surface facing it over the
+/// room's. Each pixel's linear colour `v` becomes `v·(1 + strength·diffuse·colour) +
+/// strength·specular·colour·SPECULAR_ALBEDO`; then the camera's auto-exposure restores the
+/// frame's mean luminance, as a real camera's does within a few frames.
+pub fn relight(frame: &RgbImage, gains: &RgbImage, colour: [f64; 3], strength: f64) -> RgbImage {
+    /// Reflectance of skin's or glass's specular lobe, independent of the colour beneath.
+    const SPECULAR_ALBEDO: f64 = 0.05;
+    let lut: Vec<f64> = (0..=255u8).map(srgb_to_linear).collect();
+    let luminance = |v: [f64; 3]| 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+    let (mut before, mut after) = (0.0, 0.0);
+    let mut lit: Vec<[f64; 3]> = Vec::with_capacity((frame.width() * frame.height()) as usize);
+    for (p, g) in frame.pixels().zip(gains.pixels()) {
+        let v = p.0.map(|c| lut[c as usize]);
+        let (d, s) = (g.0[0] as f64 / 255.0, g.0[1] as f64 / 255.0);
+        let out = [0, 1, 2].map(|k| {
+            v[k] * (1.0 + strength * d * colour[k]) + strength * s * colour[k] * SPECULAR_ALBEDO
+        });
+        before += luminance(v);
+        after += luminance(out);
+        lit.push(out);
+    }
+    let exposure = if after > 0.0 { before / after } else { 1.0 };
+    let raw: Vec<u8> = lit
+        .iter()
+        .flat_map(|v| v.map(|c| linear_to_srgb(c * exposure)))
+        .collect();
+    RgbImage::from_raw(frame.width(), frame.height(), raw).unwrap_or_else(|| frame.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +192,25 @@ mod tests {
         assert_eq!(hex_to_linear("#ff008"), None);
         assert_eq!(hex_to_linear("#gg0080"), None);
         assert_eq!(hex_to_linear("#ff00é"), None);
+    }
+
+    #[test]
+    fn relighting_tints_by_the_gain_and_keeps_the_exposure() {
+        let frame = RgbImage::from_pixel(4, 1, image::Rgb([120, 120, 120]));
+        let mut gains = RgbImage::new(4, 1);
+        gains.put_pixel(0, 0, image::Rgb([255, 0, 0]));
+        gains.put_pixel(1, 0, image::Rgb([128, 0, 0]));
+        let red = [1.0, 0.0, 0.0];
+        let out = relight(&frame, &gains, red, 0.3);
+        let r = |x: u32| out.get_pixel(x, 0).0;
+        // Redder where the surface faces the screen, half as much at half the gain, none where
+        // nothing answers; auto-exposure darkens the rest a little.
+        assert!(r(0)[0] > r(1)[0] && r(1)[0] > r(2)[0]);
+        assert!(r(0)[0] - r(0)[1] > r(1)[0] - r(1)[1]);
+        assert_eq!(r(2)[0], r(2)[1]);
+        assert!(r(2)[1] <= 120);
+        // No light, no change.
+        assert_eq!(relight(&frame, &gains, red, 0.0), frame);
     }
 
     #[test]

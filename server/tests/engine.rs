@@ -17,7 +17,8 @@ fn models() -> FaceModels {
         .expect("weights (run bash scripts/models/setup.sh)")
 }
 
-fn clip(name: &str) -> Vec<Vec<u8>> {
+/// A clip's frames and what the screen's light does to them (its gain maps).
+fn clip(name: &str) -> (Vec<Vec<u8>>, eval::Lighting) {
     let dir = fixtures().join("clips").join(name);
     let frames = eval::load_frames(&dir, 15.0).unwrap_or_else(|e| {
         panic!(
@@ -30,12 +31,22 @@ fn clip(name: &str) -> Vec<Vec<u8>> {
         "{} is empty; run bash scripts/fixtures/make-clips.sh",
         dir.display()
     );
-    frames
+    let lighting = eval::Lighting::load(&dir, None).expect("the clip's gain maps");
+    (frames, lighting)
 }
 
 fn run(models: &FaceModels, name: &str, mode: Mode) -> (Verdict, Vec<Reason>, f64) {
-    let (o, _) = eval::run_clip(models, &clip(name), 15.0, mode, Thresholds::default(), 1)
-        .expect("clip runs");
+    let (frames, lighting) = clip(name);
+    let (o, _) = eval::run_clip(
+        models,
+        &frames,
+        &lighting,
+        15.0,
+        mode,
+        Thresholds::default(),
+        1,
+    )
+    .expect("clip runs");
     (o.fused.verdict, o.fused.reasons, o.fused.confidence)
 }
 
@@ -89,12 +100,13 @@ fn a_camera_that_follows_the_prompts_passes_active_mode() {
     // The same head, acting each action only when it is asked, 0.5 s after the prompt.
     let models = models();
     let dir = fixtures().join("clips").join("live_obama");
-    let frames = clip("live_obama");
+    let (frames, lighting) = clip("live_obama");
     let segments = eval::segments(&dir).expect("the clip's segments");
     for seed in [1, 2, 3] {
         let (o, _) = eval::run_following(
             &models,
             &frames,
+            &lighting,
             &segments,
             15.0,
             Mode::Active,
@@ -118,12 +130,13 @@ fn a_stream_cycling_every_action_never_passes_active_mode() {
     // The looping clip performs every action in turn, whatever is asked: the actions it
     // performs unasked give it away.
     let models = models();
-    let frames = clip("live_obama");
+    let (frames, lighting) = clip("live_obama");
     let mut fails = 0;
     for seed in 1..=4 {
         let (o, _) = eval::run_clip(
             &models,
             &frames,
+            &lighting,
             15.0,
             Mode::Active,
             Thresholds::default(),
@@ -247,8 +260,16 @@ fn real_video_of_a_person_is_never_refused_at_any_resolution() {
     for width in [320, 480, 640] {
         let frames = eval::rescale(&frames, width).expect("re-encodes");
         for mode in [Mode::Passive, Mode::Active] {
-            let (o, _) = eval::run_clip(&models, &frames, 15.0, mode, Thresholds::default(), 1)
-                .expect("clip runs");
+            let (o, _) = eval::run_clip(
+                &models,
+                &frames,
+                &eval::Lighting::none(),
+                15.0,
+                mode,
+                Thresholds::default(),
+                1,
+            )
+            .expect("clip runs");
             let (v, reasons) = (o.fused.verdict, o.fused.reasons);
             assert_eq!(v, Verdict::Retry, "{width} px {mode:?}: {reasons:?}");
             if mode == Mode::Passive {
@@ -272,6 +293,7 @@ fn a_person_who_walks_out_and_back_is_never_refused_in_active_mode() {
         let (o, _) = eval::run_clip(
             &models,
             &frames,
+            &eval::Lighting::none(),
             15.0,
             Mode::Active,
             Thresholds::default(),
@@ -299,7 +321,16 @@ fn a_face_that_leaves_ends_in_retry_with_its_reason() {
     let th = Thresholds::default();
     let more = ((th.no_face_secs + 2.0) * fps) as usize;
     frames.extend(empty.iter().cycle().take(more).cloned());
-    let (o, _) = eval::run_clip(&models, &frames, fps, Mode::Passive, th, 1).expect("clip runs");
+    let (o, _) = eval::run_clip(
+        &models,
+        &frames,
+        &eval::Lighting::none(),
+        fps,
+        Mode::Passive,
+        th,
+        1,
+    )
+    .expect("clip runs");
     assert_eq!(o.fused.verdict, Verdict::Retry, "{:?}", o.fused.reasons);
     assert!(
         o.fused.reasons.contains(&Reason::NoFace),

@@ -24,6 +24,7 @@ use clap::{Args, ValueEnum};
 use rand::SeedableRng;
 
 pub use super::following::{run_following, segments, FOLLOW_REACTION_SECS};
+pub use super::screen::{Lighting, SimulatedPage, INDOOR_STRENGTH, TYPICAL_LAG_MS};
 use super::{
     following::wire_name,
     shared::{has_extension, wilson_rate},
@@ -92,10 +93,12 @@ pub struct ClipResult {
     pub measures: String,
 }
 
-/// Runs one clip (its frames as JPEG bytes) through a fresh engine.
+/// Runs one clip (its frames as JPEG bytes, looped) through a fresh engine, in front of a page
+/// that shows the light sequence, lit as `lighting` says.
 pub fn run_clip(
     models: &models::FaceModels,
     frames: &[Vec<u8>],
+    lighting: &Lighting,
     fps: f64,
     mode: Mode,
     th: Thresholds,
@@ -103,19 +106,40 @@ pub fn run_clip(
 ) -> anyhow::Result<(crate::engine::outcome::Outcome, usize)> {
     anyhow::ensure!(!frames.is_empty(), "the clip has no frames");
     let mut engine = engine(mode, th, seed, fps);
+    let mut page = SimulatedPage::new(lighting);
     let dt = 1.0 / fps;
     let mut used = 0;
     let limit = (th.max_session_secs * fps) as usize + 1;
     while !engine.is_done() && used < limit {
         let t = used as f64 * dt;
-        let jpeg = &frames[used % frames.len()];
-        let obs = pool::analyze_blocking(models, jpeg, t, engine.request(t))
-            .map_err(|e| anyhow::anyhow!("frame {used}: {e}"))?;
-        engine.on_frame(obs);
-        engine.on_tick(t);
+        let index = used % frames.len();
+        page_step(models, &mut engine, &mut page, &frames[index], index, t)?;
         used += 1;
     }
     Ok((engine.conclude(), used))
+}
+
+/// One frame of a simulated capture: the page's reports, its camera's frame, the analysis, the
+/// server's answer (which the page hears). Returns the server's messages.
+pub(super) fn page_step(
+    models: &models::FaceModels,
+    engine: &mut SessionEngine,
+    page: &mut SimulatedPage,
+    jpeg: &[u8],
+    index: usize,
+    t: f64,
+) -> anyhow::Result<Vec<app::ws::ServerMessage>> {
+    for (i, at) in page.reports(t) {
+        engine.light_shown(i, at, t);
+    }
+    let seen = page.capture(jpeg, index, t)?;
+    let mut obs = pool::analyze_blocking(models, &seen, t, engine.request(t))
+        .map_err(|e| anyhow::anyhow!("frame at {t:.2} s: {e}"))?;
+    SimulatedPage::stamp(&mut obs, t);
+    let mut out = engine.on_frame(obs);
+    out.extend(engine.on_tick(t));
+    page.hear(&out, t);
+    Ok(out)
 }
 
 /// A fresh engine for an evaluation run: the challenge plan drawn from `seed`, the camera
@@ -247,9 +271,13 @@ pub fn evaluate(
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         let original = load_frames(&clip, args.fps)?;
-        let mut versions = vec![(None, original.clone())];
+        let mut versions = vec![(None, original.clone(), Lighting::load(&clip, None)?)];
         for &w in &args.widths {
-            versions.push((Some(w), rescale(&original, w)?));
+            versions.push((
+                Some(w),
+                rescale(&original, w)?,
+                Lighting::load(&clip, Some(w))?,
+            ));
         }
         let kind = kind_of(&name, &args.bona_fide);
         // A bona fide clip that acts out actions (its clip.json has segments) is played in
@@ -260,20 +288,22 @@ pub fn evaluate(
         } else {
             None
         };
-        for (width, frames) in &versions {
+        for (width, frames, lighting) in &versions {
             for &mode in args.mode.modes() {
                 let mut runs = vec![];
                 match (&acted, mode) {
                     (Some(segs), Mode::Active) => {
-                        let follow =
-                            run_following(models, frames, segs, args.fps, mode, th, args.seed)?;
+                        let follow = run_following(
+                            models, frames, lighting, segs, args.fps, mode, th, args.seed,
+                        )?;
                         runs.push((kind.clone(), follow));
-                        let looped = run_clip(models, frames, args.fps, mode, th, args.seed)?;
+                        let looped =
+                            run_clip(models, frames, lighting, args.fps, mode, th, args.seed)?;
                         runs.push(("loop".to_owned(), looped));
                     }
                     _ => runs.push((
                         kind.clone(),
-                        run_clip(models, frames, args.fps, mode, th, args.seed)?,
+                        run_clip(models, frames, lighting, args.fps, mode, th, args.seed)?,
                     )),
                 }
                 for (kind, (outcome, used)) in runs {

@@ -4,8 +4,11 @@ use std::path::Path;
 
 use app::api::Mode;
 
-use super::eval::engine;
-use crate::engine::{pool, Thresholds};
+use super::{
+    eval::{engine, page_step},
+    screen::{Lighting, SimulatedPage},
+};
+use crate::engine::Thresholds;
 
 /// A challenge's wire name (`turn_left` …), as the clips' segments name actions.
 pub(super) fn wire_name(kind: app::api::ChallengeKind) -> String {
@@ -41,9 +44,11 @@ pub const FOLLOW_REACTION_SECS: f64 = 0.5;
 /// neutral frames (back and forth) until a challenge is prompted, then, [`FOLLOW_REACTION_SECS`]
 /// later, that action's frames once, then neutral again. Passive sessions see only neutral
 /// frames. The counterpart of [`run_clip`], whose looping clip performs every action.
+#[allow(clippy::too_many_arguments)]
 pub fn run_following(
     models: &models::FaceModels,
     frames: &[Vec<u8>],
+    lighting: &Lighting,
     segments: &[(String, Vec<usize>)],
     fps: f64,
     mode: Mode,
@@ -65,6 +70,7 @@ pub fn run_following(
             .unwrap_or_default()
     };
     let mut engine = engine(mode, th, seed, fps);
+    let mut page = SimulatedPage::new(lighting);
     let dt = 1.0 / fps;
     let limit = (th.max_session_secs * fps) as usize + 1;
     // Ping-pong over the neutral frames, so that they never jump.
@@ -85,10 +91,7 @@ pub fn run_following(
             start_at = f64::INFINITY;
         }
         let index = playing.pop().unwrap_or_else(|| bounce(used));
-        let obs = pool::analyze_blocking(models, &frames[index], t, engine.request(t))
-            .map_err(|e| anyhow::anyhow!("frame {used}: {e}"))?;
-        let mut out = engine.on_frame(obs);
-        out.extend(engine.on_tick(t));
+        let out = page_step(models, &mut engine, &mut page, &frames[index], index, t)?;
         for m in out {
             if let ServerMessage::Challenge { kind, index, .. } = m {
                 if asked != Some(index) {

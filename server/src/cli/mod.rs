@@ -5,6 +5,7 @@ pub mod admin;
 pub mod eval;
 pub mod faces_eval;
 mod following;
+mod screen;
 mod shared;
 
 use clap::{Parser, Subcommand};

@@ -124,7 +124,7 @@ impl Paper {
 
 /// Draws a textured plane in `pose` over `bg`; `shade(u, v, colour)` can light the plane at
 /// plane coordinates (centred pixels) — the glare of a print, the bezel of a screen.
-fn draw_plane(
+pub(crate) fn draw_plane(
     bg: &Canvas,
     pose: &PlanePose,
     half: [f32; 2],
@@ -150,10 +150,20 @@ fn draw_plane(
     out
 }
 
+impl Paper {
+    /// Half the sheet's size, margins included, in plane pixels.
+    pub fn half(&self) -> [f32; 2] {
+        [
+            self.cw as f32 / 2.0 + self.margin,
+            self.ch as f32 / 2.0 + self.margin,
+        ]
+    }
+}
+
 /// One frame of the print attack.
 pub fn render_print(paper: &Paper, bg: &Canvas, pose: &PlanePose) -> Canvas {
     let (cw, ch) = (paper.cw as f32, paper.ch as f32);
-    let half = [cw / 2.0 + paper.margin, ch / 2.0 + paper.margin];
+    let half = paper.half();
     // The glare: where the reflection of a ceiling light lands on a glossy print; it slides
     // across the print as the print turns.
     let gu = cw * (0.12 - 1.1 * pose.yaw.to_radians().sin());

@@ -106,6 +106,13 @@ impl Canvas {
         }
     }
 
+    /// Fills the destination triangle `dst` with one colour (the same pixel coverage as
+    /// [`warp_triangle`](Self::warp_triangle)).
+    pub fn fill_triangle(&mut self, dst: [[f32; 2]; 3], colour: [f32; 3]) {
+        let flat = Canvas::new(1, 1, colour);
+        self.warp_triangle(&flat, dst, [[0.5, 0.5]; 3]);
+    }
+
     /// Fills every pixel from `f(x, y)` evaluated at the pixel centre.
     pub fn map_pixels(&mut self, f: impl Fn(usize, usize, [f32; 3]) -> [f32; 3] + Sync) {
         use rayon::prelude::*;

@@ -300,4 +300,30 @@ impl Clip {
         };
         (img, truth)
     }
+
+    /// What the screen's light does to frame `i` (`crate::light`): the live head's and the
+    /// attacks' surfaces answer it; a frozen stream, a face swap (an injected deepfake) and a
+    /// face-less scene have none.
+    pub fn gains(&self, i: usize) -> Option<Canvas> {
+        let (n, w, h) = (self.spec.frames, self.spec.width, self.spec.height);
+        match &self.inner {
+            Inner::Live { rig, motion, .. } => {
+                let f = motion.live(i, n);
+                Some(rig.gains(&f.head, &f.camera))
+            }
+            Inner::Print { paper, .. } => Some(crate::light::print_gains(
+                paper,
+                &print_pose(i, n, self.spec.seed, w),
+                w,
+                h,
+            )),
+            Inner::Replay { screen, .. } => Some(crate::light::screen_gains(
+                screen,
+                &screen_pose(i, n, self.spec.seed, w),
+                w,
+                h,
+            )),
+            Inner::Frozen { .. } | Inner::Swap { .. } | Inner::Noface { .. } => None,
+        }
+    }
 }

@@ -18,6 +18,7 @@ mod check;
 mod clip;
 mod geom;
 mod head;
+mod light;
 mod make;
 mod output;
 mod rng;

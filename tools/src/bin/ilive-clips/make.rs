@@ -61,16 +61,29 @@ pub fn make(
     let mut i = 0;
     while i < spec.frames {
         let end = (i + chunk).min(spec.frames);
-        let done: Vec<Result<(Vec<u8>, image::RgbImage, FrameTruth)>> = (i..end)
+        type Rendered = (
+            Vec<u8>,
+            image::RgbImage,
+            FrameTruth,
+            Option<image::RgbImage>,
+        );
+        let done: Vec<Result<Rendered>> = (i..end)
             .into_par_iter()
             .map(|k| {
                 let (img, t) = clip.frame(k);
                 let rgb = img.to_rgb8();
-                Ok((encode_jpeg(&rgb)?, rgb, t))
+                let gains = dir.and_then(|_| clip.gains(k)).map(|g| g.to_rgb8());
+                Ok((encode_jpeg(&rgb)?, rgb, t, gains))
             })
             .collect();
         for d in done {
-            let (jpeg, rgb, t) = d?;
+            let (jpeg, rgb, t, gains) = d?;
+            if let (Some(d), Some(g)) = (dir, gains) {
+                // Beside each frame, what the screen's light does to it (`crate::light`).
+                let p = d.join(format!("light_{:04}.png", writer.frames));
+                g.save(&p)
+                    .with_context(|| format!("writing {}", p.display()))?;
+            }
             writer.push(&jpeg, &rgb)?;
             truth.push(t);
         }

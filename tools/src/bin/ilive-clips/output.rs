@@ -102,7 +102,8 @@ fn create(path: &Path) -> Result<BufWriter<File>> {
 }
 
 impl ClipWriter {
-    /// Opens the outputs; a frames folder is emptied of old `frame_*.jpg` first.
+    /// Opens the outputs; a frames folder is emptied of old `frame_*.jpg` and `light_*.png`
+    /// first.
     pub fn new(
         dir: Option<&Path>,
         y4m: Option<&Path>,
@@ -116,7 +117,9 @@ impl ClipWriter {
             for e in std::fs::read_dir(d)?.flatten() {
                 let name = e.file_name();
                 let name = name.to_string_lossy();
-                if name.starts_with("frame_") && name.ends_with(".jpg") {
+                if (name.starts_with("frame_") && name.ends_with(".jpg"))
+                    || (name.starts_with("light_") && name.ends_with(".png"))
+                {
                     std::fs::remove_file(e.path())?;
                 }
             }

@@ -58,6 +58,12 @@ impl CameraState {
 /// How much each ring around the face follows the head: (radius as a multiple of the oval's,
 /// fraction of the head's motion). Hair and ears move almost with the head; the room does not.
 const RINGS: [(f32, f32); 3] = [(1.22, 0.85), (1.55, 0.5), (2.1, 0.15)];
+/// The screen's light gain on what the rings cover (hair, ears, neck: near, partly facing it)
+/// and on the room behind (a wall a metre or more away: the inverse square leaves ~5 %).
+const RING_GAIN: f32 = 0.35;
+const ROOM_GAIN: f32 = 0.05;
+/// Skin's specular lobe: broad (oily skin's highlights spread over tens of degrees).
+const SKIN_SHININESS: f32 = 12.0;
 
 /// The warp rig of one subject.
 #[derive(Debug, Clone)]
@@ -223,6 +229,53 @@ impl Rig {
             *p = cam.apply(*p, self.w, self.h);
         }
         (dst, lm.iter().map(|p| p[2]).collect())
+    }
+
+    /// The screen's light on the head in `state`: a gain map for `models::light::relight`
+    /// (diffuse gain in red, specular in green, 0–255 for 0–1). The screen sits beside the
+    /// camera, so light and view share one axis: each face triangle's diffuse gain is the cosine
+    /// between its normal (from the rotated 3-D landmarks) and that axis (Lambertian), its
+    /// specular gain that cosine to the power [`SKIN_SHININESS`] (Blinn–Phong with the half
+    /// vector on the axis). Hair, ears and neck (the rings) face the screen partly; the room
+    /// behind is far and barely lit.
+    pub fn gains(&self, state: &HeadState, cam: &CameraState) -> Canvas {
+        let (dst, depth) = self.destinations(state, cam);
+        let lm = self.landmarks(state);
+        let mut out = Canvas::new(self.w, self.h, [ROOM_GAIN * 255.0, 0.0, 0.0]);
+        let is_face = |t: &[usize; 3]| t.iter().all(|&v| v < NUM_LANDMARKS);
+        // The innermost ring hangs from the face's outline (hair, ears, jaw's underside); the
+        // outer rings and the border are the room.
+        let inner = self.ring.iter().take_while(|r| r.1 == RINGS[0].1).count();
+        let is_head = |t: &[usize; 3]| t.iter().all(|&v| v < NUM_LANDMARKS + inner);
+        let mut face: Vec<(f32, [usize; 3])> = Vec::new();
+        for t in &self.tris {
+            if is_face(t) {
+                face.push(((depth[t[0]] + depth[t[1]] + depth[t[2]]) / 3.0, *t));
+            } else if is_head(t) {
+                out.fill_triangle(t.map(|v| dst[v]), [RING_GAIN * 255.0, 0.0, 0.0]);
+            }
+        }
+        face.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (_, t) in &face {
+            let [a, b, c] = t.map(|v| lm[v]);
+            let (u, v) = (
+                [b[0] - a[0], b[1] - a[1], b[2] - a[2]],
+                [c[0] - a[0], c[1] - a[1], c[2] - a[2]],
+            );
+            let n = [
+                u[1] * v[2] - u[2] * v[1],
+                u[2] * v[0] - u[0] * v[2],
+                u[0] * v[1] - u[1] * v[0],
+            ];
+            let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+            // Larger z is farther: the camera and the screen look along +z.
+            let cos = if len > 0.0 { (n[2] / len).abs() } else { 0.0 };
+            out.fill_triangle(
+                t.map(|v| dst[v]),
+                [cos * 255.0, cos.powf(SKIN_SHININESS) * 255.0, 0.0],
+            );
+        }
+        out
     }
 
     /// Renders the head in `state` seen by a camera in `cam` (no sensor noise).

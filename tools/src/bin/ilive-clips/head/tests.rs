@@ -140,3 +140,33 @@ fn rest_render_reproduces_the_base_image() {
         .fold(0.0, f32::max);
     assert!(err < 0.5, "{err}");
 }
+
+#[test]
+fn the_screens_light_falls_off_where_the_face_turns_away() {
+    // The synthetic face bulges towards the camera at its centre (depth grows with the square of
+    // the distance from it): the gain map is brighter in the middle than near the outline, and
+    // the room barely answers.
+    let s = subject();
+    let rig = Rig::new(&s).unwrap();
+    let g = rig.gains(&HeadState::default(), &CameraState::default());
+    let mean = |lo: f32, hi: f32, k: usize| {
+        let (mut sum, mut n) = (0.0, 0.0);
+        for y in 0..120 {
+            for x in 0..160 {
+                // Normalised radius in the face's ellipse (30 px wide, 37.5 px tall).
+                let r = (((x as f32 - 80.0) / 30.0).powi(2) + ((y as f32 - 60.0) / 37.5).powi(2))
+                    .sqrt();
+                if (lo..hi).contains(&r) {
+                    sum += g.at(x, y)[k];
+                    n += 1.0;
+                }
+            }
+        }
+        sum / n
+    };
+    let (centre, edge) = (mean(0.0, 0.35, 0), mean(0.7, 0.95, 0));
+    assert!(edge < 0.9 * centre, "edge {edge} vs centre {centre}");
+    assert!(g.at(2, 2)[0] < 20.0, "the room: {:?}", g.at(2, 2));
+    // The specular lobe is narrower than the diffuse one.
+    assert!(mean(0.0, 0.35, 1) < centre);
+}
