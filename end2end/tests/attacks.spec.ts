@@ -2,8 +2,8 @@
 // webhook), and a camera with no face shows guidance, then a retry.
 import { test, expect } from '@playwright/test';
 import {
-  clip, createDirect, createManaged, env, followFlow, launch, launchLooping, photo, result, Shots,
-  startFromWelcome, startIntegrator, ui, verifySignature,
+  clip, createDirect, createManaged, env, followFlow, launch, launchFollowing, launchLooping, photo,
+  result, Shots, startFromWelcome, startIntegrator, ui, verifySignature,
 } from './support';
 
 const heading = { pass: ui.pass, fail: ui.fail, retry: ui.retry } as Record<string, string>;
@@ -14,19 +14,29 @@ const heading = { pass: ui.pass, fail: ui.fail, retry: ui.retry } as Record<stri
 // is `retry`. A screen shows its pixel grid. The clips' every-action loop, played as a camera,
 // performs actions nobody asked for. Each plays through a canvas camera, so that only the physical
 // cue can give it away; the last plays the clip through Chromium's file-fed fake camera, whose
-// label — the file's path — is itself the finding.
-const attacks: Array<{ kind: string; clip: string; modes: string[]; verdicts: string[]; reasons: string[]; file?: boolean }> = [
+// label — the file's path — is itself the finding. The canvas cameras answer the screen's light
+// as their scene would (a print flat, a screen through its glass); the `unlit` one is a person
+// holding still whose stream ignores the light, as an injected stream does: nothing proves a live
+// person, so no pass.
+const attacks: Array<{
+  kind: string; clip: string; modes: string[]; verdicts: string[]; reasons: string[];
+  file?: boolean; unlit?: boolean;
+}> = [
   { kind: 'print', clip: 'print_obama', modes: ['passive', 'active'], verdicts: ['fail', 'retry'],
     reasons: ['no_motion_parallax', 'insufficient_evidence', 'challenge_timeout'] },
   { kind: 'replay', clip: 'replay_obama', modes: ['passive', 'active'], verdicts: ['fail'], reasons: ['screen_moire'] },
   { kind: 'loop', clip: 'live_obama', modes: ['active'], verdicts: ['fail'], reasons: ['unprompted_action'] },
   { kind: 'injected', clip: 'live_obama', modes: ['passive'], verdicts: ['fail'], reasons: ['virtual_camera'], file: true },
+  { kind: 'unlit', clip: 'live_obama', modes: ['passive'], verdicts: ['retry'],
+    reasons: ['light_too_weak', 'insufficient_evidence'], unlit: true },
 ];
 
 for (const attack of attacks) for (const mode of attack.modes as Array<'passive' | 'active'>) {
   test(`${attack.kind} attack, managed ${mode} session: refused on screen, in the result and the webhook`, async () => {
     const integrator = await startIntegrator();
-    const browser = attack.file ? await launch(clip(attack.clip)) : await launchLooping(attack.clip);
+    const browser = attack.file ? await launch(clip(attack.clip))
+      : attack.unlit ? await launchFollowing(attack.clip, { answersLight: false })
+        : await launchLooping(attack.clip);
     const shots = new Shots(`${attack.kind}-${mode}`);
     try {
       const s = await createManaged({

@@ -55,6 +55,7 @@ export const ui = {
   fail: "We couldn't verify you",
   retry: "Let's try that again",
   noFace: "We can't see your face",
+  light: 'Keep still: the screen will change colour for a few seconds.',
   camDenied: 'Camera access is blocked',
   retryCamera: 'Try the camera again',
   used: 'This link was already used',
@@ -102,8 +103,12 @@ export async function launch(video: string | null, opts: { fakeUi?: boolean } = 
  * each challenge prompt the server sends, that action's frames once. The page and the server
  * are unchanged; only the camera is the test's.
  */
-export async function launchFollowing(name: string, reactionMs = 500): Promise<Browser> {
-  return launchCanvas(name, { reactionMs, loop: false });
+export async function launchFollowing(
+  name: string, opts: { reactionMs?: number; answersLight?: boolean } = {},
+): Promise<Browser> {
+  return launchCanvas(name, {
+    reactionMs: opts.reactionMs ?? 500, loop: false, answersLight: opts.answersLight ?? true,
+  });
 }
 
 /**
@@ -112,10 +117,19 @@ export async function launchFollowing(name: string, reactionMs = 500): Promise<B
  * of its own): a recording held up to the camera, or a person moving about without prompts.
  */
 export async function launchLooping(name: string): Promise<Browser> {
-  return launchCanvas(name, { reactionMs: 0, loop: true });
+  return launchCanvas(name, { reactionMs: 0, loop: true, answersLight: true });
 }
 
-async function launchCanvas(name: string, opts: { reactionMs: number; loop: boolean }): Promise<Browser> {
+/**
+ * Both canvas cameras answer the page's screen-light challenge as the filmed scene would: each
+ * frame drawn while the page paints a colour around the oval is lit by that colour through the
+ * clip's gain map (`light_NNNN.png` from `ilive-clips`: a head's normals, a print's flat sheet, a
+ * screen's glass), the forward model of `models::light::relight`, auto-exposure included. With
+ * `answersLight: false` the camera ignores the light, as an injected stream does.
+ */
+async function launchCanvas(
+  name: string, opts: { reactionMs: number; loop: boolean; answersLight: boolean },
+): Promise<Browser> {
   const c = clipFrames(name);
   const b = await launch(null);
   await b.ctx.route('**/__e2e_camera/**', async (route) => {
@@ -126,11 +140,17 @@ async function launchCanvas(name: string, opts: { reactionMs: number; loop: bool
         body: JSON.stringify({ count: c.frames.length, segments: c.segments, fps: c.fps }),
       });
     }
-    const i = Number(file.replace(/\.jpg$/, ''));
+    const light = file.startsWith('light_');
+    const i = Number(file.replace(/^light_/, '').replace(/\.(jpg|png)$/, ''));
     if (!Number.isInteger(i) || i < 0 || i >= c.frames.length) return route.fulfill({ status: 404 });
+    if (light) {
+      const gains = path.join(c.dir, `light_${String(i).padStart(4, '0')}.png`);
+      if (!fs.existsSync(gains)) return route.fulfill({ status: 404 });
+      return route.fulfill({ contentType: 'image/png', body: fs.readFileSync(gains) });
+    }
     return route.fulfill({ contentType: 'image/jpeg', body: fs.readFileSync(path.join(c.dir, c.frames[i])) });
   });
-  await b.ctx.addInitScript(({ reactionMs, loop }) => {
+  await b.ctx.addInitScript(({ reactionMs, loop, answersLight }) => {
     const w = window as any;
     const devices = navigator.mediaDevices as any;
     if (!devices) return;
@@ -159,10 +179,63 @@ async function launchCanvas(name: string, opts: { reactionMs: number; loop: bool
       const images: ImageBitmap[] = await Promise.all(
         Array.from({ length: meta.count }, async (_, i) =>
           createImageBitmap(await (await fetch(`/__e2e_camera/${i}.jpg`)).blob())));
+      const gains: Array<ImageBitmap | null> = answersLight
+        ? await Promise.all(Array.from({ length: meta.count }, async (_, i) => {
+          const r = await fetch(`/__e2e_camera/light_${i}.png`);
+          return r.ok ? createImageBitmap(await r.blob()) : null;
+        }))
+        : [];
       const canvas = document.createElement('canvas');
       canvas.width = images[0].width;
       canvas.height = images[0].height;
-      const g = canvas.getContext('2d')!;
+      const g = canvas.getContext('2d', { willReadFrequently: true })!;
+      const scratch = document.createElement('canvas');
+      scratch.width = canvas.width;
+      scratch.height = canvas.height;
+      const sg = scratch.getContext('2d', { willReadFrequently: true })!;
+      // Indoor light at arm's length (`ilive eval`'s INDOOR_STRENGTH) and the models' constants.
+      const STRENGTH = 0.2;
+      const SPECULAR_ALBEDO = 0.05;
+      const toLinear = Array.from({ length: 256 }, (_, v) => {
+        const c = v / 255;
+        return c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+      });
+      const toSrgb = (v: number) => {
+        const x = Math.min(1, Math.max(0, v));
+        return 255 * (x <= 0.0031308 ? x * 12.92 : 1.055 * Math.pow(x, 1 / 2.4) - 0.055);
+      };
+      // The colour the page paints around the oval now, in linear RGB, if any.
+      const painted = (): number[] | null => {
+        const el = document.querySelector('.light-field.on');
+        const m = el && getComputedStyle(el).backgroundColor.match(/\d+(\.\d+)?/g);
+        return m && m.length >= 3 ? m.slice(0, 3).map((v) => toLinear[Math.round(Number(v))]) : null;
+      };
+      const relight = (i: number, colour: number[]) => {
+        const gain = gains[i];
+        if (!gain) return;
+        sg.drawImage(gain, 0, 0);
+        const gd = sg.getImageData(0, 0, canvas.width, canvas.height).data;
+        const frame = g.getImageData(0, 0, canvas.width, canvas.height);
+        const px = frame.data;
+        const lit = new Float32Array((px.length / 4) * 3);
+        let before = 0;
+        let after = 0;
+        for (let p = 0, q = 0; p < px.length; p += 4, q += 3) {
+          const d = gd[p] / 255;
+          const sp = gd[p + 1] / 255;
+          for (let k = 0; k < 3; k += 1) {
+            const v = toLinear[px[p + k]];
+            lit[q + k] = v * (1 + STRENGTH * d * colour[k]) + STRENGTH * sp * colour[k] * SPECULAR_ALBEDO;
+          }
+          before += 0.2126 * toLinear[px[p]] + 0.7152 * toLinear[px[p + 1]] + 0.0722 * toLinear[px[p + 2]];
+          after += 0.2126 * lit[q] + 0.7152 * lit[q + 1] + 0.0722 * lit[q + 2];
+        }
+        const exposure = after > 0 ? before / after : 1;
+        for (let p = 0, q = 0; p < px.length; p += 4, q += 3) {
+          for (let k = 0; k < 3; k += 1) px[p + k] = toSrgb(lit[q + k] * exposure);
+        }
+        g.putImageData(frame, 0, 0);
+      };
       const neutral: number[] = meta.segments.neutral || [];
       const period = 2 * (neutral.length - 1);
       let n = 0;
@@ -175,6 +248,8 @@ async function launchCanvas(name: string, opts: { reactionMs: number; loop: bool
           : neutral[k < neutral.length ? k : period - k];
         n += 1;
         g.drawImage(images[i], 0, 0);
+        const colour = answersLight ? painted() : null;
+        if (colour) relight(i, colour);
       };
       draw();
       setInterval(draw, 1000 / meta.fps);
