@@ -72,9 +72,6 @@ pub enum Error {
     /// 422: no face in the target image of a comparison.
     #[error("no face was found in the target image")]
     NoFaceInTarget,
-    /// 422: no face in the image.
-    #[error("no face was found in the image")]
-    NoFace,
     /// 429: too many requests; retry after `retry_after` seconds.
     #[error("too many requests: retry in {retry_after} s")]
     RateLimited { limit: u32, retry_after: u64 },
@@ -141,8 +138,7 @@ impl Error {
             InvalidRedirectUrl(_)
             | InvalidWebhookUrl(_)
             | NoFaceInSource
-            | NoFaceInTarget
-            | NoFace => StatusCode::UNPROCESSABLE_ENTITY,
+            | NoFaceInTarget => StatusCode::UNPROCESSABLE_ENTITY,
             SessionNotFound | PhotoNotAvailable | NotFound => StatusCode::NOT_FOUND,
             SessionExpired => StatusCode::GONE,
             SessionAlreadyStarted => StatusCode::CONFLICT,
@@ -175,7 +171,6 @@ impl Error {
             InvalidImage(_) => "invalid_image",
             NoFaceInSource => "no_face_in_source",
             NoFaceInTarget => "no_face_in_target",
-            NoFace => "no_face",
             RateLimited { .. } => "rate_limited",
             NotFound => "not_found",
             Unavailable(_) => "not_ready",

@@ -1,8 +1,20 @@
-//! The OpenAPI 3.1 document, generated from the handlers' annotations and the shared types.
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and the shared types, then
+//! completed by [`Contract`]: what holds for many operations at once (rate-limit headers, the
+//! 500 answer) and the links from session creation to the routes that use the new session.
+//!
+//! The document is a promise: `scripts/schemathesis.sh` (in the test command) checks the real
+//! server against it.
 use axum::{routing::get, Json, Router};
 use utoipa::{
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
-    Modify, OpenApi,
+    openapi::{
+        header::Header,
+        link::LinkBuilder,
+        response::{Response, ResponseBuilder},
+        schema::{ObjectBuilder, Type},
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+        Content, Ref, RefOr,
+    },
+    IntoParams, Modify, OpenApi, ToResponse,
 };
 
 use crate::AppState;
@@ -12,7 +24,9 @@ use crate::AppState;
     info(
         title = "iLive",
         description = "Self-hosted face liveness verification. Errors are always \
-            `{\"detail\":{\"code\",\"message\"}}`; clients match on `code`.",
+            `{\"detail\":{\"code\",\"message\"}}`; clients match on `code`, and each response \
+            below names the codes it can carry. The capture WebSocket's messages are described \
+            by `docs/protocol.schema.json` (JSON Schema) and `docs/protocol.md`.",
         license(name = "MIT"),
     ),
     paths(
@@ -21,6 +35,7 @@ use crate::AppState;
         super::sessions::captcha,
         super::sessions::result,
         super::sessions::photo,
+        crate::ws::upgrade,
         super::faces::compare,
         super::faces::session_compare,
         super::faces::detect,
@@ -29,8 +44,8 @@ use crate::AppState;
         super::service::metrics,
         openapi_json,
     ),
-    components(schemas(app::api::WebhookPayload)),
-    modifiers(&ApiKeyScheme),
+    components(schemas(app::api::WebhookPayload), responses(RateLimited, InternalError)),
+    modifiers(&ApiKeyScheme, &Contract),
     tags(
         (name = "sessions", description = "Liveness sessions"),
         (name = "faces", description = "Face comparison and detection"),
@@ -38,6 +53,96 @@ use crate::AppState;
     )
 )]
 pub struct ApiDoc;
+
+/// A session id in the path.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub(crate) struct SessionId {
+    /// The `session_id` from creation; any other value is `session_not_found`.
+    #[param(format = Uuid)]
+    id: String,
+}
+
+/// The result token in the query.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub(crate) struct ResultToken {
+    /// The result token from creation (64 lowercase hex digits); any other value is
+    /// `invalid_token`.
+    #[param(pattern = "^[0-9a-f]{64}$")]
+    token: String,
+}
+
+/// The capture secret in the query.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub(crate) struct CaptureSecret {
+    /// The capture secret: the `c` parameter of `session_url` (64 lowercase hex digits).
+    #[param(pattern = "^[0-9a-f]{64}$")]
+    c: String,
+}
+
+/// `429 rate_limited`, the same on every limited route.
+pub(crate) struct RateLimited;
+
+impl<'s> ToResponse<'s> for RateLimited {
+    fn response() -> (&'s str, RefOr<Response>) {
+        let response = error_response(
+            "`rate_limited`: this minute's limit is spent (`docs/api.md`, \"Rate limits\").",
+        )
+        .header(
+            "Retry-After",
+            integer_header(1, "Seconds until the window turns."),
+        );
+        ("RateLimited", with_rate_headers(response).build().into())
+    }
+}
+
+/// `500 internal_error`: logged, never echoed.
+pub(crate) struct InternalError;
+
+impl<'s> ToResponse<'s> for InternalError {
+    fn response() -> (&'s str, RefOr<Response>) {
+        let response =
+            error_response("`internal_error`: something failed inside; it has been logged.");
+        ("InternalError", response.build().into())
+    }
+}
+
+fn error_response(description: &str) -> ResponseBuilder {
+    ResponseBuilder::new().description(description).content(
+        "application/json",
+        Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+    )
+}
+
+fn integer_header(minimum: u8, description: &str) -> Header {
+    let schema = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(minimum));
+    let mut h = Header::new(schema);
+    h.description = Some(description.into());
+    h
+}
+
+fn with_rate_headers(response: ResponseBuilder) -> ResponseBuilder {
+    response
+        .header(
+            "X-RateLimit-Limit",
+            integer_header(1, "Requests allowed in this window."),
+        )
+        .header(
+            "X-RateLimit-Remaining",
+            integer_header(0, "Requests left in this window."),
+        )
+        .header(
+            "X-RateLimit-Reset",
+            integer_header(1, "Seconds until the window turns."),
+        )
+}
 
 struct ApiKeyScheme;
 
@@ -56,13 +161,92 @@ impl Modify for ApiKeyScheme {
     }
 }
 
+/// The operations that create a session, and the links from their 201 to what uses it.
+const CREATORS: [&str; 2] = ["create_managed", "create_direct"];
+
+/// What holds across operations: rate-limited routes carry their headers on success, every
+/// route that can refuse a request can also fail inside (500), and the session creators link
+/// to the routes that take the new session's id and token.
+struct Contract;
+
+impl Modify for Contract {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                let responses = &mut op.responses.responses;
+                let limited = responses.contains_key("429");
+                let refuses = responses.keys().any(|s| s.starts_with('4'));
+                for (status, r) in responses.iter_mut() {
+                    if let (true, true, RefOr::T(r)) = (limited, status.starts_with('2'), r) {
+                        let headers = with_rate_headers(ResponseBuilder::new()).build().headers;
+                        r.headers.extend(headers);
+                    }
+                }
+                if refuses {
+                    responses.insert(
+                        "500".into(),
+                        RefOr::Ref(Ref::from_response_name("InternalError")),
+                    );
+                }
+                let creates = op
+                    .operation_id
+                    .as_deref()
+                    .is_some_and(|id| CREATORS.contains(&id));
+                if let (true, Some(RefOr::T(created))) = (creates, responses.get_mut("201")) {
+                    add_session_links(created);
+                }
+            }
+        }
+    }
+}
+
+/// Links from a 201 `SessionCreated` to every route that takes its id (and token).
+fn add_session_links(created: &mut Response) {
+    let id = "$response.body#/session_id";
+    let token = "$response.body#/token";
+    let with_token = [
+        ("result", "result", "The session's status and verdict."),
+        ("photo", "photo", "The portrait of a passed session."),
+        (
+            "compare",
+            "session_compare",
+            "Compare an image with the face verified in a passed session.",
+        ),
+    ];
+    for (name, operation, description) in with_token {
+        let link = LinkBuilder::new()
+            .operation_id(operation)
+            .parameter("id", id)
+            .parameter("token", token)
+            .description(description)
+            .build();
+        created.links.insert(name.into(), link.into());
+    }
+    let capture = LinkBuilder::new()
+        .operation_id("capture")
+        .parameter("id", id)
+        .description(
+            "The capture WebSocket the person's browser opens; its `c` is the `c` query \
+             parameter of `session_url` (the page builds the URL from its own location).",
+        )
+        .build();
+    created.links.insert("capture".into(), capture.into());
+}
+
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/openapi.json", get(openapi_json))
 }
 
 /// This document.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "service",
-    responses((status = 200, description = "OpenAPI 3.1 JSON")))]
+    responses((status = 200, description = "OpenAPI 3.1 JSON", content_type = "application/json")))]
 async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }

@@ -40,11 +40,14 @@ impl Form {
     }
 
     /// The text field `name`, trimmed; `None` when absent or blank.
+    /// An optional text field; absent, empty or `null` all mean "use the default". A multipart
+    /// part cannot be null, so clients generated from the OpenAPI document (where these fields
+    /// are nullable) send the JSON `null` as the text `null`.
     pub fn text(&self, name: &str) -> Option<&str> {
         self.text
             .get(name)
             .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
+            .filter(|s| !s.is_empty() && *s != "null")
     }
 }
 
