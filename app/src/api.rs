@@ -422,7 +422,11 @@ mod openapi {
     pub fn webhook_url() -> Schema {
         OneOfBuilder::new()
             .item(https_url())
-            .item(ObjectBuilder::new().schema_type(Type::String).max_length(Some(0)))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(0)),
+            )
             .item(ObjectBuilder::new().schema_type(Type::Null))
             .description(Some(format!(
                 "Where the signed verdict is POSTed; `null`, absent or `\"\"` for none. {RULES}"

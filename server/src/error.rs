@@ -135,10 +135,9 @@ impl Error {
             AccountInactive | CaptchaRequired | CaptchaInvalid(_) => StatusCode::FORBIDDEN,
             InvalidRequest(_) | EmptyImage | InvalidImage(_) => StatusCode::BAD_REQUEST,
             RequestTooLarge(_) | ImageTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            InvalidRedirectUrl(_)
-            | InvalidWebhookUrl(_)
-            | NoFaceInSource
-            | NoFaceInTarget => StatusCode::UNPROCESSABLE_ENTITY,
+            InvalidRedirectUrl(_) | InvalidWebhookUrl(_) | NoFaceInSource | NoFaceInTarget => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             SessionNotFound | PhotoNotAvailable | NotFound => StatusCode::NOT_FOUND,
             SessionExpired => StatusCode::GONE,
             SessionAlreadyStarted => StatusCode::CONFLICT,

@@ -40,7 +40,11 @@ pub fn check_syntax(raw: &str, policy: UrlPolicy) -> Result<Url, String> {
         return Err(format!(
             "must be an absolute {} URI: ASCII only (percent-encode anything else, an \
              international host in its xn-- form), a host, no user name or password",
-            if policy.allow_insecure { "http(s)" } else { "https" }
+            if policy.allow_insecure {
+                "http(s)"
+            } else {
+                "https"
+            }
         ));
     }
     let url = Url::parse(raw).map_err(|e| format!("not a valid URL ({e})"))?;

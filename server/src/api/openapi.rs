@@ -4,13 +4,17 @@
 //!
 //! The document is a promise: `scripts/schemathesis.sh` (in the test command) checks the real
 //! server against it.
+use std::sync::LazyLock;
+
 use axum::{routing::get, Json, Router};
+use serde_json::Value;
 use utoipa::{
     openapi::{
+        encoding::EncodingBuilder,
         header::Header,
         link::LinkBuilder,
         response::{Response, ResponseBuilder},
-        schema::{ObjectBuilder, Type},
+        schema::{AdditionalProperties, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type},
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
         Content, Ref, RefOr,
     },
@@ -202,8 +206,40 @@ impl Modify for Contract {
                 if let (true, Some(RefOr::T(created))) = (creates, responses.get_mut("201")) {
                     add_session_links(created);
                 }
+                if let Some(form) = op
+                    .request_body
+                    .as_mut()
+                    .and_then(|b| b.content.get_mut("multipart/form-data"))
+                {
+                    declare_image_parts(form);
+                }
             }
         }
+    }
+}
+
+/// An upload has no parts but its named ones (the server refuses others), and every binary part
+/// is an image in one of the formats the server decodes.
+fn declare_image_parts(form: &mut Content) {
+    let Some(RefOr::T(Schema::Object(schema))) = &mut form.schema else {
+        return;
+    };
+    schema.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+    let binary = |s: &RefOr<Schema>| {
+        matches!(s, RefOr::T(Schema::Object(o))
+            if o.format == Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+    };
+    let images: Vec<String> = schema
+        .properties
+        .iter()
+        .filter(|(_, s)| binary(s))
+        .map(|(name, _)| name.clone())
+        .collect();
+    for name in images {
+        let encoding = EncodingBuilder::new()
+            .content_type(Some("image/jpeg, image/png, image/webp"))
+            .build();
+        form.encoding.insert(name, encoding);
     }
 }
 
@@ -247,6 +283,39 @@ pub fn router() -> Router<AppState> {
 /// This document.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "service",
     responses((status = 200, description = "OpenAPI 3.1 JSON", content_type = "application/json")))]
-async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+async fn openapi_json() -> Json<&'static Value> {
+    static DOCUMENT: LazyLock<Value> = LazyLock::new(document);
+    Json(&DOCUMENT)
+}
+
+/// The document as served.
+pub fn document() -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    camel_case_links(&mut doc);
+    doc
+}
+
+/// utoipa 5.5 writes a link's fields in snake case (`operation_id`); OpenAPI spells them
+/// `operationId`, `operationRef` and `requestBody`, and tools ignore links spelt otherwise.
+fn camel_case_links(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::Object(links)) = map.get_mut("links") {
+                for link in links.values_mut().filter_map(Value::as_object_mut) {
+                    for (from, to) in [
+                        ("operation_id", "operationId"),
+                        ("operation_ref", "operationRef"),
+                        ("request_body", "requestBody"),
+                    ] {
+                        if let Some(x) = link.remove(from) {
+                            link.insert(to.into(), x);
+                        }
+                    }
+                }
+            }
+            map.values_mut().for_each(camel_case_links);
+        }
+        Value::Array(items) => items.iter_mut().for_each(camel_case_links),
+        _ => {}
+    }
 }

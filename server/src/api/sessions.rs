@@ -293,7 +293,10 @@ async fn photo(
 ) -> Result<Response> {
     let s = authorised(&state, &id, query.as_deref()).await?;
     if s.status != SessionStatus::Completed {
-        let mut resp = (StatusCode::ACCEPTED, Json(PhotoPending { status: s.status }))
+        let mut resp = (
+            StatusCode::ACCEPTED,
+            Json(PhotoPending { status: s.status }),
+        )
             .into_response();
         resp.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
