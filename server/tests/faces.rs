@@ -159,13 +159,14 @@ async fn compare_same_person_matches_and_different_people_do_not() {
 }
 
 #[tokio::test]
-async fn compare_reports_which_image_has_no_face() {
+async fn compare_reports_which_image_has_no_face_and_detect_finds_none() {
     let srv = TestServer::start(&[]).await;
     let (key, _) = srv.create_key("acme").await;
     let r = compare(&srv, &key, &photo("coffee.png"), &photo("obama.jpg")).await;
     expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "no_face_in_source").await;
     let r = compare(&srv, &key, &photo("obama.jpg"), &photo("chelsea.png")).await;
     expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "no_face_in_target").await;
+    // Detection answers an empty list instead: no face is an answer, not an error.
     let r = post(
         &srv,
         "/api/v2/faces:detect",
@@ -173,7 +174,10 @@ async fn compare_reports_which_image_has_no_face() {
         Form::new().file("image", &photo("coffee.png")),
     )
     .await;
-    expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "no_face").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["faces"], json!([]), "{v}");
+    assert_eq!(v["image_size"], json!({"width": 600, "height": 400}));
     srv.stop().await;
 }
 
