@@ -147,7 +147,36 @@ impl Error {
         }
     }
 
-    /// The stable machine code clients match on.
+    /// Every code [`Error::code`] returns. The OpenAPI document pins each error response's
+    /// `detail.code` to the codes of this list that its description names.
+    pub const CODES: [&'static str; 24] = [
+        "missing_api_key",
+        "invalid_api_key",
+        "account_inactive",
+        "invalid_request",
+        "request_too_large",
+        "invalid_redirect_url",
+        "invalid_webhook_url",
+        "captcha_required",
+        "captcha_invalid",
+        "session_not_found",
+        "session_expired",
+        "invalid_token",
+        "session_already_started",
+        "photo_not_available",
+        "image_too_large",
+        "empty_image",
+        "invalid_image",
+        "no_face_in_source",
+        "no_face_in_target",
+        "rate_limited",
+        "not_found",
+        "not_ready",
+        "capacity",
+        "internal_error",
+    ];
+
+    /// The stable machine code clients match on (each one listed in [`Error::CODES`]).
     pub fn code(&self) -> &'static str {
         use Error::*;
         match self {
@@ -211,5 +240,47 @@ impl IntoResponse for Error {
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    /// `CODES` lists exactly the codes of the variants, once each.
+    #[test]
+    fn the_code_list_is_complete() {
+        use Error::*;
+        let one_of_each = [
+            MissingApiKey,
+            InvalidApiKey,
+            AccountInactive,
+            InvalidRequest(String::new()),
+            RequestTooLarge(0),
+            InvalidRedirectUrl(String::new()),
+            InvalidWebhookUrl(String::new()),
+            CaptchaRequired,
+            CaptchaInvalid(String::new()),
+            SessionNotFound,
+            SessionExpired,
+            InvalidToken,
+            SessionAlreadyStarted,
+            PhotoNotAvailable,
+            ImageTooLarge(0),
+            EmptyImage,
+            InvalidImage(String::new()),
+            NoFaceInSource,
+            NoFaceInTarget,
+            RateLimited {
+                limit: 1,
+                retry_after: 1,
+            },
+            NotFound,
+            Unavailable(String::new()),
+            Capacity { retry_after: 1 },
+            Internal(anyhow::anyhow!("x")),
+        ];
+        let codes: Vec<&str> = one_of_each.iter().map(Error::code).collect();
+        assert_eq!(codes, Error::CODES);
     }
 }

@@ -149,7 +149,10 @@ async fn session_creation_links_to_the_routes_that_use_the_session() {
             assert!(operation_ids.contains(&target), "no operation {target}");
             assert_eq!(link["parameters"]["id"], "$response.body#/session_id");
         }
-        assert_eq!(links["result"]["parameters"]["token"], "$response.body#/token");
+        assert_eq!(
+            links["result"]["parameters"]["token"],
+            "$response.body#/token"
+        );
     }
     // Every refusal the server can give is documented, 500 included.
     let detect = &doc["paths"]["/api/v2/faces:detect"]["post"]["responses"];

@@ -14,14 +14,17 @@ use utoipa::{
         header::Header,
         link::LinkBuilder,
         response::{Response, ResponseBuilder},
-        schema::{AdditionalProperties, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type},
+        schema::{
+            AdditionalProperties, AllOfBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat,
+            Type,
+        },
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
         Content, Ref, RefOr,
     },
     IntoParams, Modify, OpenApi, ToResponse,
 };
 
-use crate::AppState;
+use crate::{error::Error, AppState};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -119,8 +122,40 @@ impl<'s> ToResponse<'s> for InternalError {
 fn error_response(description: &str) -> ResponseBuilder {
     ResponseBuilder::new().description(description).content(
         "application/json",
-        Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+        Content::new(Some(error_body(description))),
     )
+}
+
+/// `ErrorBody` with `detail.code` pinned to the codes that `description` names in backticks, so
+/// that a client (and Schemathesis) knows every code a response can carry.
+fn error_body(description: &str) -> RefOr<Schema> {
+    let codes: Vec<&str> = description
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|c| Error::CODES.contains(c))
+        .collect();
+    if codes.is_empty() {
+        return Ref::from_schema_name("ErrorBody").into();
+    }
+    let code = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(codes));
+    let detail = ObjectBuilder::new().property("code", code);
+    AllOfBuilder::new()
+        .item(Ref::from_schema_name("ErrorBody"))
+        .item(ObjectBuilder::new().property("detail", detail))
+        .into()
+}
+
+/// Pins the codes of an error response written in a handler's annotation.
+fn pin_error_codes(response: &mut Response) {
+    let Some(content) = response.content.get_mut("application/json") else {
+        return;
+    };
+    if matches!(&content.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/ErrorBody")) {
+        content.schema = Some(error_body(&response.description));
+    }
 }
 
 fn integer_header(minimum: u8, description: &str) -> Header {
@@ -188,10 +223,12 @@ impl Modify for Contract {
                 let limited = responses.contains_key("429");
                 let refuses = responses.keys().any(|s| s.starts_with('4'));
                 for (status, r) in responses.iter_mut() {
-                    if let (true, true, RefOr::T(r)) = (limited, status.starts_with('2'), r) {
+                    let RefOr::T(r) = r else { continue };
+                    if limited && status.starts_with('2') {
                         let headers = with_rate_headers(ResponseBuilder::new()).build().headers;
                         r.headers.extend(headers);
                     }
+                    pin_error_codes(r);
                 }
                 if refuses {
                     responses.insert(

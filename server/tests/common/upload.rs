@@ -52,7 +52,12 @@ impl Form {
     }
 }
 
-pub async fn post(srv: &TestServer, path: &str, key: Option<&str>, form: Form) -> reqwest::Response {
+pub async fn post(
+    srv: &TestServer,
+    path: &str,
+    key: Option<&str>,
+    form: Form,
+) -> reqwest::Response {
     let (content_type, body) = form.finish();
     let mut req = Client::new()
         .post(srv.url(path))
