@@ -92,6 +92,11 @@ pub(crate) struct CaptureSecret {
     c: String,
 }
 
+/// A JPEG image.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub(crate) struct Jpeg(#[allow(dead_code)] Vec<u8>);
+
 /// `429 rate_limited`, the same on every limited route.
 pub(crate) struct RateLimited;
 

@@ -14,7 +14,7 @@ use app::api::{
     SessionCreated, SessionResult, SessionStatus, Verdict, MAX_REFERENCE_CHARS,
 };
 
-use super::openapi::{RateLimited, ResultToken, SessionId};
+use super::openapi::{Jpeg, RateLimited, ResultToken, SessionId};
 use crate::{
     error::{Error, Result},
     extract::{query_param, rate_key, ApiJson, ApiKey, ClientIp, OptionalJson},
@@ -276,7 +276,7 @@ async fn result(
     get, path = "/api/v1/session/{id}/photo", tag = "sessions",
     params(SessionId, ResultToken),
     responses(
-        (status = 200, content_type = "image/jpeg", body = Vec<u8>, description = "480×600 JPEG",
+        (status = 200, content_type = "image/jpeg", body = inline(Jpeg), description = "480×600 JPEG",
             headers(("Cache-Control" = String, description = "`no-store`"))),
         (status = 202, body = PhotoPending, description = "The session has not completed yet: retry after `Retry-After` seconds.",
             headers(("Retry-After" = u64, description = "Seconds to wait (2)."))),
