@@ -90,12 +90,13 @@ impl ChallengeKind {
 
 /// What `redirect_url` and `webhook_url` must look like (ECMA-262, as in the OpenAPI document):
 /// an absolute `https` URI in RFC 3986's ASCII syntax (percent-encode anything else, write an
-/// international host in its `xn--` form), a host, no user name or password, an optional port.
+/// international host in its `xn--` form, not percent-encoded), a host, no user name or
+/// password, an optional port.
 /// The server checks it with this very pattern before its own URL rules (`docs/api.md`, "URL
 /// rules"), so the document and the server cannot disagree on syntax.
 pub const HTTPS_URL_PATTERN: &str = concat!(
     r"^[Hh][Tt][Tt][Pp][Ss]://",
-    r"(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+)",
+    r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=-]+)",
     r"(?::[0-9]{1,5})?",
     r"(?:[/?#](?:[A-Za-z0-9._~!$&'()*+,;=:@/?#-]|%[0-9A-Fa-f]{2})*)?$",
 );

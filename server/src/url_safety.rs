@@ -225,6 +225,8 @@ mod tests {
             " https://example.com/",
             "https://example.com/\n",
             "https://bücher.example/",
+            "https://b%C3%BCcher.example/",
+            "https://%dA%c4p/",
             "https://example.com/%zz",
             "http://example.com/",
             "ftp://example.com/",
