@@ -417,6 +417,7 @@ mod openapi {
             .description(Some(format!(
                 "Where the browser returns after the verdict. {RULES}"
             )))
+            .examples(["https://93.184.216.34/return?from=ilive"])
             .build()
     }
 
