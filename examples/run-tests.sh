@@ -2,10 +2,12 @@
 # Runs every integration example against a real iLive server: a fresh temp database, a real
 # tenant key, real managed sessions and real signed webhook deliveries.
 # Usage: bash examples/run-tests.sh        (ILIVE_BIN=/path/to/ilive to pick the binary)
-set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-TARGET=${CARGO_TARGET_DIR:-$HOME/.cache/ilive/target}
+source "$ROOT/scripts/lib.sh"
+# Every check reports and the run goes on; the summary line decides.
+set +e
+TARGET=$CARGO_TARGET_DIR
 BIN=${ILIVE_BIN:-$TARGET/debug/ilive}
 if [ ! -x "$BIN" ]; then
   echo "building ilive..."
@@ -29,11 +31,6 @@ PASS=0 FAIL=0
 ok()   { PASS=$((PASS + 1)); echo "  ok   $1"; }
 bad()  { FAIL=$((FAIL + 1)); echo "  FAIL $1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/       /'; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() { # wait_for SECONDS COMMAND...
-  local deadline=$(( $(date +%s) + $1 )); shift
-  until "$@"; do [ "$(date +%s)" -ge "$deadline" ] && return 1; sleep 0.2; done
-}
 sign() { printf '%s.%s' "$1" "$2" | openssl dgst -sha256 -hmac "$SECRET" | sed 's/^.*= *//'; }
 post_webhook() { # post_webhook URL TIMESTAMP SIGNATURE BODY -> prints HTTP status
   curl -s -o /dev/null -w '%{http_code}' -X POST "$1" -H 'Content-Type: application/json' \
@@ -42,19 +39,12 @@ post_webhook() { # post_webhook URL TIMESTAMP SIGNATURE BODY -> prints HTTP stat
 }
 
 # --- server ---------------------------------------------------------------------------------
-PORT=$(free_port)
-export ILIVE_URL=http://127.0.0.1:$PORT
-keys=$("$BIN" --database-url "sqlite://$TMP/db.sqlite" keys create --tenant examples 2>&1) || { echo "$keys"; exit 1; }
-export ILIVE_API_KEY=$(echo "$keys" | grep -o 'iksk_[0-9a-zA-Z_]*' | head -1)
-SECRET=$(echo "$keys" | grep -o 'whsec_[0-9a-zA-Z_]*' | head -1)
-export ILIVE_WEBHOOK_SECRET=$SECRET
-RAYON_NUM_THREADS=1 "$BIN" --addr "127.0.0.1:$PORT" --database-url "sqlite://$TMP/db.sqlite" \
-  --public-url "$ILIVE_URL" --site-root "$ROOT/target/site" --dev-allow-insecure-urls \
-  > "$TMP/server.log" 2>&1 &
-PIDS+=($!)
-if ! wait_for 30 curl -sf -o /dev/null "$ILIVE_URL/healthz"; then
-  echo "server did not start:"; cat "$TMP/server.log"; echo "0 passed, 1 failed"; exit 1
+# The receivers listen on loopback over http: only the development URL policy allows that.
+if ! start_ilive "$BIN" "$TMP" --dev-allow-insecure-urls; then
+  echo "0 passed, 1 failed"; exit 1
 fi
+PIDS+=("$ILIVE_PID")
+SECRET=$ILIVE_WEBHOOK_SECRET
 echo "server on $ILIVE_URL"
 
 # Checks a running receiver beyond the real delivery: a tampered body and an old timestamp must

@@ -30,6 +30,12 @@ if [ ! -x "$tools/node_modules/.bin/wasm-opt" ]; then
   fi
 fi
 
+# The test command checks the server against its OpenAPI document with Schemathesis, pinned, in
+# a virtual environment of its own (scripts/lib.sh).
+if [ "${1:-}" = "--browser" ]; then
+  ensure_schemathesis
+fi
+
 # The browser tests need Debian's Chromium (no browser downloads) and openssl; `ilive eval`
 # reads videos with ffmpeg; the shell webhook receiver in examples/curl is served by socat.
 # Only with --browser (the test command), and only what is missing.

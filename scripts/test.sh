@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # THE TEST COMMAND. Sets up what is missing (tools, model weights, reference outputs of the
 # original runtime, test photos and clips, Chromium), builds, and runs every test: unit and
-# integration tests of all crates against the real server, models and weights, then the browser
-# tests in real Chromium with a fake camera.
+# integration tests of all crates against the real server, models and weights, Schemathesis against
+# the real server's OpenAPI document, the integration examples, then the browser tests in real
+# Chromium with a fake camera.
 source "$(dirname "$0")/lib.sh"
 start=$(date +%s)
 
@@ -20,6 +21,9 @@ export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
 # The frontend crate is excluded: it only holds hydrate(), and building it beside the server
 # would unify the app crate's `hydrate` and `ssr` features, running browser-only code in SSR.
 cargo test --workspace --exclude frontend --no-fail-fast
+
+log "checking the real server against its OpenAPI document (Schemathesis)"
+bash "$ILIVE_ROOT/scripts/schemathesis.sh"
 
 log "running the integration examples against a real server"
 bash "$ILIVE_ROOT/examples/run-tests.sh"

@@ -88,37 +88,67 @@ impl ChallengeKind {
     ];
 }
 
-/// `POST /api/v1/managed-session` request.
+/// What `redirect_url` and `webhook_url` must look like (ECMA-262, as in the OpenAPI document):
+/// an absolute `https` URI in RFC 3986's ASCII syntax (percent-encode anything else, write an
+/// international host in its `xn--` form, not percent-encoded), a host, no user name or
+/// password, an optional port.
+/// The server checks it with this very pattern before its own URL rules (`docs/api.md`, "URL
+/// rules"), so the document and the server cannot disagree on syntax.
+pub const HTTPS_URL_PATTERN: &str = concat!(
+    r"^[Hh][Tt][Tt][Pp][Ss]://",
+    r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=-]+)",
+    r"(?::[0-9]{1,5})?",
+    r"(?:[/?#](?:[A-Za-z0-9._~!$&'()*+,;=:@/?#-]|%[0-9A-Fa-f]{2})*)?$",
+);
+
+/// Longest `redirect_url` or `webhook_url`, as sent and once normalised.
+pub const MAX_URL_LEN: usize = 2048;
+
+/// Longest `reference_id`, in characters.
+pub const MAX_REFERENCE_CHARS: usize = 128;
+
+/// `POST /api/v1/managed-session` request. Unknown fields are refused (`invalid_request`), so a
+/// misspelt optional field cannot pass unnoticed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct ManagedSessionRequest {
-    /// Where the browser returns after the verdict (https, public host).
+    /// Where the browser returns after the verdict.
+    #[cfg_attr(feature = "ssr", schema(schema_with = openapi::redirect_url))]
     pub redirect_url: String,
-    /// Where the signed verdict is POSTed (https, public host).
+    /// Where the signed verdict is POSTed; `null`, absent or `""` for none.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(schema_with = openapi::webhook_url))]
     pub webhook_url: Option<String>,
     /// The integrator's own reference, echoed back (at most 128 characters).
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_length = 128))]
     pub reference_id: Option<String>,
+    /// `null` or absent: `active`.
     #[serde(default)]
     pub mode: Option<Mode>,
-    /// UI language, e.g. `en`.
+    /// UI language tag, e.g. `en` or `pt-BR`: letters, digits, `-` and `_`, at most 35.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(pattern = r"^[A-Za-z0-9_-]{1,35}$"))]
     pub locale: Option<String>,
 }
 
-/// `POST /api/v1/session` request (direct session, no API key).
+/// `POST /api/v1/session` request (direct session, no API key). The whole body may also be
+/// empty or `null`; unknown fields are refused.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct DirectSessionRequest {
+    /// `null` or absent: `active`.
     #[serde(default)]
     pub mode: Option<Mode>,
     /// CAPTCHA solution; required when CAPTCHA is enabled. For the built-in proof of work it is
     /// `"<challenge>:<nonce>"`.
     #[serde(default)]
     pub captcha: Option<String>,
-    /// UI language, e.g. `en`.
+    /// UI language tag, e.g. `en` or `pt-BR`: letters, digits, `-` and `_`, at most 35.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(pattern = r"^[A-Za-z0-9_-]{1,35}$"))]
     pub locale: Option<String>,
 }
 
@@ -126,6 +156,7 @@ pub struct DirectSessionRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct SessionCreated {
+    #[cfg_attr(feature = "ssr", schema(format = Uuid))]
     pub session_id: String,
     /// The page to send the user to; holds the single-use capture secret.
     pub session_url: String,
@@ -133,6 +164,7 @@ pub struct SessionCreated {
     pub token: String,
     pub mode: Mode,
     /// RFC 3339 UTC.
+    #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub expires_at: String,
 }
 
@@ -166,6 +198,7 @@ pub struct ChallengeOutcome {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct SessionResult {
+    #[cfg_attr(feature = "ssr", schema(format = Uuid))]
     pub session_id: String,
     pub status: SessionStatus,
     pub mode: Mode,
@@ -183,8 +216,10 @@ pub struct SessionResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub camera_metadata: Option<serde_json::Value>,
+    #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub completed_at: Option<String>,
     pub photo_available: bool,
 }
@@ -206,6 +241,7 @@ pub struct WebhookPayload {
     #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub location: Option<serde_json::Value>,
     /// RFC 3339 UTC time of the verdict.
+    #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub timestamp: String,
 }
 
@@ -345,4 +381,64 @@ pub struct DetectedFace {
 pub struct DetectResponse {
     pub faces: Vec<DetectedFace>,
     pub image_size: ImageSize,
+}
+
+/// `202` answer of the photo route while the session has not completed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct PhotoPending {
+    /// `created` or `in_progress`.
+    pub status: SessionStatus,
+}
+
+/// Schemas that the derive cannot state, built from the same constants the server checks with.
+#[cfg(feature = "ssr")]
+mod openapi {
+    use utoipa::openapi::{
+        schema::{ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type},
+        Object,
+    };
+
+    use super::{HTTPS_URL_PATTERN, MAX_URL_LEN};
+
+    fn https_url() -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::Custom("uri".into())))
+            .pattern(Some(HTTPS_URL_PATTERN))
+            .max_length(Some(MAX_URL_LEN))
+    }
+
+    const RULES: &str = "An absolute `https` URI (RFC 3986, ASCII: percent-encode anything else \
+        and write an international host in its `xn--` form), without user name or password, at \
+        most 2048 characters as sent and once normalised, port at most 65535. Its host must be \
+        — and resolve only to — public unicast addresses: loopback, private, link-local, CGNAT, \
+        multicast, reserved and documentation ranges and `localhost` are refused with 422, as is \
+        a host that does not resolve. A server started with `ILIVE_DEV_ALLOW_INSECURE_URLS` (for \
+        local development only) also takes `http` and any host.";
+
+    pub fn redirect_url() -> Object {
+        https_url()
+            .description(Some(format!(
+                "Where the browser returns after the verdict. {RULES}"
+            )))
+            .examples(["https://93.184.216.34/return?from=ilive"])
+            .build()
+    }
+
+    pub fn webhook_url() -> Schema {
+        OneOfBuilder::new()
+            .item(https_url())
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(0)),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .description(Some(format!(
+                "Where the signed verdict is POSTed; `null`, absent or `\"\"` for none. {RULES}"
+            )))
+            .build()
+            .into()
+    }
 }

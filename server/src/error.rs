@@ -72,9 +72,6 @@ pub enum Error {
     /// 422: no face in the target image of a comparison.
     #[error("no face was found in the target image")]
     NoFaceInTarget,
-    /// 422: no face in the image.
-    #[error("no face was found in the image")]
-    NoFace,
     /// 429: too many requests; retry after `retry_after` seconds.
     #[error("too many requests: retry in {retry_after} s")]
     RateLimited { limit: u32, retry_after: u64 },
@@ -138,11 +135,9 @@ impl Error {
             AccountInactive | CaptchaRequired | CaptchaInvalid(_) => StatusCode::FORBIDDEN,
             InvalidRequest(_) | EmptyImage | InvalidImage(_) => StatusCode::BAD_REQUEST,
             RequestTooLarge(_) | ImageTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            InvalidRedirectUrl(_)
-            | InvalidWebhookUrl(_)
-            | NoFaceInSource
-            | NoFaceInTarget
-            | NoFace => StatusCode::UNPROCESSABLE_ENTITY,
+            InvalidRedirectUrl(_) | InvalidWebhookUrl(_) | NoFaceInSource | NoFaceInTarget => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             SessionNotFound | PhotoNotAvailable | NotFound => StatusCode::NOT_FOUND,
             SessionExpired => StatusCode::GONE,
             SessionAlreadyStarted => StatusCode::CONFLICT,
@@ -152,7 +147,36 @@ impl Error {
         }
     }
 
-    /// The stable machine code clients match on.
+    /// Every code [`Error::code`] returns. The OpenAPI document pins each error response's
+    /// `detail.code` to the codes of this list that its description names.
+    pub const CODES: [&'static str; 24] = [
+        "missing_api_key",
+        "invalid_api_key",
+        "account_inactive",
+        "invalid_request",
+        "request_too_large",
+        "invalid_redirect_url",
+        "invalid_webhook_url",
+        "captcha_required",
+        "captcha_invalid",
+        "session_not_found",
+        "session_expired",
+        "invalid_token",
+        "session_already_started",
+        "photo_not_available",
+        "image_too_large",
+        "empty_image",
+        "invalid_image",
+        "no_face_in_source",
+        "no_face_in_target",
+        "rate_limited",
+        "not_found",
+        "not_ready",
+        "capacity",
+        "internal_error",
+    ];
+
+    /// The stable machine code clients match on (each one listed in [`Error::CODES`]).
     pub fn code(&self) -> &'static str {
         use Error::*;
         match self {
@@ -175,7 +199,6 @@ impl Error {
             InvalidImage(_) => "invalid_image",
             NoFaceInSource => "no_face_in_source",
             NoFaceInTarget => "no_face_in_target",
-            NoFace => "no_face",
             RateLimited { .. } => "rate_limited",
             NotFound => "not_found",
             Unavailable(_) => "not_ready",
@@ -217,5 +240,47 @@ impl IntoResponse for Error {
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    /// `CODES` lists exactly the codes of the variants, once each.
+    #[test]
+    fn the_code_list_is_complete() {
+        use Error::*;
+        let one_of_each = [
+            MissingApiKey,
+            InvalidApiKey,
+            AccountInactive,
+            InvalidRequest(String::new()),
+            RequestTooLarge(0),
+            InvalidRedirectUrl(String::new()),
+            InvalidWebhookUrl(String::new()),
+            CaptchaRequired,
+            CaptchaInvalid(String::new()),
+            SessionNotFound,
+            SessionExpired,
+            InvalidToken,
+            SessionAlreadyStarted,
+            PhotoNotAvailable,
+            ImageTooLarge(0),
+            EmptyImage,
+            InvalidImage(String::new()),
+            NoFaceInSource,
+            NoFaceInTarget,
+            RateLimited {
+                limit: 1,
+                retry_after: 1,
+            },
+            NotFound,
+            Unavailable(String::new()),
+            Capacity { retry_after: 1 },
+            Internal(anyhow::anyhow!("x")),
+        ];
+        let codes: Vec<&str> = one_of_each.iter().map(Error::code).collect();
+        assert_eq!(codes, Error::CODES);
     }
 }

@@ -10,6 +10,7 @@ use axum::{
     http::{header, request::Parts},
 };
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use subtle::ConstantTimeEq;
 
 use crate::{
@@ -21,7 +22,9 @@ use crate::{
 /// Largest JSON body accepted by the API.
 pub const JSON_LIMIT: usize = 64 * 1024;
 
-/// `axum::Json` whose rejections are `invalid_request` (400) or `request_too_large` (413).
+/// `axum::Json` for a JSON object body, whose rejections are `invalid_request` (400) or
+/// `request_too_large` (413). Only an object is read: serde would otherwise also build a struct
+/// from an array of its field values, which no document describes.
 pub struct ApiJson<T>(pub T);
 
 impl<T, S> FromRequest<S> for ApiJson<T>
@@ -32,8 +35,8 @@ where
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+        match axum::Json::<Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => from_object(v).map(ApiJson),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(Error::InvalidRequest(
                 "send a JSON body with Content-Type: application/json".into(),
             )),
@@ -42,13 +45,19 @@ where
                 "malformed JSON: {}",
                 e.body_text()
             ))),
-            Err(JsonRejection::JsonDataError(e)) => Err(Error::InvalidRequest(format!(
-                "invalid fields: {}",
-                e.body_text()
-            ))),
             Err(other) => Err(Error::InvalidRequest(other.body_text())),
         }
     }
+}
+
+/// The request's fields from a JSON object; anything else is `invalid_request`.
+fn from_object<T: DeserializeOwned>(v: Value) -> Result<T, Error> {
+    if !v.is_object() {
+        return Err(Error::InvalidRequest(
+            "the body must be a JSON object".into(),
+        ));
+    }
+    T::deserialize(v).map_err(|e| Error::InvalidRequest(format!("invalid fields: {e}")))
 }
 
 /// The credentials of an `Authorization: Bearer <token>` value; the scheme is matched without
@@ -180,7 +189,8 @@ fn body_error(r: BytesRejection) -> Error {
     }
 }
 
-/// Like [`ApiJson`], but an empty body (with or without a content type) means `T::default()`.
+/// Like [`ApiJson`], but an empty body (with or without a content type) or `null` means
+/// `T::default()`.
 pub struct OptionalJson<T>(pub T);
 
 impl<T, S> FromRequest<S> for OptionalJson<T>
@@ -197,9 +207,11 @@ where
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(T::default()));
         }
-        serde_json::from_slice(&bytes)
-            .map(OptionalJson)
-            .map_err(|e| Error::InvalidRequest(format!("malformed JSON: {e}")))
+        match serde_json::from_slice(&bytes) {
+            Ok(Value::Null) => Ok(OptionalJson(T::default())),
+            Ok(v) => from_object(v).map(OptionalJson),
+            Err(e) => Err(Error::InvalidRequest(format!("malformed JSON: {e}"))),
+        }
     }
 }
 

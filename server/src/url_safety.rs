@@ -1,12 +1,16 @@
 //! Guards on integrator-supplied URLs (`redirect_url`, `webhook_url`) against server-side request
-//! forgery: https only, no userinfo, and a host that is — and resolves only to — public
-//! addresses. Odd IPv4 spellings (decimal, octal, hex, short forms) are normalised by the WHATWG
+//! forgery: an absolute https URI in RFC 3986 syntax (the OpenAPI document's pattern,
+//! [`app::api::HTTPS_URL_PATTERN`]), no userinfo, and a host that is — and resolves only to —
+//! public addresses. Odd IPv4 spellings (decimal, octal, hex, short forms) are normalised by the WHATWG
 //! URL parser before the address check, so `https://0x7f.1/` is seen as 127.0.0.1.
 use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    sync::LazyLock,
     time::Duration,
 };
 
+use app::api::HTTPS_URL_PATTERN;
+use regex::Regex;
 use url::{Host, Url};
 
 /// How strict to be. `allow_insecure` is a development setting: plain http and private or
@@ -17,14 +21,33 @@ pub struct UrlPolicy {
 }
 
 /// Longest accepted URL, in bytes, as sent and once normalised.
-pub const MAX_URL_BYTES: usize = 2048;
+pub const MAX_URL_BYTES: usize = app::api::MAX_URL_LEN;
+
+/// The document's pattern, and its development variant that also takes `http`. Checking the
+/// very pattern the OpenAPI document publishes keeps the two from drifting apart.
+static SYNTAX: LazyLock<[Regex; 2]> = LazyLock::new(|| {
+    let insecure = HTTPS_URL_PATTERN.replacen("[Ss]://", "[Ss]?://", 1);
+    [HTTPS_URL_PATTERN, insecure.as_str()]
+        .map(|p| Regex::new(p).expect("the URL pattern is a constant, checked by a unit test"))
+});
 
 /// Parses and checks a URL without touching the network (literal IP hosts are checked here).
 pub fn check_syntax(raw: &str, policy: UrlPolicy) -> Result<Url, String> {
     if raw.len() > MAX_URL_BYTES {
         return Err(format!("longer than {MAX_URL_BYTES} characters"));
     }
-    let url = Url::parse(raw.trim()).map_err(|e| format!("not a valid URL ({e})"))?;
+    if !SYNTAX[usize::from(policy.allow_insecure)].is_match(raw) {
+        return Err(format!(
+            "must be an absolute {} URI: ASCII only (percent-encode anything else, an \
+             international host in its xn-- form), a host, no user name or password",
+            if policy.allow_insecure {
+                "http(s)"
+            } else {
+                "https"
+            }
+        ));
+    }
+    let url = Url::parse(raw).map_err(|e| format!("not a valid URL ({e})"))?;
     // What is stored and checked again before each webhook delivery is the normalised URL,
     // which can be several times longer than what was sent: percent-encoding triples a
     // character, and an internationalised host grows into its `xn--` form.
@@ -167,20 +190,58 @@ mod tests {
 
     /// Found by the `url_safety` fuzz target: a URL within the limit as sent but not once
     /// normalised was accepted, stored normalised, and then refused before every webhook
-    /// delivery. The fuzzer's input is `fuzz/corpus/url_safety/regression_normalised_length.txt`.
+    /// delivery. The fuzzer's input is `fuzz/corpus/url_safety/regression_normalised_length.txt`;
+    /// its spaces (and the international host below) are now refused by the syntax check
+    /// already, but a numeric host still grows when it is normalised.
     #[test]
     fn the_limit_holds_for_the_normalised_url() {
         let spaces = format!("https://example.com/a{}b", " ".repeat(1000));
-        assert!(spaces.len() <= MAX_URL_BYTES);
-        let err = check_syntax(&spaces, STRICT).unwrap_err();
-        assert!(err.contains("once normalised"), "{err}");
-        // Each two-byte `ü.` becomes the eight bytes `xn--tda.`.
+        assert!(check_syntax(&spaces, STRICT).unwrap_err().contains("URI"));
         let idn = format!("https://{}example/", "ü.".repeat(500));
-        assert!(idn.len() <= MAX_URL_BYTES);
-        let err = check_syntax(&idn, STRICT).unwrap_err();
+        assert!(check_syntax(&idn, STRICT).unwrap_err().contains("URI"));
+        // `1` is normalised to `0.0.0.1/`: seven bytes more.
+        let short = format!("https://1?{}", "a".repeat(MAX_URL_BYTES - 12));
+        assert!(short.len() <= MAX_URL_BYTES);
+        let err = check_syntax(&short, STRICT).unwrap_err();
         assert!(err.contains("once normalised"), "{err}");
         let ok = check_syntax(&format!("https://example.com/{}", "a".repeat(2000)), STRICT);
         assert!(ok.is_ok_and(|u| u.as_str().len() <= MAX_URL_BYTES));
+    }
+
+    /// The published pattern is what the server checks: whatever it refuses is refused here,
+    /// and the syntax it accepts gets past it to the address rules.
+    #[test]
+    fn the_documented_pattern_is_the_syntax_check() {
+        for bad in [
+            "",
+            "/relative",
+            "example.com/cb",
+            "https:example.com",
+            "https:/example.com",
+            "https://",
+            "https://:443/",
+            "https://user:pw@example.com/",
+            "https://example.com/a b",
+            " https://example.com/",
+            "https://example.com/\n",
+            "https://bücher.example/",
+            "https://b%C3%BCcher.example/",
+            "https://%dA%c4p/",
+            "https://example.com/%zz",
+            "http://example.com/",
+            "ftp://example.com/",
+            "javascript:alert(1)",
+        ] {
+            assert!(check_syntax(bad, STRICT).is_err(), "{bad:?}");
+        }
+        for ok in [
+            "https://example.com",
+            "HTTPS://Example.COM:8443/cb?x=1&y=%C3%BC#frag",
+            "https://xn--bcher-kva.example/",
+            "https://[2606:4700:4700::1111]:443/hook",
+        ] {
+            assert!(check_syntax(ok, STRICT).is_ok(), "{ok}");
+        }
     }
 
     #[test]

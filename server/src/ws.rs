@@ -12,16 +12,16 @@ use std::{
 };
 
 use app::{
-    api::Reason,
+    api::{ErrorBody, Reason},
     ws::{CameraMetadata, ClientMessage, ServerMessage},
 };
 use axum::{
     extract::{
-        ws::{Message, WebSocketUpgrade},
+        ws::{rejection::WebSocketUpgradeRejection, Message, WebSocketUpgrade},
         Path, RawQuery, State,
     },
     http::{header, HeaderValue},
-    response::Response,
+    response::{IntoResponse, Response},
     routing::get,
     Router,
 };
@@ -31,6 +31,7 @@ use tracing::{info, warn};
 
 pub use crate::engine::capture::SessionContext;
 use crate::{
+    api::openapi::{CaptureSecret, SessionId},
     engine::{
         capture::{self, error},
         pool::FrameError,
@@ -101,12 +102,36 @@ fn incoming(m: Result<Message, axum::Error>) -> Option<Incoming> {
     }
 }
 
-async fn upgrade(
-    ws: WebSocketUpgrade,
+/// Open the capture WebSocket (`docs/protocol.md`; each message's JSON Schema is in
+/// `docs/protocol.schema.json`). The person's browser opens it from the session page; the
+/// capture secret works once.
+#[utoipa::path(
+    get, path = "/api/v1/session/{id}/ws", tag = "sessions", operation_id = "capture",
+    params(SessionId, CaptureSecret),
+    responses(
+        (status = 101, description = "Switching Protocols: the capture WebSocket. A refused \
+            capture still upgrades, then sends one `error` message (`session_not_found`, \
+            `session_expired`, `invalid_token`, `session_already_started`, `capacity` with \
+            `Retry-After` on the 101, `internal_error`) and closes."),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: not a WebSocket upgrade request"),
+    )
+)]
+pub(crate) async fn upgrade(
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(e) => {
+            return Error::InvalidRequest(format!(
+                "open this route as a WebSocket (docs/protocol.md): {}",
+                e.body_text()
+            ))
+            .into_response()
+        }
+    };
     let capture = query_param(query.as_deref(), "c").unwrap_or_default();
     let ws = ws.max_message_size(MAX_MESSAGE_BYTES);
     // The slot is taken before the link is redeemed: a capture refused for capacity leaves its

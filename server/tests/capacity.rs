@@ -20,7 +20,7 @@ async fn next_json(ws: &mut Ws) -> Option<Value> {
             .await
             .ok()??
         {
-            Ok(Message::Text(t)) => return serde_json::from_str(&t).ok(),
+            Ok(Message::Text(t)) => return Some(common::protocol::server_message(&t)),
             Ok(Message::Close(_)) | Err(_) => return None,
             Ok(_) => continue,
         }

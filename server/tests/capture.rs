@@ -1,5 +1,6 @@
 //! The verification WebSocket through the real server and the real models: the single-use
-//! capture link, frame limits, cancel, and a full capture that ends in a stored verdict.
+//! capture link, frame limits, cancel, and a full capture that ends in a stored verdict. Every
+//! message the server sends is checked against `docs/protocol.schema.json` as it arrives.
 mod common;
 
 use std::time::Duration;
@@ -59,7 +60,7 @@ async fn next_json(ws: &mut Ws) -> Option<Value> {
             .await
             .ok()??
         {
-            Ok(Message::Text(t)) => return serde_json::from_str(&t).ok(),
+            Ok(Message::Text(t)) => return Some(common::protocol::server_message(&t)),
             Ok(Message::Close(_)) | Err(_) => return None,
             Ok(_) => continue,
         }
@@ -425,7 +426,7 @@ async fn a_still_photo_streamed_as_video_fails_as_frozen() {
         .flatten()
     {
         let Message::Text(t) = msg else { continue };
-        let m: Value = serde_json::from_str(&t).unwrap();
+        let m = common::protocol::server_message(&t);
         match m["type"].as_str() {
             Some("face") => {
                 if statuses.is_empty() {
@@ -479,7 +480,7 @@ async fn a_message_over_4_mib_is_answered_and_ends_with_a_verdict() {
     let mut seen = vec![];
     while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_secs(30), rx.next()).await {
         let Message::Text(t) = msg else { continue };
-        let m: Value = serde_json::from_str(&t).unwrap();
+        let m = common::protocol::server_message(&t);
         let last = m["type"] == "verdict";
         seen.push(m);
         if last {

@@ -4,7 +4,11 @@
 mod common;
 
 use app::api::{Mode, Verdict};
-use common::{error_code, expect_error, TestServer};
+use common::{
+    error_code, expect_error,
+    upload::{post, Form},
+    TestServer,
+};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use server::store::sessions::{self, Completion, NewSession, Photo, ResultDetails, SessionKind};
@@ -18,67 +22,6 @@ fn photo(name: &str) -> Vec<u8> {
             path.display()
         )
     })
-}
-
-/// A `multipart/form-data` body, built by hand so tests control every byte (and can break it).
-struct Form {
-    boundary: &'static str,
-    body: Vec<u8>,
-}
-
-impl Form {
-    fn new() -> Self {
-        Form {
-            boundary: "ilive-test-boundary-7d3f",
-            body: Vec::new(),
-        }
-    }
-
-    fn file(mut self, name: &str, bytes: &[u8]) -> Self {
-        self.body.extend_from_slice(
-            format!(
-                "--{}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}.bin\"\r\n\
-                 Content-Type: application/octet-stream\r\n\r\n",
-                self.boundary
-            )
-            .as_bytes(),
-        );
-        self.body.extend_from_slice(bytes);
-        self.body.extend_from_slice(b"\r\n");
-        self
-    }
-
-    fn text(mut self, name: &str, value: &str) -> Self {
-        self.body.extend_from_slice(
-            format!(
-                "--{}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n",
-                self.boundary
-            )
-            .as_bytes(),
-        );
-        self
-    }
-
-    fn finish(mut self) -> (String, Vec<u8>) {
-        self.body
-            .extend_from_slice(format!("--{}--\r\n", self.boundary).as_bytes());
-        (
-            format!("multipart/form-data; boundary={}", self.boundary),
-            self.body,
-        )
-    }
-}
-
-async fn post(srv: &TestServer, path: &str, key: Option<&str>, form: Form) -> reqwest::Response {
-    let (content_type, body) = form.finish();
-    let mut req = Client::new()
-        .post(srv.url(path))
-        .header("content-type", content_type)
-        .body(body);
-    if let Some(k) = key {
-        req = req.bearer_auth(k);
-    }
-    req.send().await.unwrap()
 }
 
 async fn compare(srv: &TestServer, key: &str, a: &[u8], b: &[u8]) -> reqwest::Response {
@@ -159,13 +102,14 @@ async fn compare_same_person_matches_and_different_people_do_not() {
 }
 
 #[tokio::test]
-async fn compare_reports_which_image_has_no_face() {
+async fn compare_reports_which_image_has_no_face_and_detect_finds_none() {
     let srv = TestServer::start(&[]).await;
     let (key, _) = srv.create_key("acme").await;
     let r = compare(&srv, &key, &photo("coffee.png"), &photo("obama.jpg")).await;
     expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "no_face_in_source").await;
     let r = compare(&srv, &key, &photo("obama.jpg"), &photo("chelsea.png")).await;
     expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "no_face_in_target").await;
+    // Detection answers an empty list instead: no face is an answer, not an error.
     let r = post(
         &srv,
         "/api/v2/faces:detect",
@@ -173,7 +117,10 @@ async fn compare_reports_which_image_has_no_face() {
         Form::new().file("image", &photo("coffee.png")),
     )
     .await;
-    expect_error(r, StatusCode::UNPROCESSABLE_ENTITY, "no_face").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["faces"], json!([]), "{v}");
+    assert_eq!(v["image_size"], json!({"width": 600, "height": 400}));
     srv.stop().await;
 }
 

@@ -17,6 +17,7 @@ use tracing::instrument;
 
 use app::api::{CompareResponse, DetectResponse, ErrorBody, SessionStatus, Verdict};
 
+use super::openapi::{RateLimited, ResultToken, SessionId};
 use crate::{
     error::{Error, Result},
     extract::ApiKey,
@@ -53,7 +54,8 @@ struct CompareForm {
     /// JPEG, PNG or WebP, at most 8 MB.
     #[schema(value_type = String, format = Binary)]
     target_image: Vec<u8>,
-    /// In [0, 1]; default 0.5 (descriptor distance 0.6).
+    /// In [0, 1]; absent or `null` (the text `null`): 0.5, descriptor distance 0.6.
+    #[schema(minimum = 0.0, maximum = 1.0)]
     threshold: Option<f64>,
 }
 
@@ -64,7 +66,8 @@ struct SessionCompareForm {
     /// JPEG, PNG or WebP, at most 8 MB.
     #[schema(value_type = String, format = Binary)]
     image: Vec<u8>,
-    /// In [0, 1]; default 0.5.
+    /// In [0, 1]; absent or `null` (the text `null`): 0.5.
+    #[schema(minimum = 0.0, maximum = 1.0)]
     threshold: Option<f64>,
 }
 
@@ -76,8 +79,18 @@ struct DetectForm {
     #[schema(value_type = String, format = Binary)]
     image: Vec<u8>,
     /// `none`, `default` (pose, brightness, sharpness, eyes_open, mouth_closed) or `all`
-    /// (adds `eyeglasses`, not measured yet: `value` null).
-    attributes: Option<String>,
+    /// (adds `eyeglasses`, not measured yet: `value` null); absent or `null`: `default`.
+    attributes: Option<AttributeLevel>,
+}
+
+/// `attributes` of `faces:detect` (for the OpenAPI document).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum AttributeLevel {
+    None,
+    Default,
+    All,
 }
 
 /// Compare the largest face of two images.
@@ -87,12 +100,12 @@ struct DetectForm {
     security(("api_key" = [])),
     responses(
         (status = 200, body = CompareResponse),
-        (status = 400, body = ErrorBody, description = "invalid_request / empty_image / invalid_image"),
-        (status = 401, body = ErrorBody, description = "missing_api_key / invalid_api_key"),
-        (status = 403, body = ErrorBody, description = "account_inactive"),
-        (status = 413, body = ErrorBody, description = "image_too_large"),
-        (status = 422, body = ErrorBody, description = "no_face_in_source / no_face_in_target"),
-        (status = 429, body = ErrorBody, description = "rate_limited"),
+        (status = 400, body = ErrorBody, description = "`invalid_request` (not multipart, a missing or repeated field, `threshold` not a number in [0, 1]) / `empty_image` / `invalid_image` (not a decodable JPEG, PNG or WebP)"),
+        (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key` (the legacy key included)"),
+        (status = 403, body = ErrorBody, description = "`account_inactive`"),
+        (status = 413, body = ErrorBody, description = "`image_too_large`: an image over 8 MiB"),
+        (status = 422, body = ErrorBody, description = "`no_face_in_source` / `no_face_in_target`: no face in that image"),
+        (status = 429, response = RateLimited),
     )
 )]
 #[instrument(skip_all, err)]
@@ -119,16 +132,17 @@ async fn compare(
 /// Compare an image (e.g. an ID photo) with the face verified in a `pass` session.
 #[utoipa::path(
     post, path = "/api/v1/session/{id}/compare", tag = "faces",
-    params(("id" = String, Path), ("token" = String, Query, description = "The result token from creation.")),
+    params(SessionId, ResultToken),
     request_body(content = inline(SessionCompareForm), content_type = "multipart/form-data"),
     responses(
         (status = 200, body = CompareResponse, description = "`source_face` is the face in the session's photo."),
-        (status = 400, body = ErrorBody, description = "invalid_request / empty_image / invalid_image"),
-        (status = 401, body = ErrorBody, description = "invalid_token"),
-        (status = 404, body = ErrorBody, description = "session_not_found / photo_not_available (the verdict is not `pass`)"),
-        (status = 413, body = ErrorBody, description = "image_too_large"),
-        (status = 422, body = ErrorBody, description = "no_face_in_target (no_face_in_source: the stored photo shows no face)"),
-        (status = 429, body = ErrorBody, description = "rate_limited"),
+        (status = 400, body = ErrorBody, description = "`invalid_request` (not multipart, a missing or repeated field, `threshold` not a number in [0, 1]) / `empty_image` / `invalid_image`"),
+        (status = 401, body = ErrorBody, description = "`invalid_token`"),
+        (status = 404, body = ErrorBody, description = "`session_not_found` / `photo_not_available` (the verdict is not `pass`)"),
+        (status = 410, body = ErrorBody, description = "`session_expired`"),
+        (status = 413, body = ErrorBody, description = "`image_too_large`"),
+        (status = 422, body = ErrorBody, description = "`no_face_in_target` (`no_face_in_source`: the stored photo shows no face)"),
+        (status = 429, response = RateLimited),
     )
 )]
 #[instrument(skip_all, err)]
@@ -166,13 +180,12 @@ async fn session_compare(
     request_body(content = inline(DetectForm), content_type = "multipart/form-data"),
     security(("api_key" = [])),
     responses(
-        (status = 200, body = DetectResponse, description = "Faces, largest first."),
-        (status = 400, body = ErrorBody, description = "invalid_request / empty_image / invalid_image"),
-        (status = 401, body = ErrorBody, description = "missing_api_key / invalid_api_key"),
-        (status = 403, body = ErrorBody, description = "account_inactive"),
-        (status = 413, body = ErrorBody, description = "image_too_large"),
-        (status = 422, body = ErrorBody, description = "no_face"),
-        (status = 429, body = ErrorBody, description = "rate_limited"),
+        (status = 200, body = DetectResponse, description = "Up to 16 faces, largest first; `faces` is empty when the image shows none."),
+        (status = 400, body = ErrorBody, description = "`invalid_request` (not multipart, a missing or repeated field, an unknown `attributes`) / `empty_image` / `invalid_image`"),
+        (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key` (the legacy key included)"),
+        (status = 403, body = ErrorBody, description = "`account_inactive`"),
+        (status = 413, body = ErrorBody, description = "`image_too_large`"),
+        (status = 429, response = RateLimited),
     )
 )]
 #[instrument(skip_all, err)]

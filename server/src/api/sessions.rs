@@ -10,10 +10,11 @@ use axum::{
 use tracing::instrument;
 
 use app::api::{
-    CaptchaInfo, DirectSessionRequest, ErrorBody, ManagedSessionRequest, SessionCreated,
-    SessionResult, SessionStatus, Verdict,
+    CaptchaInfo, DirectSessionRequest, ErrorBody, ManagedSessionRequest, PhotoPending,
+    SessionCreated, SessionResult, SessionStatus, Verdict, MAX_REFERENCE_CHARS,
 };
 
+use super::openapi::{Jpeg, RateLimited, ResultToken, SessionId};
 use crate::{
     error::{Error, Result},
     extract::{query_param, rate_key, ApiJson, ApiKey, ClientIp, OptionalJson},
@@ -41,13 +42,14 @@ pub fn router() -> Router<AppState> {
     request_body = ManagedSessionRequest,
     security(("api_key" = [])),
     responses(
-        (status = 201, body = SessionCreated, description = "Created; send the user to `session_url`."),
-        (status = 400, body = ErrorBody, description = "invalid_request"),
-        (status = 401, body = ErrorBody, description = "missing_api_key / invalid_api_key"),
-        (status = 403, body = ErrorBody, description = "account_inactive"),
-        (status = 413, body = ErrorBody, description = "request_too_large"),
-        (status = 422, body = ErrorBody, description = "invalid_redirect_url / invalid_webhook_url"),
-        (status = 429, body = ErrorBody, description = "rate_limited"),
+        (status = 201, body = SessionCreated,
+            description = "Created; send the user to `session_url`. The links name the routes that use its id and token."),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: not a JSON object (or no `Content-Type: application/json`), a field of the wrong type, an unknown field, a `reference_id` over 128 characters, a `locale` that is not a language tag"),
+        (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key`"),
+        (status = 403, body = ErrorBody, description = "`account_inactive`"),
+        (status = 413, body = ErrorBody, description = "`request_too_large`: over 64 KiB"),
+        (status = 422, body = ErrorBody, description = "`invalid_redirect_url` / `invalid_webhook_url`: the URL breaks the rules of its schema, or its host does not resolve or resolves to a non-public address"),
+        (status = 429, response = RateLimited),
     )
 )]
 #[instrument(skip_all, err)]
@@ -72,10 +74,10 @@ async fn create_managed(
         None => None,
     };
     if let Some(r) = &req.reference_id {
-        if r.chars().count() > 128 {
-            return Err(Error::InvalidRequest(
-                "reference_id must be at most 128 characters".into(),
-            ));
+        if r.chars().count() > MAX_REFERENCE_CHARS {
+            return Err(Error::InvalidRequest(format!(
+                "reference_id must be at most {MAX_REFERENCE_CHARS} characters"
+            )));
         }
     }
     let new = NewSession {
@@ -96,13 +98,16 @@ async fn create_managed(
 /// Create a direct session (demos and standalone apps; no webhook, no redirect).
 #[utoipa::path(
     post, path = "/api/v1/session", tag = "sessions",
-    request_body(content = Option<DirectSessionRequest>, description = "May be empty."),
+    request_body(content = Option<DirectSessionRequest>, description = "Optional: an empty body or `null` means no options."),
     responses(
-        (status = 201, body = SessionCreated),
-        (status = 400, body = ErrorBody, description = "invalid_request"),
-        (status = 403, body = ErrorBody, description = "captcha_required / captcha_invalid"),
-        (status = 429, body = ErrorBody, description = "rate_limited"),
-        (status = 503, body = ErrorBody, description = "capacity: every capture slot is taken; retry after `Retry-After` seconds. not_ready: a remote CAPTCHA provider is unavailable."),
+        (status = 201, body = SessionCreated,
+            description = "Created; send the user to `session_url`. The links name the routes that use its id and token."),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: not a JSON object or `null`, a field of the wrong type, an unknown field, a `locale` that is not a language tag"),
+        (status = 403, body = ErrorBody, description = "`captcha_required` / `captcha_invalid`"),
+        (status = 413, body = ErrorBody, description = "`request_too_large`: over 64 KiB"),
+        (status = 429, response = RateLimited),
+        (status = 503, body = ErrorBody, headers(("Retry-After" = u64, description = "With `capacity`: seconds to wait.")),
+            description = "`capacity`: every capture slot is taken; retry after `Retry-After` seconds. `not_ready`: a remote CAPTCHA provider is unavailable."),
     )
 )]
 #[instrument(skip_all, err)]
@@ -215,12 +220,12 @@ pub(crate) async fn authorised(state: &AppState, id: &str, query: Option<&str>) 
 /// The session's status and, once completed, its verdict.
 #[utoipa::path(
     get, path = "/api/v1/session/{id}/result", tag = "sessions",
-    params(("id" = String, Path), ("token" = String, Query, description = "The result token from creation.")),
+    params(SessionId, ResultToken),
     responses(
         (status = 200, body = SessionResult),
-        (status = 401, body = ErrorBody, description = "invalid_token"),
-        (status = 404, body = ErrorBody, description = "session_not_found"),
-        (status = 410, body = ErrorBody, description = "session_expired"),
+        (status = 401, body = ErrorBody, description = "`invalid_token`"),
+        (status = 404, body = ErrorBody, description = "`session_not_found`"),
+        (status = 410, body = ErrorBody, description = "`session_expired` (reported before a wrong token)"),
     )
 )]
 #[instrument(skip_all, err)]
@@ -269,13 +274,15 @@ async fn result(
 /// The 480×600 portrait of a passed session.
 #[utoipa::path(
     get, path = "/api/v1/session/{id}/photo", tag = "sessions",
-    params(("id" = String, Path), ("token" = String, Query)),
+    params(SessionId, ResultToken),
     responses(
-        (status = 200, content_type = "image/jpeg", description = "480×600 JPEG"),
-        (status = 202, description = "Not ready yet: retry after `Retry-After` seconds."),
-        (status = 401, body = ErrorBody, description = "invalid_token"),
-        (status = 404, body = ErrorBody, description = "session_not_found / photo_not_available"),
-        (status = 410, body = ErrorBody, description = "session_expired"),
+        (status = 200, content_type = "image/jpeg", body = inline(Jpeg), description = "480×600 JPEG",
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 202, body = PhotoPending, description = "The session has not completed yet: retry after `Retry-After` seconds.",
+            headers(("Retry-After" = u64, description = "Seconds to wait (2)."))),
+        (status = 401, body = ErrorBody, description = "`invalid_token`"),
+        (status = 404, body = ErrorBody, description = "`session_not_found` / `photo_not_available` (the verdict is not `pass`)"),
+        (status = 410, body = ErrorBody, description = "`session_expired`"),
     )
 )]
 #[instrument(skip_all, err)]
@@ -288,7 +295,7 @@ async fn photo(
     if s.status != SessionStatus::Completed {
         let mut resp = (
             StatusCode::ACCEPTED,
-            Json(serde_json::json!({ "status": s.status })),
+            Json(PhotoPending { status: s.status }),
         )
             .into_response();
         resp.headers_mut()

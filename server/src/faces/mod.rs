@@ -96,10 +96,8 @@ pub fn detect(models: &FaceModels, bytes: &[u8], level: Attributes) -> Result<De
         max_faces: 16,
         ..AnalyzeOptions::default()
     };
+    // No face is an answer, not an error: `faces` is empty.
     let faces = faces_in(models, &img, &opts)?;
-    if faces.is_empty() {
-        return Err(Error::NoFace);
-    }
     Ok(DetectResponse {
         faces: faces
             .iter()

@@ -40,11 +40,14 @@ impl Form {
     }
 
     /// The text field `name`, trimmed; `None` when absent or blank.
+    /// An optional text field; absent, empty or `null` all mean "use the default". A multipart
+    /// part cannot be null, so clients generated from the OpenAPI document (where these fields
+    /// are nullable) send the JSON `null` as the text `null`.
     pub fn text(&self, name: &str) -> Option<&str> {
         self.text
             .get(name)
             .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
+            .filter(|s| !s.is_empty() && *s != "null")
     }
 }
 
@@ -57,7 +60,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> Error {
 }
 
 /// Reads a `multipart/form-data` body: `images` are collected as bytes (each at most
-/// [`MAX_IMAGE_BYTES`]), `texts` as short strings; other fields are read and ignored. An image
+/// [`MAX_IMAGE_BYTES`]), `texts` as short strings; any other field is `invalid_request`. An image
 /// over the cap is answered only after the body has been read to its end (within the route's
 /// body limit), so the client sees the 413 rather than a reset connection.
 pub async fn read_form(
@@ -77,9 +80,20 @@ pub async fn read_form(
         let name = field.name().unwrap_or_default().to_owned();
         let is_image = images.contains(&name.as_str());
         let is_text = texts.contains(&name.as_str());
-        if (is_image && form.files.contains_key(&name))
-            || (is_text && form.text.contains_key(&name))
-        {
+        if !(is_image || is_text) {
+            // Refused rather than skipped, so that a misspelt `threshold` is not silently the
+            // default (the OpenAPI document says `additionalProperties: false`).
+            return Err(Error::InvalidRequest(format!(
+                "unknown multipart field `{name}`: this route reads {}",
+                images
+                    .iter()
+                    .chain(texts)
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        if form.files.contains_key(&name) || form.text.contains_key(&name) {
             return Err(Error::InvalidRequest(format!(
                 "the multipart field `{name}` is repeated"
             )));
@@ -92,7 +106,7 @@ pub async fn read_form(
         let mut buf = BytesMut::new();
         let mut over = false;
         while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-            if over || !(is_image || is_text) {
+            if over {
                 continue;
             }
             if buf.len() + chunk.len() > cap {
@@ -105,7 +119,7 @@ pub async fn read_form(
         if is_image {
             too_large |= over;
             form.files.insert(name, buf.freeze());
-        } else if is_text {
+        } else {
             if over {
                 return Err(Error::InvalidRequest(format!(
                     "the multipart field `{name}` is too long"

@@ -1,0 +1,70 @@
+//! Multipart uploads for the face routes, built by hand so tests control every byte.
+use reqwest::Client;
+
+use super::TestServer;
+
+/// A `multipart/form-data` body, built by hand so tests control every byte (and can break it).
+pub struct Form {
+    boundary: &'static str,
+    body: Vec<u8>,
+}
+
+impl Form {
+    pub fn new() -> Self {
+        Form {
+            boundary: "ilive-test-boundary-7d3f",
+            body: Vec::new(),
+        }
+    }
+
+    pub fn file(mut self, name: &str, bytes: &[u8]) -> Self {
+        self.body.extend_from_slice(
+            format!(
+                "--{}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}.bin\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n",
+                self.boundary
+            )
+            .as_bytes(),
+        );
+        self.body.extend_from_slice(bytes);
+        self.body.extend_from_slice(b"\r\n");
+        self
+    }
+
+    pub fn text(mut self, name: &str, value: &str) -> Self {
+        self.body.extend_from_slice(
+            format!(
+                "--{}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n",
+                self.boundary
+            )
+            .as_bytes(),
+        );
+        self
+    }
+
+    pub fn finish(mut self) -> (String, Vec<u8>) {
+        self.body
+            .extend_from_slice(format!("--{}--\r\n", self.boundary).as_bytes());
+        (
+            format!("multipart/form-data; boundary={}", self.boundary),
+            self.body,
+        )
+    }
+}
+
+pub async fn post(
+    srv: &TestServer,
+    path: &str,
+    key: Option<&str>,
+    form: Form,
+) -> reqwest::Response {
+    let (content_type, body) = form.finish();
+    let mut req = Client::new()
+        .post(srv.url(path))
+        .header("content-type", content_type)
+        .body(body);
+    if let Some(k) = key {
+        req = req.bearer_auth(k);
+    }
+    req.send().await.unwrap()
+}
