@@ -24,9 +24,10 @@ fn arm(m: &ServerMessage) -> usize {
         ServerMessage::Analyzing => 5,
         ServerMessage::Verdict { .. } => 6,
         ServerMessage::Error { .. } => 7,
+        ServerMessage::Light { .. } => 8,
     }
 }
-const ARMS: usize = 8;
+const ARMS: usize = 9;
 
 /// At least one of each variant, with every optional field both present and absent.
 fn server_samples() -> Vec<ServerMessage> {
@@ -65,6 +66,13 @@ fn server_samples() -> Vec<ServerMessage> {
             index: 2,
         },
         ServerMessage::Progress { value: 0.33333334 },
+        ServerMessage::Light {
+            colors: server::engine::light::PALETTE
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+            step_ms: server::engine::light::STEP_MS,
+        },
         ServerMessage::Analyzing,
         verdict(None),
         verdict(Some("https://example.com/back?session_id=3f1c".into())),
@@ -101,8 +109,14 @@ fn the_browser_messages_match_the_schema() {
             facing_mode: Some("user".into()),
         },
         locale: Some("en".into()),
+        reduced_motion: true,
     };
-    for m in [hello, ClientMessage::Cancel] {
+    let frame_time = ClientMessage::FrameTime { t_ms: 10512.4 };
+    let shown = ClientMessage::LightShown {
+        index: 7,
+        t_ms: 14521.0,
+    };
+    for m in [hello, frame_time, shown, ClientMessage::Cancel] {
         PROTOCOL.check("client", &serde_json::to_value(&m).unwrap());
     }
     // What a browser may leave out or set to null is optional in the schema too, and the
@@ -165,9 +179,9 @@ fn the_schema_lists_what_the_code_knows() {
 
 /// A message the schema does not know fails with a message that says what to add.
 #[test]
-#[should_panic(expected = "add `$defs/server.light`")]
+#[should_panic(expected = "add `$defs/server.glow`")]
 fn an_undescribed_message_fails_clearly() {
-    PROTOCOL.check("server", &json!({"type": "light", "colors": ["#ff0000"]}));
+    PROTOCOL.check("server", &json!({"type": "glow", "colors": ["#ff0000"]}));
 }
 
 /// Wrong fields fail too: the schema is strict about what the server sends.
