@@ -20,11 +20,8 @@ fn main() -> anyhow::Result<()> {
         let mut keys = Vec::new();
         for (n, jpeg) in frames.iter().enumerate() {
             let req = FrameRequest {
-                anti_spoof: false,
-                embedding: false,
-                emotion: false,
-                cues: false,
                 keyframe: true,
+                ..FrameRequest::default()
             };
             let obs = analyze_blocking(&models, jpeg, n as f64 / fps, req)?;
             if let Some(k) = obs.keyframe {

@@ -30,7 +30,11 @@ fn clip(name: &str, width: Option<u32>) -> (Vec<Vec<u8>>, Lighting) {
         None => frames,
     };
     let lighting = Lighting::load(&dir, width).expect("gain maps");
-    assert_eq!(lighting.gains.len(), frames.len(), "{name}: one gain map a frame");
+    assert_eq!(
+        lighting.gains.len(),
+        frames.len(),
+        "{name}: one gain map a frame"
+    );
     (frames, lighting)
 }
 
@@ -90,7 +94,11 @@ fn a_bright_room_abstains_and_never_fails() {
         lighting.strength = strength;
         let o = still(&models, None, Some(&lighting));
         assert_ne!(o.fused.verdict, Verdict::Fail, "{:?}", o.fused.reasons);
-        assert!(o.fused.reasons.contains(&Reason::LightTooWeak), "{:?}", o.fused.reasons);
+        assert!(
+            o.fused.reasons.contains(&Reason::LightTooWeak),
+            "{:?}",
+            o.fused.reasons
+        );
         assert!(!o.fused.reasons.contains(&Reason::LightMismatch));
         // Without the light's proof, a person holding still gets guidance, not a pass.
         assert!(o.fused.reasons.contains(&Reason::InsufficientEvidence));
@@ -113,10 +121,18 @@ fn a_print_answers_in_time_but_flat_and_never_passes() {
         )
         .expect("clip runs");
         assert_ne!(o.fused.verdict, Verdict::Pass, "{width:?}");
-        assert_ne!(o.fused.layers.light, Some(1.0), "{width:?}: {:?}", o.measures);
+        assert_ne!(
+            o.fused.layers.light,
+            Some(1.0),
+            "{width:?}: {:?}",
+            o.measures
+        );
         let q = measure(&o, "light.shape_ratio");
         // When the paper's answer was measured, it was uniform.
-        assert!(q.is_nan() || q > 0.85, "{width:?}: a print's shape ratio {q}");
+        assert!(
+            q.is_nan() || q > 0.85,
+            "{width:?}: a print's shape ratio {q}"
+        );
     }
 }
 
@@ -161,7 +177,8 @@ fn a_recording_lit_by_another_sequence_fails_on_the_mismatch() {
             let i = neutral[if j < neutral.len() { j } else { period - j }];
             let img = image::load_from_memory(&frames[i]).unwrap().to_rgb8();
             let colour = palette[earlier[k * 2 / 15]];
-            let lit = models::light::relight(&img, &lighting.gains[i], colour, eval::INDOOR_STRENGTH);
+            let lit =
+                models::light::relight(&img, &lighting.gains[i], colour, eval::INDOOR_STRENGTH);
             let mut out = vec![];
             image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
                 .encode_image(&lit)
@@ -181,7 +198,12 @@ fn a_recording_lit_by_another_sequence_fails_on_the_mismatch() {
             seed,
         )
         .expect("clip runs");
-        assert_ne!(o.fused.verdict, Verdict::Pass, "seed {seed}: {:?}", o.measures);
+        assert_ne!(
+            o.fused.verdict,
+            Verdict::Pass,
+            "seed {seed}: {:?}",
+            o.measures
+        );
         assert_ne!(o.fused.layers.light, Some(1.0));
         if o.fused.reasons.contains(&Reason::LightMismatch) {
             assert_eq!(o.fused.verdict, Verdict::Fail);
