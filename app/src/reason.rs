@@ -25,8 +25,8 @@ pub enum Reason {
     /// following the screen.
     UnpromptedAction,
     /// The face's colour did not follow the screen's light while the light was strong enough to
-    /// measure: the room beside the head answered it, or the face changed colour in steps of a
-    /// light that was not the one shown (a replay, an injected stream).
+    /// measure: the room beside the head answered it and the nearer face did not (an emissive
+    /// replay, an injected stream).
     LightMismatch,
     /// The screen's light was too weak against the room's to measure the face's answer (a bright
     /// room, a far face): the light challenge gave no evidence either way.

@@ -155,9 +155,10 @@ fn a_screen_replay_gets_no_proof_from_the_light() {
 }
 
 #[test]
-fn a_recording_lit_by_another_sequence_fails_on_the_mismatch() {
+fn a_recording_lit_by_another_sequence_never_passes() {
     // A person filmed during an earlier light challenge, replayed: the face changes colour in
-    // steps, but not this session's.
+    // steps, but not this session's. It proves nothing; it is not failed on the light either (a
+    // real face's own colour changes come too close, docs/architecture.md), so it ends `retry`.
     let models = models();
     let dir = clip_dir("live_obama");
     let (frames, lighting) = clip("live_obama", None);
@@ -186,7 +187,6 @@ fn a_recording_lit_by_another_sequence_fails_on_the_mismatch() {
             out
         })
         .collect();
-    let mut mismatches = 0;
     for seed in 1..=3 {
         let (o, _) = eval::run_clip(
             &models,
@@ -204,11 +204,16 @@ fn a_recording_lit_by_another_sequence_fails_on_the_mismatch() {
             "seed {seed}: {:?}",
             o.measures
         );
-        assert_ne!(o.fused.layers.light, Some(1.0));
-        if o.fused.reasons.contains(&Reason::LightMismatch) {
-            assert_eq!(o.fused.verdict, Verdict::Fail);
-            mismatches += 1;
-        }
+        assert_ne!(
+            o.fused.layers.light,
+            Some(1.0),
+            "seed {seed}: {:?}",
+            o.measures
+        );
+        assert!(
+            o.fused.reasons.contains(&Reason::InsufficientEvidence),
+            "seed {seed}: {:?}",
+            o.fused.reasons
+        );
     }
-    assert!(mismatches >= 2, "{mismatches} of 3 replays found out");
 }

@@ -19,8 +19,11 @@
 //! - **Strength**: a face that does not respond is a bright room or a far face as often as an
 //!   attack; the layer abstains (`light_too_weak`) — unless the light *was* strong enough to
 //!   measure: the room beside the head answered it while the nearer face did not (an emissive
-//!   replay, an injected stream), or the face's colour changed strongly in steps that do not
-//!   follow the sequence (a recording of another light sequence). Those are `light_mismatch`.
+//!   replay, an injected stream). That is `light_mismatch`. A recording lit by another sequence
+//!   does not follow this one and so proves nothing; its colour steps are reported (`structure`)
+//!   but decide nothing, because a real person's face filmed without any light reaches 2.2–2.5
+//!   on that measure (real video at 320, 480 and 640 px), too close to what another sequence
+//!   leaves (3–4 at indoor strength) to fail anyone on it.
 //! - **Shape**: the response relative to the unlit colour is larger where the skin faces the
 //!   screen (forehead, nose bridge) than where it turns away (the sides of the cheeks); on a flat
 //!   print or a screen's glass it is the same everywhere. The side-to-centre ratio `q` with its
@@ -48,13 +51,6 @@ const P_UNRELATED: f64 = 0.3;
 const MIN_FRAMES: usize = 10;
 /// The room beside the head "answered" when its response is this many standard errors strong.
 const BACKGROUND_SNR: f64 = 4.0;
-/// A face whose chroma varies by more than this many times its frame-to-frame noise (rms), in a
-/// way that does not follow the sequence, while the head stays still, is answering another light.
-/// Under white noise the ratio's square is ≈ 0 ± 0.25 over ~35 frames, so 3 (a variance ten times
-/// the noise's) is never reached by chance; slow drift is removed by the detrending first.
-const STRUCTURE_RMS: f64 = 3.0;
-/// Head steadiness for that test: pose range in degrees.
-const STEADY_DEG: f32 = 6.0;
 /// Side-to-centre response ratio that separates a flat surface from a face. A flat print facing a
 /// screen 30–50 cm away gets the same light everywhere but for the source's falloff over the
 /// print (≥ 0.95 for a face-sized print); the side discs of a face turn 45–70° away (Lambertian
@@ -113,11 +109,9 @@ pub fn light(run: Option<&LightRun>) -> LayerScore {
             .extend([("background_p", *bp), ("background_snr", bf.snr())]);
     }
     let room_answered = bg.is_some_and(|(bp, bf)| bp <= ALPHA && bf.snr() >= BACKGROUND_SNR);
-    let structure = face.structure();
-    layer.measures.push(("structure", structure));
-    let steady = pose_range(&window) <= STEADY_DEG;
-    let other_light = structure >= STRUCTURE_RMS && fit.rho < 0.3 && steady;
-    if p > P_UNRELATED && (room_answered || other_light) {
+    // Reported, not decided on (see the module's documentation).
+    layer.measures.push(("structure", face.structure()));
+    if p > P_UNRELATED && room_answered {
         layer.fail(Reason::LightMismatch);
     } else {
         layer.reasons.push(Reason::LightTooWeak);
@@ -157,16 +151,6 @@ fn shape(
 fn mix(a: Option<[f64; 3]>, b: Option<[f64; 3]>) -> Option<[f64; 3]> {
     let (a, b) = (a?, b?);
     Some([0, 1, 2].map(|k| (a[k] + b[k]) / 2.0))
-}
-
-fn pose_range(window: &[&LightSample]) -> f32 {
-    let range = |f: fn(&LightSample) -> f32| {
-        let (lo, hi) = window.iter().fold((f32::MAX, f32::MIN), |(lo, hi), s| {
-            (lo.min(f(s)), hi.max(f(s)))
-        });
-        (hi - lo).max(0.0)
-    };
-    range(|s| s.yaw).max(range(|s| s.pitch))
 }
 
 /// The p-value of `rho` among sequences the server could have drawn instead (fixed seed: the

@@ -153,7 +153,7 @@ fn no_answer_abstains_unless_the_room_answered() {
 }
 
 #[test]
-fn a_recording_of_another_sequence_is_a_mismatch() {
+fn a_recording_of_another_sequence_proves_nothing() {
     for seed in 0..5 {
         let other = draw(STEPS, &mut StdRng::seed_from_u64(1000 + seed));
         let replay = Scene {
@@ -161,11 +161,10 @@ fn a_recording_of_another_sequence_is_a_mismatch() {
             ..Scene::live()
         };
         let l = light(Some(&capture(&replay, seed)));
-        // An unlucky draw can resemble the shown sequence; it must then at least prove nothing.
-        assert!(!l.proof, "seed {seed}");
-        if measure(&l, "p") > 0.3 {
-            assert!(l.hard_fail, "seed {seed}: {:?}", l.measures);
-        }
+        // It changes colour in steps, but not this sequence's: no proof. (Not a failure either:
+        // a live face's own colour changes come too close on real video; see the module.)
+        assert!(!l.proof, "seed {seed}: {:?}", l.measures);
+        assert!(!l.hard_fail, "seed {seed}");
     }
 }
 
