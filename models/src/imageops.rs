@@ -102,6 +102,11 @@ pub fn to_nchw(hwc: &[f32], w: usize, h: usize, scale: f32, offset: f32) -> Resu
     Tensor::from_vec(chw, (1, 3, h, w), &Device::Cpu)
 }
 
+/// Decodes a camera frame (JPEG, or any format the `image` crate reads) to RGB.
+pub fn decode_frame(bytes: &[u8]) -> image::ImageResult<RgbImage> {
+    Ok(image::load_from_memory(bytes)?.to_rgb8())
+}
+
 /// Rec. 601 luma (0–255) of HWC RGB pixels.
 pub fn luma(hwc: &[f32]) -> Vec<f32> {
     hwc.chunks_exact(3)

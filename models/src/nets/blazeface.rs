@@ -17,8 +17,11 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
+use crate::kernels::block::FusedBlock;
+use crate::kernels::bridge::{fused_pair, run_fused};
+use crate::kernels::Isa;
 use crate::layers::{
-    flatten_nhwc, Act, BlazeBlock, BlockNames, Conv2d, Depthwise, DepthwiseConv, Padding,
+    flatten_nhwc, Act, BlazeBlock, BlockNames, Conv2d, DepthwiseConv, Kernels, Padding,
 };
 
 /// Side of the square input.
@@ -64,6 +67,16 @@ pub struct BlazeFace {
     cls8: Conv2d,
     reg8: Conv2d,
     anchors: Vec<[f32; 2]>,
+    /// The blocks and the downsampling pair for the fused kernels, when chosen.
+    fused: Option<Fused>,
+}
+
+/// The network's blocks in the fused kernels' layout.
+#[derive(Debug, Clone)]
+struct Fused {
+    isa: Isa,
+    blocks: Vec<FusedBlock>,
+    down: Vec<FusedBlock>,
 }
 
 /// Anchor centres in input pixels: a 16×16 grid with 2 anchors per cell, then 8×8 with 6.
@@ -85,8 +98,8 @@ pub fn anchors() -> Vec<[f32; 2]> {
 }
 
 impl BlazeFace {
-    /// Loads the weights; `dw` chooses how the depthwise layers run.
-    pub fn load(vb: VarBuilder, dw: Depthwise) -> Result<Self> {
+    /// Loads the weights; `dw` chooses the kernels.
+    pub fn load(vb: VarBuilder, dw: Kernels) -> Result<Self> {
         let stem = Conv2d::load(&vb, "conv2d", (3, 24, 5), 2, Padding::Same, Act::Relu)?;
         let mut blocks = Vec::with_capacity(31);
         let mut c_in = 24;
@@ -114,7 +127,7 @@ impl BlazeFace {
         let head = |name: &str, c_out: usize| {
             Conv2d::load(&vb, name, (96, c_out, 1), 1, Padding::Same, Act::None)
         };
-        Ok(Self {
+        let mut net = Self {
             stem,
             blocks,
             cls16: head("conv2d_33", 2)?,
@@ -132,19 +145,40 @@ impl BlazeFace {
             cls8: head("conv2d_34", 6)?,
             reg8: head("conv2d_36", 96)?,
             anchors: anchors(),
-        })
+            fused: None,
+        };
+        if let Some(isa) = dw.fused() {
+            net.fused = Some(Fused {
+                isa,
+                blocks: net
+                    .blocks
+                    .iter()
+                    .map(BlazeBlock::to_fused)
+                    .collect::<Result<_>>()?,
+                down: vec![fused_pair(&net.down_dw, &net.down_pw)?],
+            });
+        }
+        Ok(net)
     }
 
     /// Runs the network on `[1, 3, 256, 256]` input in `[-1, 1]`.
     pub fn forward_raw(&self, x: &Tensor) -> Result<BlazeFaceRaw> {
         let mut h = self.stem.forward(x)?;
-        for b in &self.blocks {
-            h = b.forward(&h)?;
+        match &self.fused {
+            Some(f) if h.dim(0)? == 1 => h = run_fused(f.isa, &f.blocks, &h)?,
+            _ => {
+                for b in &self.blocks {
+                    h = b.forward(&h)?;
+                }
+            }
         }
         let n = h.dim(0)?;
         let scores16 = flatten_nhwc(&self.cls16.forward(&h)?)?.reshape((n, 512, 1))?;
         let boxes16 = flatten_nhwc(&self.reg16.forward(&h)?)?.reshape((n, 512, 16))?;
-        let h8 = self.down_pw.forward(&self.down_dw.forward(&h)?)?;
+        let h8 = match &self.fused {
+            Some(f) if n == 1 => run_fused(f.isa, &f.down, &h)?,
+            _ => self.down_pw.forward(&self.down_dw.forward(&h)?)?,
+        };
         let scores8 = flatten_nhwc(&self.cls8.forward(&h8)?)?.reshape((n, 384, 1))?;
         let boxes8 = flatten_nhwc(&self.reg8.forward(&h8)?)?.reshape((n, 384, 16))?;
         Ok(BlazeFaceRaw {

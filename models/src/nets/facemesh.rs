@@ -13,7 +13,10 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
-use crate::layers::{Act, BlazeBlock, BlockNames, Conv2d, Depthwise, Padding};
+use crate::kernels::block::FusedBlock;
+use crate::kernels::bridge::run_fused;
+use crate::kernels::Isa;
+use crate::layers::{Act, BlazeBlock, BlockNames, Conv2d, Kernels, Padding};
 
 /// Side of the square input.
 pub const INPUT_SIZE: usize = 192;
@@ -38,6 +41,18 @@ enum Step {
     Conv(Conv2d),
 }
 
+impl Step {
+    /// The step for the fused kernels; `None` for the heads' final 3×3/3 convolution, which
+    /// stays a candle op (one output cell).
+    fn to_fused(&self) -> Result<Option<FusedBlock>> {
+        match self {
+            Step::Block(b) => b.to_fused().map(Some),
+            Step::Conv(c) if c.weight.dim(3)? == 1 => c.to_fused().map(Some),
+            Step::Conv(_) => Ok(None),
+        }
+    }
+}
+
 impl Module for Step {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match self {
@@ -55,6 +70,28 @@ pub struct FaceMesh {
     mesh: Vec<Step>,
     contours: Vec<Step>,
     face_flag: Vec<Step>,
+    fused: Option<Fused>,
+}
+
+/// The backbone and the heads (but their last convolution) in the fused kernels' layout.
+#[derive(Debug, Clone)]
+struct Fused {
+    isa: Isa,
+    backbone: Vec<FusedBlock>,
+    mesh: Vec<FusedBlock>,
+    contours: Vec<FusedBlock>,
+    face_flag: Vec<FusedBlock>,
+}
+
+/// The fused form of every step that has one (all but a head's last).
+fn fuse(steps: &[Step]) -> Result<Vec<FusedBlock>> {
+    Ok(steps
+        .iter()
+        .map(Step::to_fused)
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 /// A residual block: (depthwise index, pointwise conv index, PReLU index, c_in, c_out, stride).
@@ -63,7 +100,7 @@ type BlockSpec = (usize, usize, usize, usize, usize, usize);
 fn block(
     vb: &VarBuilder,
     (dw, pw, act, c_in, c_out, stride): BlockSpec,
-    imp: Depthwise,
+    imp: Kernels,
 ) -> Result<BlazeBlock> {
     let dw = format!("depthwise_conv2d_{dw}");
     let pw = format!("conv2d_{pw}");
@@ -107,8 +144,8 @@ fn output(vb: &VarBuilder, conv: usize, c_out: usize) -> Result<Step> {
 }
 
 impl FaceMesh {
-    /// Loads the weights; `dw` chooses how the depthwise layers run.
-    pub fn load(vb: VarBuilder, dw: Depthwise) -> Result<Self> {
+    /// Loads the weights; `dw` chooses the kernels.
+    pub fn load(vb: VarBuilder, dw: Kernels) -> Result<Self> {
         let block = |spec: BlockSpec| block(&vb, spec, dw);
         let stem = Conv2d::load(
             &vb,
@@ -160,26 +197,61 @@ impl FaceMesh {
             Step::Block(block((24, 30, 28, 32, 32, 1))?),
             output(&vb, 31, 1)?,
         ];
+        let fused = match dw.fused() {
+            Some(isa) => Some(Fused {
+                isa,
+                backbone: backbone
+                    .iter()
+                    .map(BlazeBlock::to_fused)
+                    .collect::<Result<_>>()?,
+                mesh: fuse(&mesh)?,
+                contours: fuse(&contours)?,
+                face_flag: fuse(&face_flag)?,
+            }),
+            None => None,
+        };
         Ok(Self {
             stem,
             backbone,
             mesh,
             contours,
             face_flag,
+            fused,
         })
     }
 
-    fn run(steps: &[Step], x: &Tensor) -> Result<Tensor> {
+    /// A head: its steps, the fused ones (`fused`, all but the last step) when chosen.
+    fn run(
+        &self,
+        steps: &[Step],
+        fused: impl Fn(&Fused) -> &[FusedBlock],
+        x: &Tensor,
+    ) -> Result<Tensor> {
         let mut h = x.clone();
-        for s in steps {
-            h = s.forward(&h)?;
+        match &self.fused {
+            Some(f) if x.dim(0)? == 1 => {
+                let blocks = fused(f);
+                h = run_fused(f.isa, blocks, &h)?;
+                for s in &steps[blocks.len()..] {
+                    h = s.forward(&h)?;
+                }
+            }
+            _ => {
+                for s in steps {
+                    h = s.forward(&h)?;
+                }
+            }
         }
         let n = h.dim(0)?;
         h.reshape((n, ()))
     }
 
     fn backbone(&self, x: &Tensor) -> Result<Tensor> {
-        let mut h = self.stem.forward(x)?;
+        let h = self.stem.forward(x)?;
+        if let Some(f) = self.fused.as_ref().filter(|_| h.dims()[0] == 1) {
+            return run_fused(f.isa, &f.backbone, &h);
+        }
+        let mut h = h;
         for b in &self.backbone {
             h = b.forward(&h)?;
         }
@@ -190,9 +262,13 @@ impl FaceMesh {
     pub fn forward_raw(&self, x: &Tensor) -> Result<FaceMeshRaw> {
         let h = self.backbone(x)?;
         Ok(FaceMeshRaw {
-            mesh: Self::run(&self.mesh, &h)?,
-            face_flag: candle_nn::ops::sigmoid(&Self::run(&self.face_flag, &h)?)?,
-            contours: Self::run(&self.contours, &h)?,
+            mesh: self.run(&self.mesh, |f| &f.mesh, &h)?,
+            face_flag: candle_nn::ops::sigmoid(&self.run(
+                &self.face_flag,
+                |f| &f.face_flag,
+                &h,
+            )?)?,
+            contours: self.run(&self.contours, |f| &f.contours, &h)?,
         })
     }
 
@@ -200,8 +276,11 @@ impl FaceMesh {
     /// contour head that iLive does not use.
     pub fn landmarks(&self, x: &Tensor) -> Result<(Vec<[f32; 3]>, f32)> {
         let h = self.backbone(x)?;
-        let mesh: Vec<f32> = Self::run(&self.mesh, &h)?.flatten_all()?.to_vec1()?;
-        let flag = candle_nn::ops::sigmoid(&Self::run(&self.face_flag, &h)?)?
+        let mesh: Vec<f32> = self
+            .run(&self.mesh, |f| &f.mesh, &h)?
+            .flatten_all()?
+            .to_vec1()?;
+        let flag = candle_nn::ops::sigmoid(&self.run(&self.face_flag, |f| &f.face_flag, &h)?)?
             .flatten_all()?
             .to_vec1::<f32>()?;
         let points = mesh.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect();
