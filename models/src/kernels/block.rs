@@ -1,25 +1,20 @@
-//! One fused residual block of BlazeFace/FaceMesh: depthwise k×k (optional) → pointwise 1×1 →
-//! + skip (the input, max-pooled 2×2 when the block strides, zero channels beyond the input's)
-//! → activation, as [`crate::layers::BlazeBlock`] computes it with candle ops.
+//! One fused residual block of BlazeFace/FaceMesh on NHWC data: depthwise k×k (optional) →
+//! pointwise 1×1 → + skip (the input, max-pooled 2×2 when the block strides, zero channels
+//! beyond the input's) → activation, as [`crate::layers::BlazeBlock`] computes it with candle
+//! ops on NCHW.
 //!
-//! The output buffer is first filled with skip + bias; the depthwise result goes to a scratch
-//! buffer; then one [`gemm_acc`] adds the pointwise product and applies the activation. Nothing
+//! The depthwise result goes to a scratch buffer; then one [`gemm`] writes the output: skip +
+//! bias + pointwise product, through the activation. The skip is read straight from the input
+//! when the block keeps its size and channels; otherwise the pooled, zero-padded skip is written
+//! to the output first. Nothing
 //! is allocated once the buffers have grown to the network's largest layer.
 
 use super::depthwise::{depthwise, Geometry};
-use super::gemm::gemm_acc;
-use super::{ensure_len, Activation, Isa};
+use super::gemm::{gemm, Epilogue, Init};
+use super::{ensure_len, Isa};
 use crate::layers::Padding;
 
-/// The activation of a block, owned.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Act {
-    None,
-    Relu,
-    PRelu(Vec<f32>),
-}
-
-/// A depthwise layer inside a block: `[C_in, k, k]` weights.
+/// A depthwise layer inside a block: `[k·k, C_in]` weights (tap-major).
 #[derive(Debug, Clone)]
 pub struct Depthwise {
     pub weights: Vec<f32>,
@@ -32,10 +27,11 @@ pub struct Depthwise {
 #[derive(Debug, Clone)]
 pub struct FusedBlock {
     pub dw: Option<Depthwise>,
-    /// `[C_out, C_in]`.
+    /// `[C_in, C_out]`.
     pub pw: Vec<f32>,
     pub bias: Vec<f32>,
-    pub act: Act,
+    /// Per output channel, the activation's factor for negative values (1: none, 0: ReLU).
+    pub slopes: Vec<f32>,
     /// Add the (pooled, channel-padded) input.
     pub residual: bool,
     pub c_in: usize,
@@ -43,19 +39,12 @@ pub struct FusedBlock {
 }
 
 impl FusedBlock {
-    /// Output height and width for an `h×w` input.
-    pub fn out_size(&self, (h, w): (usize, usize)) -> (usize, usize) {
-        match &self.dw {
-            Some(d) => {
-                let g = Geometry::new(self.c_in, (h, w), d.k, d.stride, d.padding);
-                (g.oh, g.ow)
-            }
-            None => (h, w),
-        }
+    fn geometry(&self, d: &Depthwise, (h, w): (usize, usize)) -> Geometry {
+        Geometry::new(self.c_in, (h, w), d.k, d.stride, d.padding)
     }
 
-    /// `out = block(x)` for `x` of `[C_in, h, w]`; returns the output's `(h, w)`. `dw` and
-    /// `plane` are scratch.
+    /// `out = block(x)` for `x` of `[h, w, C_in]`; returns the output's `(h, w)`. `dw` is
+    /// scratch.
     pub fn forward(
         &self,
         isa: Isa,
@@ -63,51 +52,56 @@ impl FusedBlock {
         (h, w): (usize, usize),
         out: &mut Vec<f32>,
         dw: &mut Vec<f32>,
-        plane: &mut Vec<f32>,
     ) -> (usize, usize) {
-        let (oh, ow) = self.out_size((h, w));
-        let n = oh * ow;
-        ensure_len(out, self.c_out * n);
-        for (co, row) in out.chunks_exact_mut(n).enumerate() {
-            row.fill(self.bias[co]);
-            if self.residual && co < self.c_in {
-                let plane_in = &x[co * h * w..(co + 1) * h * w];
+        let (oh, ow) = match &self.dw {
+            Some(d) => {
+                let g = self.geometry(d, (h, w));
+                (g.oh, g.ow)
+            }
+            None => (h, w),
+        };
+        let (ci, co) = (self.c_in, self.c_out);
+        ensure_len(out, oh * ow * co);
+        let same = (oh, ow) == (h, w) && ci == co;
+        if self.residual && !same {
+            // The skip, max-pooled and zero-padded, is written into the output first.
+            for (p, px) in out.chunks_exact_mut(co).enumerate() {
+                let (skip, pad) = px.split_at_mut(ci.min(co));
+                pad.fill(0.0);
                 if (oh, ow) == (h, w) {
-                    for (o, v) in row.iter_mut().zip(plane_in) {
-                        *o += v;
-                    }
-                } else {
-                    add_max_pool2(row, plane_in, (h, w), ow);
+                    skip.copy_from_slice(&x[p * ci..p * ci + skip.len()]);
+                    continue;
+                }
+                // 2×2 max-pool, SAME: cells past the edge never win.
+                let (oy, ox) = (p / ow, p % ow);
+                let (y0, y1) = (2 * oy, (2 * oy + 1).min(h - 1));
+                let (x0, x1) = (2 * ox, (2 * ox + 1).min(w - 1));
+                let at = |y: usize, xx: usize| &x[(y * w + xx) * ci..(y * w + xx + 1) * ci];
+                let (a, b, c, d) = (at(y0, x0), at(y0, x1), at(y1, x0), at(y1, x1));
+                for (l, o) in skip.iter_mut().enumerate() {
+                    *o = a[l].max(b[l]).max(c[l]).max(d[l]);
                 }
             }
         }
-        let b: &[f32] = match &self.dw {
+        let init = match (self.residual, same) {
+            (false, _) => Init::Zero,
+            (true, true) => Init::From(x),
+            (true, false) => Init::InPlace,
+        };
+        let a: &[f32] = match &self.dw {
             Some(d) => {
-                let g = Geometry::new(self.c_in, (h, w), d.k, d.stride, d.padding);
-                ensure_len(dw, self.c_in * n);
-                depthwise(isa, &g, x, &d.weights, dw, plane);
+                let g = self.geometry(d, (h, w));
+                ensure_len(dw, oh * ow * ci);
+                depthwise(isa, &g, x, &d.weights, dw);
                 dw
             }
             None => x,
         };
-        let act = match &self.act {
-            Act::None => Activation::None,
-            Act::Relu => Activation::Relu,
-            Act::PRelu(a) => Activation::PRelu(a),
+        let ep = Epilogue {
+            bias: &self.bias,
+            slopes: &self.slopes,
         };
-        gemm_acc(isa, (self.c_out, n, self.c_in), &self.pw, b, out, act);
+        gemm(isa, (oh * ow, co, ci), a, &self.pw, out, init, ep);
         (oh, ow)
-    }
-}
-
-/// `row += maxpool2×2/2(plane)` with TF SAME padding (cells past the edge never win).
-fn add_max_pool2(row: &mut [f32], plane: &[f32], (h, w): (usize, usize), ow: usize) {
-    for (oy, orow) in row.chunks_exact_mut(ow).enumerate() {
-        let (y0, y1) = (2 * oy, (2 * oy + 1).min(h - 1));
-        let (r0, r1) = (&plane[y0 * w..(y0 + 1) * w], &plane[y1 * w..(y1 + 1) * w]);
-        for (ox, o) in orow.iter_mut().enumerate() {
-            let (x0, x1) = (2 * ox, (2 * ox + 1).min(w - 1));
-            *o += r0[x0].max(r0[x1]).max(r1[x0]).max(r1[x1]);
-        }
     }
 }

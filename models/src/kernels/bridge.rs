@@ -5,26 +5,35 @@
 use candle_core::{Result, Tensor};
 
 use super::block::FusedBlock;
+use super::ensure_len;
+use super::stem::FusedStem;
 use super::Isa;
 use crate::kernels;
 use crate::layers::{Act, BlazeBlock, Conv2d, DepthwiseConv};
 
 impl Act {
-    /// The same activation, as the fused kernels take it.
-    pub fn to_kernel(&self) -> Result<kernels::block::Act> {
+    /// Per channel, the factor for negative values: 1 (none), 0 (ReLU), alpha (PReLU).
+    pub fn slopes(&self, c: usize) -> Result<Vec<f32>> {
         Ok(match self {
-            Act::None => kernels::block::Act::None,
-            Act::Relu => kernels::block::Act::Relu,
-            Act::PRelu(a) => kernels::block::Act::PRelu(a.flatten_all()?.to_vec1()?),
+            Act::None => vec![1.0; c],
+            Act::Relu => vec![0.0; c],
+            Act::PRelu(a) => a.flatten_all()?.to_vec1()?,
         })
     }
 }
 
 impl DepthwiseConv {
     fn to_kernel(&self) -> Result<kernels::block::Depthwise> {
+        let (c, _, k, _) = self.weight.dims4()?;
         Ok(kernels::block::Depthwise {
-            weights: self.weight.flatten_all()?.to_vec1()?,
-            k: self.weight.dim(3)?,
+            // [C, 1, k, k] → [k·k, C]
+            weights: self
+                .weight
+                .reshape((c, k * k))?
+                .t()?
+                .flatten_all()?
+                .to_vec1()?,
+            k,
             stride: self.stride,
             padding: self.padding,
         })
@@ -46,9 +55,15 @@ fn fused(dw: Option<&DepthwiseConv>, pw: &Conv2d, act: &Act, residual: bool) -> 
     }
     Ok(FusedBlock {
         dw: dw.map(DepthwiseConv::to_kernel).transpose()?,
-        pw: pw.weight.flatten_all()?.to_vec1()?,
+        // [C_out, C_in, 1, 1] → [C_in, C_out]
+        pw: pw
+            .weight
+            .reshape((c_out, c_in))?
+            .t()?
+            .flatten_all()?
+            .to_vec1()?,
         bias: pw.bias.flatten_all()?.to_vec1()?,
-        act: act.to_kernel()?,
+        slopes: act.slopes(c_out)?,
         residual,
         c_in,
         c_out,
@@ -60,6 +75,28 @@ pub fn fused_pair(dw: &DepthwiseConv, pw: &Conv2d) -> Result<FusedBlock> {
     fused(Some(dw), pw, &pw.act, false)
 }
 
+impl Conv2d {
+    /// This dense convolution (a network's first layer) for the fused kernels.
+    pub fn to_stem(&self) -> Result<FusedStem> {
+        let (c_out, c_in, k, _) = self.weight.dims4()?;
+        Ok(FusedStem {
+            // [C_out, C_in, k, k] → [k, k, C_in, C_out]
+            weights: self
+                .weight
+                .permute((2, 3, 1, 0))?
+                .flatten_all()?
+                .to_vec1()?,
+            bias: self.bias.flatten_all()?.to_vec1()?,
+            slopes: self.act.slopes(c_out)?,
+            k,
+            stride: self.stride,
+            padding: self.padding,
+            c_in,
+            c_out,
+        })
+    }
+}
+
 impl BlazeBlock {
     /// The same block for the fused kernels.
     pub fn to_fused(&self) -> Result<FusedBlock> {
@@ -67,29 +104,53 @@ impl BlazeBlock {
     }
 }
 
-/// Runs `blocks` on `x` (`[C, h, w]`, as [`Tensor`] data) with the fused kernels and this
-/// thread's workspace; returns the output as a `[1, C, h, w]` tensor.
-pub fn run_fused(isa: Isa, blocks: &[FusedBlock], x: &Tensor) -> Result<Tensor> {
-    let (_, _, h, w) = x.dims4()?;
+/// Runs `stem` (if any), then `blocks`, on `x` (`[1, C, h, w]`) with the fused kernels and
+/// this thread's workspace; returns the output as a `[1, C, h, w]` tensor.
+pub fn run_fused(
+    isa: Isa,
+    stem: Option<&FusedStem>,
+    blocks: &[FusedBlock],
+    x: &Tensor,
+) -> Result<Tensor> {
+    let (_, c, h, w) = x.dims4()?;
     let input = x.flatten_all()?.to_vec1::<f32>()?;
-    kernels::with_workspace(|ws| {
-        let kernels::Workspace { a, b, dw, plane } = ws;
-        a.clear();
-        a.extend_from_slice(&input);
+    let (out, (c, oh, ow)) = kernels::with_workspace(|ws| {
+        let kernels::Workspace { a, b, dw } = ws;
         let mut size = (h, w);
-        let mut c = x.dim(1)?;
+        let mut c = c;
+        match stem {
+            Some(s) => {
+                if s.c_in != c {
+                    candle_core::bail!("fused: the stem takes {} channels, got {c}", s.c_in);
+                }
+                size = s.forward(isa, &input, size, a, dw);
+                c = s.c_out;
+            }
+            None => {
+                ensure_len(a, input.len());
+                transpose(&input, (c, h * w), a);
+            }
+        }
         for blk in blocks {
             if blk.c_in != c {
                 candle_core::bail!("fused: a block takes {} channels, got {c}", blk.c_in);
             }
-            size = blk.forward(isa, a, size, b, dw, plane);
+            size = blk.forward(isa, a, size, b, dw);
             c = blk.c_out;
             std::mem::swap(a, b);
         }
-        Tensor::from_slice(
-            &a[..c * size.0 * size.1],
-            (1, c, size.0, size.1),
-            x.device(),
-        )
-    })
+        let mut nchw = vec![0f32; c * size.0 * size.1];
+        transpose(&a[..nchw.len()], (size.0 * size.1, c), &mut nchw);
+        Ok((nchw, (c, size.0, size.1)))
+    })?;
+    Tensor::from_vec(out, (1, c, oh, ow), x.device())
+}
+
+/// `dst[j, i] = src[i, j]` for a `rows × cols` row-major `src`.
+fn transpose(src: &[f32], (rows, cols): (usize, usize), dst: &mut [f32]) {
+    for (i, row) in src.chunks_exact(cols).take(rows).enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            dst[j * rows + i] = *v;
+        }
+    }
 }

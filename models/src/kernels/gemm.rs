@@ -1,56 +1,94 @@
-//! `C = act(C + A·B)` for row-major `A` (`m×k`), `B` (`k×n`), `C` (`m×n`).
+//! `C = act(init + bias + A·B)` for row-major `A` (`m×k`), `B` (`k×n`), `C` (`m×n`).
 //!
-//! In NCHW a pointwise convolution is exactly this with `A` the `[C_out, C_in]` weights, `B`
-//! the input's `[C_in, H·W]` planes and `C` the output's: no packing or transposition. `C`
-//! starts with what the layer adds (bias, residual), so one pass over the output does it all.
+//! In NHWC a pointwise convolution is exactly this with `A` the input's `[H·W, C_in]` pixels,
+//! `B` the `[C_in, C_out]` weights and `C` the output's `[H·W, C_out]` pixels: no packing or
+//! transposition. What the layer adds (the residual: [`Init`]), its bias and its activation
+//! (a slope for negative values per column, i.e. output channel) are applied as each tile of
+//! `C` is computed, so the output is written once.
 //!
 //! The AVX2 path computes 4×16 tiles of `C` in twelve registers (eight accumulators, two `B`
 //! vectors, one broadcast `A` value): each `k` step is 2 loads, 4 broadcasts and 8 FMAs. The
 //! last `n % 8` columns use masked loads and stores.
 
-use super::{Activation, Isa};
+use super::Isa;
 
-/// `c = act(c + a·b)`; `act`'s slope is per row of `c` (output channel).
-#[allow(clippy::too_many_arguments)]
-pub fn gemm_acc(
+/// What `C` starts from before the bias and the product are added.
+#[derive(Debug, Clone, Copy)]
+pub enum Init<'a> {
+    /// Zero.
+    Zero,
+    /// Another `m×n` matrix (a block's input, when it is its own residual).
+    From(&'a [f32]),
+    /// `C`'s own values (a residual written there first).
+    InPlace,
+}
+
+/// Per output column: the bias, and the activation's factor for negative values (1 for none,
+/// 0 for ReLU, alpha for PReLU).
+#[derive(Debug, Clone, Copy)]
+pub struct Epilogue<'a> {
+    pub bias: &'a [f32],
+    pub slopes: &'a [f32],
+}
+
+/// `c = act(init + bias + a·b)` (see [`Init`], [`Epilogue`]).
+pub fn gemm(
     isa: Isa,
     (m, n, k): (usize, usize, usize),
     a: &[f32],
     b: &[f32],
     c: &mut [f32],
-    act: Activation,
+    init: Init,
+    ep: Epilogue,
 ) {
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
+    assert!(ep.bias.len() >= n && ep.slopes.len() >= n);
+    if let Init::From(s) = init {
+        assert!(s.len() >= m * n);
+    }
     match isa {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `Isa::Avx2` is only chosen when the CPU has AVX2 and FMA (`Isa::detect`);
         // the slices were checked above to hold the sizes the kernel indexes.
-        Isa::Avx2 => unsafe { avx2::gemm(m, n, k, a, b, c, act) },
-        _ => portable(m, n, k, a, b, c, act),
+        Isa::Avx2 => unsafe { avx2::gemm(m, n, k, a, b, c, init, ep) },
+        _ => portable(m, n, k, a, b, c, init, ep),
     }
 }
 
-/// Row by row: `c[i, :] += a[i, kk]·b[kk, :]` over `kk`, in column blocks that stay in L1.
-fn portable(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32], act: Activation) {
-    const BLOCK: usize = 256;
+/// Row by row: `c[i, :] += a[i, kk]·b[kk, :]` over `kk`.
+#[allow(clippy::too_many_arguments)]
+fn portable(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    b: &[f32],
+    c: &mut [f32],
+    init: Init,
+    ep: Epilogue,
+) {
     for (i, crow) in c.chunks_exact_mut(n).take(m).enumerate() {
-        let arow = &a[i * k..(i + 1) * k];
-        for j0 in (0..n).step_by(BLOCK) {
-            let j1 = (j0 + BLOCK).min(n);
-            let cblk = &mut crow[j0..j1];
-            for (kk, &aik) in arow.iter().enumerate() {
-                let brow = &b[kk * n + j0..kk * n + j1];
-                for (cv, bv) in cblk.iter_mut().zip(brow) {
-                    *cv += aik * bv;
+        match init {
+            Init::Zero => crow.copy_from_slice(&ep.bias[..n]),
+            Init::From(s) => {
+                for ((o, v), bias) in crow.iter_mut().zip(&s[i * n..(i + 1) * n]).zip(ep.bias) {
+                    *o = v + bias;
+                }
+            }
+            Init::InPlace => {
+                for (o, bias) in crow.iter_mut().zip(ep.bias) {
+                    *o += bias;
                 }
             }
         }
-        let slope = act.slope(i);
-        if slope != 1.0 {
-            for v in crow.iter_mut() {
-                if *v < 0.0 {
-                    *v *= slope;
-                }
+        for (kk, &aik) in a[i * k..(i + 1) * k].iter().enumerate() {
+            for (cv, bv) in crow.iter_mut().zip(&b[kk * n..(kk + 1) * n]) {
+                *cv += aik * bv;
+            }
+        }
+        for (v, s) in crow.iter_mut().zip(ep.slopes) {
+            if *v < 0.0 {
+                *v *= s;
             }
         }
     }
@@ -60,11 +98,24 @@ fn portable(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32], a
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::Activation;
+    use super::{Epilogue, Init};
 
     /// Rows per tile.
     const MR: usize = 4;
 
+    /// Where a tile's accumulators start: null for zero.
+    struct Tile {
+        a: *const f32,
+        b: *const f32,
+        c: *mut f32,
+        init: *const f32,
+        bias: *const f32,
+        slopes: *const f32,
+        n: usize,
+        k: usize,
+    }
+
+    #[allow(clippy::too_many_arguments)]
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn gemm(
         m: usize,
@@ -73,23 +124,34 @@ mod avx2 {
         a: &[f32],
         b: &[f32],
         c: &mut [f32],
-        act: Activation,
+        init: Init,
+        ep: Epilogue,
     ) {
-        let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
+        let c = c.as_mut_ptr();
+        let t = Tile {
+            a: a.as_ptr(),
+            b: b.as_ptr(),
+            c,
+            init: match init {
+                Init::Zero => std::ptr::null(),
+                Init::From(s) => s.as_ptr(),
+                Init::InPlace => c,
+            },
+            bias: ep.bias.as_ptr(),
+            slopes: ep.slopes.as_ptr(),
+            n,
+            k,
+        };
         let mut i = 0;
         while i < m {
             let rows = (m - i).min(MR);
-            let mut slopes = [1.0f32; MR];
-            for (r, s) in slopes.iter_mut().enumerate().take(rows) {
-                *s = act.slope(i + r);
-            }
             let mut j = 0;
             while j + 16 <= n {
                 match rows {
-                    4 => tile::<4, 2>(a, b, c, (i, j, n, k), &slopes, None),
-                    3 => tile::<3, 2>(a, b, c, (i, j, n, k), &slopes, None),
-                    2 => tile::<2, 2>(a, b, c, (i, j, n, k), &slopes, None),
-                    _ => tile::<1, 2>(a, b, c, (i, j, n, k), &slopes, None),
+                    4 => tile::<4, 2>(&t, i, j, None),
+                    3 => tile::<3, 2>(&t, i, j, None),
+                    2 => tile::<2, 2>(&t, i, j, None),
+                    _ => tile::<1, 2>(&t, i, j, None),
                 }
                 j += 16;
             }
@@ -97,10 +159,10 @@ mod avx2 {
                 let left = n - j;
                 let mask = (left < 8).then(|| tail_mask(left));
                 match rows {
-                    4 => tile::<4, 1>(a, b, c, (i, j, n, k), &slopes, mask),
-                    3 => tile::<3, 1>(a, b, c, (i, j, n, k), &slopes, mask),
-                    2 => tile::<2, 1>(a, b, c, (i, j, n, k), &slopes, mask),
-                    _ => tile::<1, 1>(a, b, c, (i, j, n, k), &slopes, mask),
+                    4 => tile::<4, 1>(&t, i, j, mask),
+                    3 => tile::<3, 1>(&t, i, j, mask),
+                    2 => tile::<2, 1>(&t, i, j, mask),
+                    _ => tile::<1, 1>(&t, i, j, mask),
                 }
                 j += 8;
             }
@@ -116,34 +178,41 @@ mod avx2 {
     }
 
     /// One `R`×(8·`V`) tile of `c` at `(i, j)`; with `mask` (then `V` = 1) only its lanes are
-    /// read from `b`/`c` and written.
+    /// read and written.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     unsafe fn tile<const R: usize, const V: usize>(
-        a: *const f32,
-        b: *const f32,
-        c: *mut f32,
-        (i, j, n, k): (usize, usize, usize, usize),
-        slopes: &[f32; MR],
+        t: &Tile,
+        i: usize,
+        j: usize,
         mask: Option<__m256i>,
     ) {
         let load = |p: *const f32| match mask {
             Some(m) => _mm256_maskload_ps(p, m),
             None => _mm256_loadu_ps(p),
         };
-        let mut acc = [[_mm256_setzero_ps(); V]; R];
-        for (r, row) in acc.iter_mut().enumerate() {
-            for (v, x) in row.iter_mut().enumerate() {
-                *x = load(c.add((i + r) * n + j + 8 * v));
+        let (n, k) = (t.n, t.k);
+        let mut bias = [_mm256_setzero_ps(); V];
+        let mut slope = [_mm256_setzero_ps(); V];
+        for v in 0..V {
+            bias[v] = load(t.bias.add(j + 8 * v));
+            slope[v] = load(t.slopes.add(j + 8 * v));
+        }
+        let mut acc = [bias; R];
+        if !t.init.is_null() {
+            for (r, row) in acc.iter_mut().enumerate() {
+                for (v, x) in row.iter_mut().enumerate() {
+                    *x = _mm256_add_ps(*x, load(t.init.add((i + r) * n + j + 8 * v)));
+                }
             }
         }
         for kk in 0..k {
             let mut bv = [_mm256_setzero_ps(); V];
             for (v, x) in bv.iter_mut().enumerate() {
-                *x = load(b.add(kk * n + j + 8 * v));
+                *x = load(t.b.add(kk * n + j + 8 * v));
             }
             for (r, row) in acc.iter_mut().enumerate() {
-                let av = _mm256_broadcast_ss(&*a.add((i + r) * k + kk));
+                let av = _mm256_broadcast_ss(&*t.a.add((i + r) * k + kk));
                 for (x, bx) in row.iter_mut().zip(bv.iter()) {
                     *x = _mm256_fmadd_ps(av, *bx, *x);
                 }
@@ -151,11 +220,10 @@ mod avx2 {
         }
         let zero = _mm256_setzero_ps();
         for (r, row) in acc.iter().enumerate() {
-            let slope = _mm256_set1_ps(slopes[r]);
-            for (v, x) in row.iter().enumerate() {
+            for (v, (x, s)) in row.iter().zip(slope.iter()).enumerate() {
                 // x ≥ 0 stays, x < 0 is scaled: max(x, 0) + slope·min(x, 0).
-                let y = _mm256_fmadd_ps(slope, _mm256_min_ps(*x, zero), _mm256_max_ps(*x, zero));
-                let p = c.add((i + r) * n + j + 8 * v);
+                let y = _mm256_fmadd_ps(*s, _mm256_min_ps(*x, zero), _mm256_max_ps(*x, zero));
+                let p = t.c.add((i + r) * n + j + 8 * v);
                 match mask {
                     Some(m) => _mm256_maskstore_ps(p, m, y),
                     None => _mm256_storeu_ps(p, y),
@@ -169,23 +237,23 @@ mod avx2 {
 mod tests {
     use super::*;
 
+    #[allow(clippy::too_many_arguments)]
     fn naive(
-        m: usize,
-        n: usize,
-        k: usize,
+        (m, n, k): (usize, usize, usize),
         a: &[f32],
         b: &[f32],
-        c: &[f32],
+        init: &[f32],
+        bias: &[f32],
         alpha: &[f32],
     ) -> Vec<f32> {
-        let mut out = c.to_vec();
+        let mut out = vec![0f32; m * n];
         for i in 0..m {
             for j in 0..n {
-                let mut s = c[i * n + j];
+                let mut s = init[i * n + j] + bias[j];
                 for kk in 0..k {
                     s += a[i * k + kk] * b[kk * n + j];
                 }
-                out[i * n + j] = if s < 0.0 { s * alpha[i] } else { s };
+                out[i * n + j] = if s < 0.0 { s * alpha[j] } else { s };
             }
         }
         out
@@ -207,24 +275,40 @@ mod tests {
     fn every_path_matches_the_naive_product() {
         for isa in Isa::available() {
             for (m, n, k) in [
-                (16, 96 * 96, 16),
-                (7, 37, 5),
-                (128, 36, 128),
-                (3, 9, 33),
+                (96 * 96, 16, 16),
+                (37, 7, 5),
+                (36, 128, 128),
+                (9, 3, 33),
                 (1, 1, 1),
-                (5, 16, 3),
+                (16, 5, 3),
+                (7, 24, 27),
             ] {
-                let (a, b, c) = (values(m * k, 1), values(k * n, 2), values(m * n, 3));
-                let alpha = values(m, 4);
-                let expect = naive(m, n, k, &a, &b, &c, &alpha);
-                let mut got = c.clone();
-                gemm_acc(isa, (m, n, k), &a, &b, &mut got, Activation::PRelu(&alpha));
-                let d = expect
-                    .iter()
-                    .zip(&got)
-                    .map(|(x, y)| (x - y).abs())
-                    .fold(0f32, f32::max);
-                assert!(d < 1e-4, "{isa:?} {m}×{n}×{k}: diff {d}");
+                let (a, b, init) = (values(m * k, 1), values(k * n, 2), values(m * n, 3));
+                let (bias, alpha) = (values(n, 4), values(n, 5));
+                let ep = Epilogue {
+                    bias: &bias,
+                    slopes: &alpha,
+                };
+                let zeros = vec![0f32; m * n];
+                for (which, start) in [("zero", &zeros), ("from", &init), ("in place", &init)] {
+                    let expect = naive((m, n, k), &a, &b, start, &bias, &alpha);
+                    let mut got = match which {
+                        "in place" => init.clone(),
+                        _ => values(m * n, 9),
+                    };
+                    let how = match which {
+                        "zero" => Init::Zero,
+                        "from" => Init::From(&init),
+                        _ => Init::InPlace,
+                    };
+                    gemm(isa, (m, n, k), &a, &b, &mut got, how, ep);
+                    let d = expect
+                        .iter()
+                        .zip(&got)
+                        .map(|(x, y)| (x - y).abs())
+                        .fold(0f32, f32::max);
+                    assert!(d < 1e-4, "{isa:?} {which} {m}×{n}×{k}: diff {d}");
+                }
             }
         }
     }

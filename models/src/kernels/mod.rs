@@ -1,14 +1,16 @@
 //! Fast CPU kernels for the Blaze-style networks (BlazeFace, FaceMesh) and the anti-spoof
-//! network, run on plain NCHW `f32` buffers between the candle modules' input and output.
+//! network, run on plain NHWC `f32` buffers (channels innermost, as XNNPACK keeps them) between
+//! the candle modules' NCHW input and output.
 //!
 //! - [`gemm`]: `C = act(C + A·B)`, the pointwise (1×1) convolution of a whole layer as one
-//!   matrix product over channels, with the residual, bias and activation fused: `C` holds the
-//!   skip connection plus the bias when it starts.
-//! - [`depthwise`]: the 3×3 depthwise convolution with TF's SAME padding, from a zero-padded
-//!   copy of each plane so that the inner loop has no bounds checks.
+//!   matrix product (pixels × channels), with the residual, bias and activation fused: `C`
+//!   holds the skip connection plus the bias when it starts.
+//! - [`depthwise`]: the k×k depthwise convolution with TF padding, 8 channels at a time with
+//!   their weights in registers.
 //! - [`block`]: [`block::FusedBlock`], one residual block (depthwise → pointwise → + skip →
 //!   activation) on those two kernels, with no allocation (buffers come from a [`Workspace`]).
 //!
+//! - [`stem`]: a network's first, dense convolution, as one GEMM over gathered patches.
 //! - [`bridge`]: the candle layers' weights in the kernels' layout; a chain of fused blocks run
 //!   on a tensor.
 //!
@@ -19,6 +21,7 @@ pub mod block;
 pub mod bridge;
 pub mod depthwise;
 pub mod gemm;
+pub mod stem;
 
 /// The instruction set a kernel runs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,35 +74,13 @@ pub fn features() -> String {
     format!("{} → kernels {:?}", f.join(" "), Isa::detect())
 }
 
-/// Activation applied by a kernel's epilogue, per output channel.
-#[derive(Debug, Clone, Copy)]
-pub enum Activation<'a> {
-    None,
-    Relu,
-    /// `x` if `x ≥ 0`, else `alpha[channel]·x`.
-    PRelu(&'a [f32]),
-}
-
-impl Activation<'_> {
-    /// The slope for negative values of channel `c` (1 = identity, 0 = ReLU).
-    #[inline(always)]
-    pub fn slope(&self, c: usize) -> f32 {
-        match self {
-            Activation::None => 1.0,
-            Activation::Relu => 0.0,
-            Activation::PRelu(a) => a[c],
-        }
-    }
-}
-
 /// Reusable buffers for one forward pass, so that layers allocate nothing once warm: two
-/// ping-pong activations and the depthwise output and padded plane.
+/// ping-pong activations and the depthwise output.
 #[derive(Debug, Default)]
 pub struct Workspace {
     pub a: Vec<f32>,
     pub b: Vec<f32>,
     pub dw: Vec<f32>,
-    pub plane: Vec<f32>,
 }
 
 thread_local! {

@@ -19,6 +19,7 @@ use candle_nn::VarBuilder;
 
 use crate::kernels::block::FusedBlock;
 use crate::kernels::bridge::{fused_pair, run_fused};
+use crate::kernels::stem::FusedStem;
 use crate::kernels::Isa;
 use crate::layers::{
     flatten_nhwc, Act, BlazeBlock, BlockNames, Conv2d, DepthwiseConv, Kernels, Padding,
@@ -75,6 +76,7 @@ pub struct BlazeFace {
 #[derive(Debug, Clone)]
 struct Fused {
     isa: Isa,
+    stem: FusedStem,
     blocks: Vec<FusedBlock>,
     down: Vec<FusedBlock>,
 }
@@ -150,6 +152,7 @@ impl BlazeFace {
         if let Some(isa) = dw.fused() {
             net.fused = Some(Fused {
                 isa,
+                stem: net.stem.to_stem()?,
                 blocks: net
                     .blocks
                     .iter()
@@ -163,20 +166,21 @@ impl BlazeFace {
 
     /// Runs the network on `[1, 3, 256, 256]` input in `[-1, 1]`.
     pub fn forward_raw(&self, x: &Tensor) -> Result<BlazeFaceRaw> {
-        let mut h = self.stem.forward(x)?;
-        match &self.fused {
-            Some(f) if h.dim(0)? == 1 => h = run_fused(f.isa, &f.blocks, &h)?,
+        let h = match &self.fused {
+            Some(f) if x.dim(0)? == 1 => run_fused(f.isa, Some(&f.stem), &f.blocks, x)?,
             _ => {
+                let mut h = self.stem.forward(x)?;
                 for b in &self.blocks {
                     h = b.forward(&h)?;
                 }
+                h
             }
-        }
+        };
         let n = h.dim(0)?;
         let scores16 = flatten_nhwc(&self.cls16.forward(&h)?)?.reshape((n, 512, 1))?;
         let boxes16 = flatten_nhwc(&self.reg16.forward(&h)?)?.reshape((n, 512, 16))?;
         let h8 = match &self.fused {
-            Some(f) if n == 1 => run_fused(f.isa, &f.down, &h)?,
+            Some(f) if n == 1 => run_fused(f.isa, None, &f.down, &h)?,
             _ => self.down_pw.forward(&self.down_dw.forward(&h)?)?,
         };
         let scores8 = flatten_nhwc(&self.cls8.forward(&h8)?)?.reshape((n, 384, 1))?;

@@ -15,6 +15,7 @@ use candle_nn::VarBuilder;
 
 use crate::kernels::block::FusedBlock;
 use crate::kernels::bridge::run_fused;
+use crate::kernels::stem::FusedStem;
 use crate::kernels::Isa;
 use crate::layers::{Act, BlazeBlock, BlockNames, Conv2d, Kernels, Padding};
 
@@ -77,6 +78,7 @@ pub struct FaceMesh {
 #[derive(Debug, Clone)]
 struct Fused {
     isa: Isa,
+    stem: FusedStem,
     backbone: Vec<FusedBlock>,
     mesh: Vec<FusedBlock>,
     contours: Vec<FusedBlock>,
@@ -200,6 +202,7 @@ impl FaceMesh {
         let fused = match dw.fused() {
             Some(isa) => Some(Fused {
                 isa,
+                stem: stem.to_stem()?,
                 backbone: backbone
                     .iter()
                     .map(BlazeBlock::to_fused)
@@ -231,7 +234,7 @@ impl FaceMesh {
         match &self.fused {
             Some(f) if x.dim(0)? == 1 => {
                 let blocks = fused(f);
-                h = run_fused(f.isa, blocks, &h)?;
+                h = run_fused(f.isa, None, blocks, &h)?;
                 for s in &steps[blocks.len()..] {
                     h = s.forward(&h)?;
                 }
@@ -247,11 +250,10 @@ impl FaceMesh {
     }
 
     fn backbone(&self, x: &Tensor) -> Result<Tensor> {
-        let h = self.stem.forward(x)?;
-        if let Some(f) = self.fused.as_ref().filter(|_| h.dims()[0] == 1) {
-            return run_fused(f.isa, &f.backbone, &h);
+        if let Some(f) = self.fused.as_ref().filter(|_| x.dims()[0] == 1) {
+            return run_fused(f.isa, Some(&f.stem), &f.backbone, x);
         }
-        let mut h = h;
+        let mut h = self.stem.forward(x)?;
         for b in &self.backbone {
             h = b.forward(&h)?;
         }

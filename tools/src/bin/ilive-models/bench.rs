@@ -51,15 +51,23 @@ pub struct BenchArgs {
     /// A photo with a face for the networks' table; resized to 640×480 and JPEG-encoded.
     #[arg(long)]
     image: Option<PathBuf>,
+    /// The kernels: `fused` (this CPU's best), `portable`, `direct` (candle ops, the code before
+    /// the fused kernels) or `grouped`.
+    #[arg(long, default_value = "fused")]
+    kernels: String,
+    /// Detect on every frame in the tracked stages too (the pipeline before tracking).
+    #[arg(long)]
+    no_tracking: bool,
     /// Timed iterations per network (after 3 warm-up runs).
     #[arg(long, default_value_t = 30)]
     iters: usize,
 }
 
 pub fn run(args: &BenchArgs) -> Result<()> {
-    let models = FaceModels::load(&args.models)?;
+    let kernels = crate::profile::kernels(&args.kernels)?;
+    let models = FaceModels::load_with(&args.models, kernels)?;
     println!(
-        "threads: {} (RAYON_NUM_THREADS); CPU features: {}",
+        "threads: {} (RAYON_NUM_THREADS); CPU: {}; running {kernels:?}",
         rayon::current_num_threads(),
         models::kernels::features()
     );
@@ -158,7 +166,13 @@ fn side_by_side(models: &FaceModels, args: &BenchArgs, dir: &Path) -> Result<()>
             Ok(())
         },
     )?;
-    let fresh = || FaceTracker::new(args.check_every);
+    let fresh = || {
+        FaceTracker::new(if args.no_tracking {
+            1
+        } else {
+            args.check_every
+        })
+    };
     let tracked = fastest_mean_ms(r, &jpegs, fresh, |t, j| {
         models.analyze_tracked(&decode(j)?, &opts, t)?;
         Ok(())

@@ -7,9 +7,11 @@
 //! - `bench`: per-stage times of the per-frame analysis on the frames of a real video, beside
 //!   MediaPipe 0.10.14 on the same frames in the same run (`scripts/bench/run.sh` pins both to
 //!   one core), and the latency of every network (see `bench.rs`).
+//! - `profile --net NAME`: one network in a loop, for callgrind and perf (`profile.rs`).
 
 mod anchor;
 mod bench;
+mod profile;
 
 use std::path::{Path, PathBuf};
 
@@ -46,6 +48,8 @@ enum Cmd {
     },
     /// Per-stage times beside MediaPipe's, and the networks' latencies.
     Bench(bench::BenchArgs),
+    /// One network in a loop, for callgrind and perf.
+    Profile(profile::ProfileArgs),
 }
 
 pub(crate) fn fixtures_dir() -> PathBuf {
@@ -64,6 +68,7 @@ fn main() -> Result<()> {
             &images.unwrap_or_else(|| fixtures_dir().join("images")),
         )?,
         Cmd::Bench(args) => bench::run(&args)?,
+        Cmd::Profile(args) => profile::run(&args)?,
     }
     Ok(())
 }

@@ -1,0 +1,61 @@
+//! `ilive-models profile --net NAME`: one network run `--iters` times on fixed input and
+//! nothing else, for `valgrind --tool=callgrind` (instruction counts that a shared, noisy machine
+//! cannot move) and `perf stat`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use candle_core::{Device, Tensor};
+use models::{layers::Kernels, FaceModels};
+
+#[derive(clap::Args)]
+pub struct ProfileArgs {
+    /// Directory of the weights.
+    #[arg(long, env = "ILIVE_MODELS_DIR")]
+    models: PathBuf,
+    /// `blazeface`, `facemesh` or `antispoof`.
+    #[arg(long)]
+    net: String,
+    /// Runs after one warm-up run.
+    #[arg(long, default_value_t = 10)]
+    iters: usize,
+    /// `fused` (this CPU's best), `portable` (fused, no AVX2), or `direct` (candle ops).
+    #[arg(long, default_value = "fused")]
+    kernels: String,
+}
+
+/// The kernel set a command-line word names.
+pub fn kernels(name: &str) -> Result<Kernels> {
+    Ok(match name {
+        "fused" => Kernels::default(),
+        "portable" => Kernels::Fused(models::kernels::Isa::Portable),
+        "direct" => Kernels::Direct,
+        "grouped" => Kernels::CandleGrouped,
+        other => bail!("unknown kernels {other:?}: fused, portable, direct or grouped"),
+    })
+}
+
+pub fn run(args: &ProfileArgs) -> Result<()> {
+    let models = FaceModels::load_with(&args.models, kernels(&args.kernels)?)?;
+    let input = |s: usize| Tensor::rand(0f32, 1.0, (1, 3, s, s), &Device::Cpu);
+    let mut once: Box<dyn FnMut() -> Result<()>> = match args.net.as_str() {
+        "blazeface" => {
+            let x = input(256)?;
+            Box::new(move || Ok(models.detector().forward_raw(&x).map(drop)?))
+        }
+        "facemesh" => {
+            let x = input(192)?;
+            Box::new(move || Ok(models.mesh().landmarks(&x).map(drop)?))
+        }
+        "antispoof" => {
+            let x = input(128)?;
+            Box::new(move || Ok(models.antispoof().forward(&x).map(drop)?))
+        }
+        other => bail!("unknown network {other:?}: blazeface, facemesh or antispoof"),
+    };
+    once()?;
+    for _ in 0..args.iters {
+        once()?;
+    }
+    Ok(())
+}
