@@ -34,6 +34,10 @@ pub struct FusedBlock {
     pub slopes: Vec<f32>,
     /// Add the (pooled, channel-padded) input.
     pub residual: bool,
+    /// Read the whole `h×w×C` input as one pixel of `h·w·C` channels: a VALID convolution
+    /// whose kernel covers its input (a head's last layer), which is then one dot product per
+    /// output channel.
+    pub flatten: bool,
     pub c_in: usize,
     pub c_out: usize,
 }

@@ -5,7 +5,6 @@
 use candle_core::{Result, Tensor};
 
 use super::block::FusedBlock;
-use super::ensure_len;
 use super::stem::FusedStem;
 use super::Isa;
 use crate::kernels;
@@ -65,6 +64,7 @@ fn fused(dw: Option<&DepthwiseConv>, pw: &Conv2d, act: &Act, residual: bool) -> 
         bias: pw.bias.flatten_all()?.to_vec1()?,
         slopes: act.slopes(c_out)?,
         residual,
+        flatten: false,
         c_in,
         c_out,
     })
@@ -97,6 +97,29 @@ impl Conv2d {
     }
 }
 
+impl Conv2d {
+    /// This VALID convolution as one dot product per output channel, for an input exactly its
+    /// kernel's size (a head's last layer; see [`FusedBlock::flatten`]).
+    pub fn to_dense(&self) -> Result<FusedBlock> {
+        let (c_out, c_in, k, _) = self.weight.dims4()?;
+        Ok(FusedBlock {
+            dw: None,
+            // [C_out, C_in, k, k] → [k·k·C_in, C_out], the order of an NHWC input.
+            pw: self
+                .weight
+                .permute((2, 3, 1, 0))?
+                .flatten_all()?
+                .to_vec1()?,
+            bias: self.bias.flatten_all()?.to_vec1()?,
+            slopes: self.act.slopes(c_out)?,
+            residual: false,
+            flatten: true,
+            c_in: k * k * c_in,
+            c_out,
+        })
+    }
+}
+
 impl BlazeBlock {
     /// The same block for the fused kernels.
     pub fn to_fused(&self) -> Result<FusedBlock> {
@@ -104,46 +127,72 @@ impl BlazeBlock {
     }
 }
 
-/// Runs `stem` (if any), then `blocks`, on `x` (`[1, C, h, w]`) with the fused kernels and
-/// this thread's workspace; returns the output as a `[1, C, h, w]` tensor.
-pub fn run_fused(
-    isa: Isa,
-    stem: Option<&FusedStem>,
-    blocks: &[FusedBlock],
-    x: &Tensor,
-) -> Result<Tensor> {
+/// An activation in NHWC order, copied out of the workspace.
+#[derive(Debug, Clone)]
+pub struct Nhwc {
+    pub data: Vec<f32>,
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+}
+
+impl Nhwc {
+    /// As a `[1, C, h, w]` tensor.
+    pub fn to_nchw(&self) -> Result<Tensor> {
+        let mut nchw = vec![0f32; self.data.len()];
+        transpose(&self.data, (self.h * self.w, self.c), &mut nchw);
+        Tensor::from_vec(nchw, (1, self.c, self.h, self.w), &candle_core::Device::Cpu)
+    }
+}
+
+/// Runs `stem`, then `blocks`, on `x` (`[1, C, h, w]`) with the fused kernels and this
+/// thread's workspace.
+pub fn run_stem(isa: Isa, stem: &FusedStem, blocks: &[FusedBlock], x: &Tensor) -> Result<Nhwc> {
     let (_, c, h, w) = x.dims4()?;
+    if stem.c_in != c {
+        candle_core::bail!("fused: the stem takes {} channels, got {c}", stem.c_in);
+    }
     let input = x.flatten_all()?.to_vec1::<f32>()?;
-    let (out, (c, oh, ow)) = kernels::with_workspace(|ws| {
-        let kernels::Workspace { a, b, dw } = ws;
-        let mut size = (h, w);
-        let mut c = c;
-        match stem {
-            Some(s) => {
-                if s.c_in != c {
-                    candle_core::bail!("fused: the stem takes {} channels, got {c}", s.c_in);
-                }
-                size = s.forward(isa, &input, size, a, dw);
-                c = s.c_out;
-            }
-            None => {
-                ensure_len(a, input.len());
-                transpose(&input, (c, h * w), a);
-            }
+    kernels::with_workspace(|ws| {
+        let size = stem.forward(isa, &input, (h, w), &mut ws.a, (&mut ws.dw, &mut ws.cols));
+        chain(isa, blocks, ws, (stem.c_out, size.0, size.1))
+    })
+}
+
+/// Runs `blocks` on `x` with the fused kernels and this thread's workspace.
+pub fn run_blocks(isa: Isa, blocks: &[FusedBlock], x: &Nhwc) -> Result<Nhwc> {
+    kernels::with_workspace(|ws| {
+        ws.a.clear();
+        ws.a.extend_from_slice(&x.data);
+        chain(isa, blocks, ws, (x.c, x.h, x.w))
+    })
+}
+
+/// `blocks` on the `(c, h, w)` activation in `ws.a`.
+fn chain(
+    isa: Isa,
+    blocks: &[FusedBlock],
+    ws: &mut kernels::Workspace,
+    (mut c, mut h, mut w): (usize, usize, usize),
+) -> Result<Nhwc> {
+    let kernels::Workspace { a, b, dw, .. } = ws;
+    for blk in blocks {
+        if blk.flatten {
+            (c, h, w) = (c * h * w, 1, 1);
         }
-        for blk in blocks {
-            if blk.c_in != c {
-                candle_core::bail!("fused: a block takes {} channels, got {c}", blk.c_in);
-            }
-            size = blk.forward(isa, a, size, b, dw);
-            c = blk.c_out;
-            std::mem::swap(a, b);
+        if blk.c_in != c {
+            candle_core::bail!("fused: a block takes {} channels, got {c}", blk.c_in);
         }
-        let mut nchw = vec![0f32; c * size.0 * size.1];
-        transpose(&a[..nchw.len()], (size.0 * size.1, c), &mut nchw);
-        Ok((nchw, (c, size.0, size.1)))
-    })?;
-    Tensor::from_vec(out, (1, c, oh, ow), x.device())
+        (h, w) = blk.forward(isa, a, (h, w), b, dw);
+        c = blk.c_out;
+        std::mem::swap(a, b);
+    }
+    Ok(Nhwc {
+        data: a[..c * h * w].to_vec(),
+        c,
+        h,
+        w,
+    })
 }
 
 /// `dst[j, i] = src[i, j]` for a `rows × cols` row-major `src`.

@@ -75,12 +75,14 @@ pub fn features() -> String {
 }
 
 /// Reusable buffers for one forward pass, so that layers allocate nothing once warm: two
-/// ping-pong activations and the depthwise output.
+/// ping-pong activations, the depthwise output (also the first layer's padded image) and
+/// the first layer's patches.
 #[derive(Debug, Default)]
 pub struct Workspace {
     pub a: Vec<f32>,
     pub b: Vec<f32>,
     pub dw: Vec<f32>,
+    pub cols: Vec<f32>,
 }
 
 thread_local! {

@@ -18,7 +18,7 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
 use crate::kernels::block::FusedBlock;
-use crate::kernels::bridge::{fused_pair, run_fused};
+use crate::kernels::bridge::{fused_pair, run_blocks, run_stem, Nhwc};
 use crate::kernels::stem::FusedStem;
 use crate::kernels::Isa;
 use crate::layers::{
@@ -72,13 +72,15 @@ pub struct BlazeFace {
     fused: Option<Fused>,
 }
 
-/// The network's blocks in the fused kernels' layout.
+/// The whole network in the fused kernels' layout.
 #[derive(Debug, Clone)]
 struct Fused {
     isa: Isa,
     stem: FusedStem,
     blocks: Vec<FusedBlock>,
-    down: Vec<FusedBlock>,
+    down: FusedBlock,
+    /// Score and regressor heads of the 16² and the 8² grid.
+    heads: [FusedBlock; 4],
 }
 
 /// Anchor centres in input pixels: a 16×16 grid with 2 anchors per cell, then 8×8 with 6.
@@ -158,7 +160,13 @@ impl BlazeFace {
                     .iter()
                     .map(BlazeBlock::to_fused)
                     .collect::<Result<_>>()?,
-                down: vec![fused_pair(&net.down_dw, &net.down_pw)?],
+                down: fused_pair(&net.down_dw, &net.down_pw)?,
+                heads: [
+                    net.cls16.to_fused()?,
+                    net.reg16.to_fused()?,
+                    net.cls8.to_fused()?,
+                    net.reg8.to_fused()?,
+                ],
             });
         }
         Ok(net)
@@ -166,23 +174,17 @@ impl BlazeFace {
 
     /// Runs the network on `[1, 3, 256, 256]` input in `[-1, 1]`.
     pub fn forward_raw(&self, x: &Tensor) -> Result<BlazeFaceRaw> {
-        let h = match &self.fused {
-            Some(f) if x.dim(0)? == 1 => run_fused(f.isa, Some(&f.stem), &f.blocks, x)?,
-            _ => {
-                let mut h = self.stem.forward(x)?;
-                for b in &self.blocks {
-                    h = b.forward(&h)?;
-                }
-                h
-            }
-        };
+        if let Some(f) = self.fused.as_ref().filter(|_| x.dims().first() == Some(&1)) {
+            return Self::forward_fused(f, x);
+        }
+        let mut h = self.stem.forward(x)?;
+        for b in &self.blocks {
+            h = b.forward(&h)?;
+        }
         let n = h.dim(0)?;
         let scores16 = flatten_nhwc(&self.cls16.forward(&h)?)?.reshape((n, 512, 1))?;
         let boxes16 = flatten_nhwc(&self.reg16.forward(&h)?)?.reshape((n, 512, 16))?;
-        let h8 = match &self.fused {
-            Some(f) if n == 1 => run_fused(f.isa, None, &f.down, &h)?,
-            _ => self.down_pw.forward(&self.down_dw.forward(&h)?)?,
-        };
+        let h8 = self.down_pw.forward(&self.down_dw.forward(&h)?)?;
         let scores8 = flatten_nhwc(&self.cls8.forward(&h8)?)?.reshape((n, 384, 1))?;
         let boxes8 = flatten_nhwc(&self.reg8.forward(&h8)?)?.reshape((n, 384, 16))?;
         Ok(BlazeFaceRaw {
@@ -190,6 +192,23 @@ impl BlazeFace {
             scores8,
             boxes16,
             boxes8,
+        })
+    }
+
+    /// [`BlazeFace::forward_raw`] with the fused kernels: NHWC all the way, so each head's
+    /// output is already in TF's flattening order.
+    fn forward_fused(f: &Fused, x: &Tensor) -> Result<BlazeFaceRaw> {
+        let h16 = run_stem(f.isa, &f.stem, &f.blocks, x)?;
+        let h8 = run_blocks(f.isa, std::slice::from_ref(&f.down), &h16)?;
+        let head = |i: usize, h: &Nhwc, shape: (usize, usize, usize)| -> Result<Tensor> {
+            let o = run_blocks(f.isa, std::slice::from_ref(&f.heads[i]), h)?;
+            Tensor::from_vec(o.data, shape, x.device())
+        };
+        Ok(BlazeFaceRaw {
+            scores16: head(0, &h16, (1, 512, 1))?,
+            boxes16: head(1, &h16, (1, 512, 16))?,
+            scores8: head(2, &h8, (1, 384, 1))?,
+            boxes8: head(3, &h8, (1, 384, 16))?,
         })
     }
 

@@ -14,7 +14,7 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
 use crate::kernels::block::FusedBlock;
-use crate::kernels::bridge::run_fused;
+use crate::kernels::bridge::{run_blocks, run_stem, Nhwc};
 use crate::kernels::stem::FusedStem;
 use crate::kernels::Isa;
 use crate::layers::{Act, BlazeBlock, BlockNames, Conv2d, Kernels, Padding};
@@ -43,13 +43,13 @@ enum Step {
 }
 
 impl Step {
-    /// The step for the fused kernels; `None` for the heads' final 3×3/3 convolution, which
-    /// stays a candle op (one output cell).
-    fn to_fused(&self) -> Result<Option<FusedBlock>> {
+    /// The step for the fused kernels (a head's final 3×3/3 convolution, on a 3×3 input, is
+    /// one dot product per output).
+    fn to_fused(&self) -> Result<FusedBlock> {
         match self {
-            Step::Block(b) => b.to_fused().map(Some),
-            Step::Conv(c) if c.weight.dim(3)? == 1 => c.to_fused().map(Some),
-            Step::Conv(_) => Ok(None),
+            Step::Block(b) => b.to_fused(),
+            Step::Conv(c) if c.weight.dim(3)? == 1 => c.to_fused(),
+            Step::Conv(c) => c.to_dense(),
         }
     }
 }
@@ -74,7 +74,7 @@ pub struct FaceMesh {
     fused: Option<Fused>,
 }
 
-/// The backbone and the heads (but their last convolution) in the fused kernels' layout.
+/// The whole network in the fused kernels' layout.
 #[derive(Debug, Clone)]
 struct Fused {
     isa: Isa,
@@ -85,15 +85,9 @@ struct Fused {
     face_flag: Vec<FusedBlock>,
 }
 
-/// The fused form of every step that has one (all but a head's last).
+/// A head's steps in the fused form.
 fn fuse(steps: &[Step]) -> Result<Vec<FusedBlock>> {
-    Ok(steps
-        .iter()
-        .map(Step::to_fused)
-        .collect::<Result<Vec<_>>>()?
-        .into_iter()
-        .flatten()
-        .collect())
+    steps.iter().map(Step::to_fused).collect()
 }
 
 /// A residual block: (depthwise index, pointwise conv index, PReLU index, c_in, c_out, stride).
@@ -223,36 +217,16 @@ impl FaceMesh {
         })
     }
 
-    /// A head: its steps, the fused ones (`fused`, all but the last step) when chosen.
-    fn run(
-        &self,
-        steps: &[Step],
-        fused: impl Fn(&Fused) -> &[FusedBlock],
-        x: &Tensor,
-    ) -> Result<Tensor> {
+    fn run(steps: &[Step], x: &Tensor) -> Result<Tensor> {
         let mut h = x.clone();
-        match &self.fused {
-            Some(f) if x.dim(0)? == 1 => {
-                let blocks = fused(f);
-                h = run_fused(f.isa, None, blocks, &h)?;
-                for s in &steps[blocks.len()..] {
-                    h = s.forward(&h)?;
-                }
-            }
-            _ => {
-                for s in steps {
-                    h = s.forward(&h)?;
-                }
-            }
+        for s in steps {
+            h = s.forward(&h)?;
         }
         let n = h.dim(0)?;
         h.reshape((n, ()))
     }
 
     fn backbone(&self, x: &Tensor) -> Result<Tensor> {
-        if let Some(f) = self.fused.as_ref().filter(|_| x.dims()[0] == 1) {
-            return run_fused(f.isa, Some(&f.stem), &f.backbone, x);
-        }
         let mut h = self.stem.forward(x)?;
         for b in &self.backbone {
             h = b.forward(&h)?;
@@ -260,32 +234,59 @@ impl FaceMesh {
         Ok(h)
     }
 
+    /// The fused kernels, when chosen and the batch is one image.
+    fn fused_for(&self, x: &Tensor) -> Option<&Fused> {
+        self.fused.as_ref().filter(|_| x.dims().first() == Some(&1))
+    }
+
+    /// A head's outputs with the fused kernels.
+    fn head(f: &Fused, blocks: &[FusedBlock], h: &Nhwc) -> Result<Vec<f32>> {
+        Ok(run_blocks(f.isa, blocks, h)?.data)
+    }
+
     /// Runs all three heads on `[1, 3, 192, 192]` input in `[0, 1]`.
     pub fn forward_raw(&self, x: &Tensor) -> Result<FaceMeshRaw> {
+        if let Some(f) = self.fused_for(x) {
+            let h = run_stem(f.isa, &f.stem, &f.backbone, x)?;
+            let out = |blocks: &[FusedBlock]| -> Result<Tensor> {
+                let v = Self::head(f, blocks, &h)?;
+                let n = v.len();
+                Tensor::from_vec(v, (1, n), x.device())
+            };
+            return Ok(FaceMeshRaw {
+                mesh: out(&f.mesh)?,
+                face_flag: candle_nn::ops::sigmoid(&out(&f.face_flag)?)?,
+                contours: out(&f.contours)?,
+            });
+        }
         let h = self.backbone(x)?;
         Ok(FaceMeshRaw {
-            mesh: self.run(&self.mesh, |f| &f.mesh, &h)?,
-            face_flag: candle_nn::ops::sigmoid(&self.run(
-                &self.face_flag,
-                |f| &f.face_flag,
-                &h,
-            )?)?,
-            contours: self.run(&self.contours, |f| &f.contours, &h)?,
+            mesh: Self::run(&self.mesh, &h)?,
+            face_flag: candle_nn::ops::sigmoid(&Self::run(&self.face_flag, &h)?)?,
+            contours: Self::run(&self.contours, &h)?,
         })
     }
 
     /// Landmarks (input pixels, z in the same scale) and the face-flag probability; skips the
     /// contour head that iLive does not use.
     pub fn landmarks(&self, x: &Tensor) -> Result<(Vec<[f32; 3]>, f32)> {
-        let h = self.backbone(x)?;
-        let mesh: Vec<f32> = self
-            .run(&self.mesh, |f| &f.mesh, &h)?
-            .flatten_all()?
-            .to_vec1()?;
-        let flag = candle_nn::ops::sigmoid(&self.run(&self.face_flag, |f| &f.face_flag, &h)?)?
-            .flatten_all()?
-            .to_vec1::<f32>()?;
+        let (mesh, flag) = match self.fused_for(x) {
+            Some(f) => {
+                let h = run_stem(f.isa, &f.stem, &f.backbone, x)?;
+                let logit = Self::head(f, &f.face_flag, &h)?;
+                let flag = logit.first().map_or(0.0, |l| 1.0 / (1.0 + (-l).exp()));
+                (Self::head(f, &f.mesh, &h)?, flag)
+            }
+            None => {
+                let h = self.backbone(x)?;
+                let mesh: Vec<f32> = Self::run(&self.mesh, &h)?.flatten_all()?.to_vec1()?;
+                let flag = candle_nn::ops::sigmoid(&Self::run(&self.face_flag, &h)?)?
+                    .flatten_all()?
+                    .to_vec1::<f32>()?;
+                (mesh, flag.first().copied().unwrap_or(0.0))
+            }
+        };
         let points = mesh.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect();
-        Ok((points, flag.first().copied().unwrap_or(0.0)))
+        Ok((points, flag))
     }
 }
