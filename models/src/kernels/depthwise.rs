@@ -85,31 +85,50 @@ unsafe fn groups_avx2(g: &Geometry, x: &[f32], weights: &[f32], out: &mut [f32])
         let w3 = [
             wv[0], wv[1], wv[2], wv[3], wv[4], wv[5], wv[6], wv[7], wv[8],
         ];
+        // Output columns whose 3 taps all fall inside the image.
+        let (s, left) = (g.stride, g.left);
+        let ox_lo = left.div_ceil(s);
+        let ox_hi = if g.w + left >= 3 {
+            ((g.w + left - 3) / s + 1).min(g.ow)
+        } else {
+            0
+        };
         for oy in 0..g.oh {
-            let y0 = (oy * g.stride) as isize - g.top as isize;
+            let y0 = (oy * s) as isize - g.top as isize;
             let ky0 = (-y0).max(0) as usize;
             let ky1 = (g.h as isize - y0).clamp(0, g.k as isize) as usize;
-            for ox in 0..g.ow {
-                let x0 = (ox * g.stride) as isize - g.left as isize;
-                let kx0 = (-x0).max(0) as usize;
-                let kx1 = (g.w as isize - x0).clamp(0, g.k as isize) as usize;
-                let dst = op.add((oy * g.ow + ox) * c + c0);
-                if g.k == 3 && ky0 == 0 && ky1 == 3 && kx0 == 0 && kx1 == 3 {
-                    // Interior: every tap inside the image.
-                    let p0 = xp.offset((y0 * g.w as isize + x0) * c as isize + c0 as isize);
+            let full_rows = g.k == 3 && ky0 == 0 && ky1 == 3;
+            let mut ox = 0;
+            while ox < g.ow {
+                if full_rows && ox == ox_lo && ox_lo < ox_hi {
+                    // The row's interior: nine taps, weights in registers, no tests.
                     let (row, px) = (g.w * c, c);
-                    let mut a = _mm256_mul_ps(w3[0], _mm256_loadu_ps(p0));
-                    let mut b = _mm256_mul_ps(w3[1], _mm256_loadu_ps(p0.add(px)));
-                    a = _mm256_fmadd_ps(w3[2], _mm256_loadu_ps(p0.add(2 * px)), a);
-                    b = _mm256_fmadd_ps(w3[3], _mm256_loadu_ps(p0.add(row)), b);
-                    a = _mm256_fmadd_ps(w3[4], _mm256_loadu_ps(p0.add(row + px)), a);
-                    b = _mm256_fmadd_ps(w3[5], _mm256_loadu_ps(p0.add(row + 2 * px)), b);
-                    a = _mm256_fmadd_ps(w3[6], _mm256_loadu_ps(p0.add(2 * row)), a);
-                    b = _mm256_fmadd_ps(w3[7], _mm256_loadu_ps(p0.add(2 * row + px)), b);
-                    a = _mm256_fmadd_ps(w3[8], _mm256_loadu_ps(p0.add(2 * row + 2 * px)), a);
-                    _mm256_storeu_ps(dst, _mm256_add_ps(a, b));
+                    let mut p0 = xp.offset(
+                        (y0 * g.w as isize + (ox * s) as isize - left as isize) * c as isize
+                            + c0 as isize,
+                    );
+                    let mut dst = op.add((oy * g.ow + ox) * c + c0);
+                    for _ in ox_lo..ox_hi {
+                        let mut a = _mm256_mul_ps(w3[0], _mm256_loadu_ps(p0));
+                        let mut b = _mm256_mul_ps(w3[1], _mm256_loadu_ps(p0.add(px)));
+                        a = _mm256_fmadd_ps(w3[2], _mm256_loadu_ps(p0.add(2 * px)), a);
+                        b = _mm256_fmadd_ps(w3[3], _mm256_loadu_ps(p0.add(row)), b);
+                        a = _mm256_fmadd_ps(w3[4], _mm256_loadu_ps(p0.add(row + px)), a);
+                        b = _mm256_fmadd_ps(w3[5], _mm256_loadu_ps(p0.add(row + 2 * px)), b);
+                        a = _mm256_fmadd_ps(w3[6], _mm256_loadu_ps(p0.add(2 * row)), a);
+                        b = _mm256_fmadd_ps(w3[7], _mm256_loadu_ps(p0.add(2 * row + px)), b);
+                        a = _mm256_fmadd_ps(w3[8], _mm256_loadu_ps(p0.add(2 * row + 2 * px)), a);
+                        _mm256_storeu_ps(dst, _mm256_add_ps(a, b));
+                        p0 = p0.add(s * px);
+                        dst = dst.add(c);
+                    }
+                    ox = ox_hi;
                     continue;
                 }
+                // Near an edge: only the taps inside the image.
+                let x0 = (ox * s) as isize - left as isize;
+                let kx0 = (-x0).max(0) as usize;
+                let kx1 = (g.w as isize - x0).clamp(0, g.k as isize) as usize;
                 let mut acc = _mm256_setzero_ps();
                 for ky in ky0..ky1 {
                     let row = (y0 + ky as isize) * g.w as isize + x0;
@@ -118,7 +137,8 @@ unsafe fn groups_avx2(g: &Geometry, x: &[f32], weights: &[f32], out: &mut [f32])
                         acc = _mm256_fmadd_ps(wv[ky * g.k + kx], _mm256_loadu_ps(xp.add(at)), acc);
                     }
                 }
-                _mm256_storeu_ps(dst, acc);
+                _mm256_storeu_ps(op.add((oy * g.ow + ox) * c + c0), acc);
+                ox += 1;
             }
         }
     }

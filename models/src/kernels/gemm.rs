@@ -6,9 +6,10 @@
 //! (a slope for negative values per column, i.e. output channel) are applied as each tile of
 //! `C` is computed, so the output is written once.
 //!
-//! The AVX2 path computes 4×16 tiles of `C` in twelve registers (eight accumulators, two `B`
-//! vectors, one broadcast `A` value): each `k` step is 2 loads, 4 broadcasts and 8 FMAs. The
-//! last `n % 8` columns use masked loads and stores.
+//! The AVX2 path computes 4×24 tiles of `C` in all sixteen registers (twelve accumulators,
+//! three `B` vectors, one broadcast `A` value): each `k` step is 3 loads, 4 broadcasts and 12
+//! FMAs. Narrower tiles (16, 8 columns) finish a row; the last `n % 8` columns use masked loads
+//! and stores.
 
 use super::Isa;
 
@@ -146,6 +147,15 @@ mod avx2 {
         while i < m {
             let rows = (m - i).min(MR);
             let mut j = 0;
+            while j + 24 <= n {
+                match rows {
+                    4 => tile::<4, 3>(&t, i, j, None),
+                    3 => tile::<3, 3>(&t, i, j, None),
+                    2 => tile::<2, 3>(&t, i, j, None),
+                    _ => tile::<1, 3>(&t, i, j, None),
+                }
+                j += 24;
+            }
             while j + 16 <= n {
                 match rows {
                     4 => tile::<4, 2>(&t, i, j, None),
