@@ -13,9 +13,13 @@ pub struct ProfileArgs {
     /// Directory of the weights.
     #[arg(long, env = "ILIVE_MODELS_DIR")]
     models: PathBuf,
-    /// `blazeface`, `facemesh` or `antispoof`.
+    /// `blazeface`, `facemesh`, `antispoof`, or `tracked` (the per-frame analysis with
+    /// tracking, decode included, over `--frames`).
     #[arg(long)]
     net: String,
+    /// A folder of `frame_*.jpg`, for `--net tracked`.
+    #[arg(long)]
+    frames: Option<PathBuf>,
     /// Runs after one warm-up run.
     #[arg(long, default_value_t = 10)]
     iters: usize,
@@ -51,7 +55,30 @@ pub fn run(args: &ProfileArgs) -> Result<()> {
             let x = input(128)?;
             Box::new(move || Ok(models.antispoof().forward(&x).map(drop)?))
         }
-        other => bail!("unknown network {other:?}: blazeface, facemesh or antispoof"),
+        "tracked" => {
+            let Some(dir) = &args.frames else {
+                bail!("--net tracked needs --frames DIR");
+            };
+            let mut jpegs = Vec::new();
+            for e in std::fs::read_dir(dir)? {
+                let p = e?.path();
+                if p.extension().is_some_and(|x| x == "jpg") {
+                    jpegs.push(p);
+                }
+            }
+            jpegs.sort();
+            let jpegs: Vec<Vec<u8>> = jpegs.iter().map(std::fs::read).collect::<Result<_, _>>()?;
+            let mut tracker = models::FaceTracker::default();
+            let opts = models::AnalyzeOptions::default();
+            let mut i = 0;
+            Box::new(move || {
+                let img = models::imageops::decode_frame(&jpegs[i % jpegs.len()])?;
+                i += 1;
+                models.analyze_tracked(&img, &opts, &mut tracker)?;
+                Ok(())
+            })
+        }
+        other => bail!("unknown network {other:?}: blazeface, facemesh, antispoof or tracked"),
     };
     once()?;
     for _ in 0..args.iters {
