@@ -8,6 +8,7 @@
 use std::{
     future::Future,
     pin::Pin,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -269,6 +270,8 @@ where
     let mut tick = tokio::time::interval(TICK);
     let mut pending: Option<(Bytes, f64)> = None;
     let mut inflight: Option<Analysis> = None;
+    // The capture's faces, followed from frame to frame (the detector runs only when needed).
+    let tracker = Arc::new(Mutex::new(models::FaceTracker::default()));
     let mut connected = true;
     if !send(&mut tx, engine.ready()).await {
         connected = false;
@@ -281,7 +284,10 @@ where
             if let Some((frame, t)) = pending.take() {
                 let pool = ctx.pool.clone();
                 let req = engine.request(t);
-                inflight = Some(Box::pin(async move { pool.analyze(frame, t, req).await }));
+                let tracker = tracker.clone();
+                inflight = Some(Box::pin(async move {
+                    pool.analyze(frame, t, req, tracker).await
+                }));
             }
         }
         let mut replies = vec![];

@@ -103,13 +103,14 @@ pub fn run_clip(
 ) -> anyhow::Result<(crate::engine::outcome::Outcome, usize)> {
     anyhow::ensure!(!frames.is_empty(), "the clip has no frames");
     let mut engine = engine(mode, th, seed, fps);
+    let mut tracker = models::FaceTracker::default();
     let dt = 1.0 / fps;
     let mut used = 0;
     let limit = (th.max_session_secs * fps) as usize + 1;
     while !engine.is_done() && used < limit {
         let t = used as f64 * dt;
         let jpeg = &frames[used % frames.len()];
-        let obs = pool::analyze_blocking(models, jpeg, t, engine.request(t))
+        let obs = pool::analyze_blocking(models, jpeg, t, engine.request(t), &mut tracker)
             .map_err(|e| anyhow::anyhow!("frame {used}: {e}"))?;
         engine.on_frame(obs);
         engine.on_tick(t);

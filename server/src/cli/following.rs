@@ -65,6 +65,7 @@ pub fn run_following(
             .unwrap_or_default()
     };
     let mut engine = engine(mode, th, seed, fps);
+    let mut tracker = models::FaceTracker::default();
     let dt = 1.0 / fps;
     let limit = (th.max_session_secs * fps) as usize + 1;
     // Ping-pong over the neutral frames, so that they never jump.
@@ -85,8 +86,9 @@ pub fn run_following(
             start_at = f64::INFINITY;
         }
         let index = playing.pop().unwrap_or_else(|| bounce(used));
-        let obs = pool::analyze_blocking(models, &frames[index], t, engine.request(t))
-            .map_err(|e| anyhow::anyhow!("frame {used}: {e}"))?;
+        let obs =
+            pool::analyze_blocking(models, &frames[index], t, engine.request(t), &mut tracker)
+                .map_err(|e| anyhow::anyhow!("frame {used}: {e}"))?;
         let mut out = engine.on_frame(obs);
         out.extend(engine.on_tick(t));
         for m in out {
