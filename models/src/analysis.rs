@@ -203,7 +203,7 @@ impl FaceModels {
         Ok(Self {
             detector: build(dir, "blazeface", |vb| blazeface::BlazeFace::load(vb, dw))?,
             mesh: build(dir, "facemesh", |vb| facemesh::FaceMesh::load(vb, dw))?,
-            antispoof: build(dir, "antispoof", antispoof::AntiSpoof::load)?,
+            antispoof: build(dir, "antispoof", |vb| antispoof::AntiSpoof::load(vb, dw))?,
             emotion: build(dir, "emotion", |vb| emotion::Emotion::load(vb, dw))?,
             descriptor: build(
                 dir,

@@ -179,10 +179,14 @@ fn check_facemesh(net: &facemesh::FaceMesh) {
 
 #[test]
 fn antispoof_matches_tfjs() {
-    let net = antispoof::AntiSpoof::load(weights("antispoof")).unwrap_or_else(|e| panic!("{e}"));
-    check("antispoof", |x| {
-        Ok(HashMap::from([("Identity".to_string(), net.forward(x)?)]))
-    });
+    for kernels in Kernels::available() {
+        eprintln!("antispoof with {kernels:?}:");
+        let net = antispoof::AntiSpoof::load(weights("antispoof"), kernels)
+            .unwrap_or_else(|e| panic!("{e}"));
+        check("antispoof", |x| {
+            Ok(HashMap::from([("Identity".to_string(), net.forward(x)?)]))
+        });
+    }
 }
 
 #[test]

@@ -93,6 +93,7 @@ impl Conv2d {
             padding: self.padding,
             c_in,
             c_out,
+            nchw_input: true,
         })
     }
 }

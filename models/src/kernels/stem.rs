@@ -1,5 +1,6 @@
-//! A network's first layer: a dense k×k convolution of the NCHW input image (3 channels) with
-//! bias and activation, written as NHWC for the blocks that follow. The image's patches are
+//! A dense k×k convolution with bias and activation, as one GEMM over gathered patches: a
+//! network's first layer (reading the NCHW input image) or a later one (reading NHWC), written as
+//! NHWC for the layers that follow. The image's patches are
 //! gathered into a `[pixels, k·k·C_in]` matrix (zeros in the padding) and one [`gemm`]
 //! multiplies them by the `[k·k·C_in, C_out]` weights.
 
@@ -21,11 +22,13 @@ pub struct FusedStem {
     pub padding: Padding,
     pub c_in: usize,
     pub c_out: usize,
+    /// The input is NCHW (a network's input image) rather than NHWC.
+    pub nchw_input: bool,
 }
 
 impl FusedStem {
-    /// `out = stem(x)` for `x` of NCHW `[C_in, h, w]`, `out` NHWC; returns the output's
-    /// `(h, w)`. `padded` and `cols` are scratch.
+    /// `out = conv(x)` for `x` of `[C_in, h, w]` (NCHW) or `[h, w, C_in]` (NHWC), `out` NHWC;
+    /// returns the output's `(h, w)`. `padded` and `cols` are scratch.
     pub fn forward(
         &self,
         isa: Isa,
@@ -40,13 +43,19 @@ impl FusedStem {
         let (ph, pw) = ((g.oh - 1) * s + k, (g.ow - 1) * s + k);
         ensure_len(padded, ph * pw * ci);
         padded.fill(0.0);
-        for c in 0..ci {
-            for y in 0..h.min(ph - g.top) {
-                let src = &x[(c * h + y) * w..(c * h + y + 1) * w];
-                let row = (y + g.top) * pw;
-                for (xx, v) in src.iter().enumerate().take(pw - g.left) {
-                    padded[(row + xx + g.left) * ci + c] = *v;
+        let cols_in = w.min(pw - g.left);
+        for y in 0..h.min(ph - g.top) {
+            let row = (y + g.top) * pw + g.left;
+            if self.nchw_input {
+                for c in 0..ci {
+                    let src = &x[(c * h + y) * w..(c * h + y) * w + cols_in];
+                    for (xx, v) in src.iter().enumerate() {
+                        padded[(row + xx) * ci + c] = *v;
+                    }
                 }
+            } else {
+                padded[row * ci..(row + cols_in) * ci]
+                    .copy_from_slice(&x[y * w * ci..(y * w + cols_in) * ci]);
             }
         }
         let (run, depth) = (k * ci, k * k * ci);
@@ -78,4 +87,25 @@ fn copy_run(dst: &mut [f32], src: &[f32]) {
         15 => dst[..15].copy_from_slice(&src[..15]),
         n => dst[..n].copy_from_slice(&src[..n]),
     }
+}
+
+/// `dst = relu(maxpool2×2/2(src))` on NHWC `[h, w, c]`, VALID (a last odd row or column is
+/// dropped); returns the output's `(h, w)`.
+pub fn max_pool2_relu(
+    src: &[f32],
+    (h, w): (usize, usize),
+    c: usize,
+    dst: &mut Vec<f32>,
+) -> (usize, usize) {
+    let (oh, ow) = (h / 2, w / 2);
+    ensure_len(dst, oh * ow * c);
+    for (p, out) in dst.chunks_exact_mut(c).enumerate() {
+        let (y, x) = (2 * (p / ow), 2 * (p % ow));
+        let at = |yy: usize, xx: usize| &src[(yy * w + xx) * c..(yy * w + xx + 1) * c];
+        let (a, b, d, e) = (at(y, x), at(y, x + 1), at(y + 1, x), at(y + 1, x + 1));
+        for (l, o) in out.iter_mut().enumerate() {
+            *o = a[l].max(b[l]).max(d[l]).max(e[l]).max(0.0);
+        }
+    }
+    (oh, ow)
 }
