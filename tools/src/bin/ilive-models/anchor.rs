@@ -34,9 +34,11 @@ pub fn run(python: &Path, script: &Path, frames: &[PathBuf], rounds: usize) -> R
         .env("OMP_NUM_THREADS", "1")
         .env("OPENCV_FOR_THREADS_NUM", "1")
         .env("GLOG_minloglevel", "2")
+        .env("PYTHONWARNINGS", "ignore")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        // Its logging (TFLite's delegate notices) is shown only if it fails.
+        .stderr(Stdio::piped())
         .spawn()
         .with_context(|| {
             format!(
@@ -52,7 +54,11 @@ pub fn run(python: &Path, script: &Path, frames: &[PathBuf], rounds: usize) -> R
     }
     let out = child.wait_with_output()?;
     if !out.status.success() {
-        bail!("the MediaPipe bench failed ({})", out.status);
+        bail!(
+            "the MediaPipe bench failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text

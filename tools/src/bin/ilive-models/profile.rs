@@ -20,6 +20,9 @@ pub struct ProfileArgs {
     /// A folder of `frame_*.jpg`, for `--net tracked`.
     #[arg(long)]
     frames: Option<PathBuf>,
+    /// With `--net tracked`: detect on every frame (the pipeline before tracking).
+    #[arg(long)]
+    no_tracking: bool,
     /// Runs after one warm-up run.
     #[arg(long, default_value_t = 10)]
     iters: usize,
@@ -68,7 +71,10 @@ pub fn run(args: &ProfileArgs) -> Result<()> {
             }
             jpegs.sort();
             let jpegs: Vec<Vec<u8>> = jpegs.iter().map(std::fs::read).collect::<Result<_, _>>()?;
-            let mut tracker = models::FaceTracker::default();
+            let mut tracker = match args.no_tracking {
+                true => models::FaceTracker::new(1),
+                false => models::FaceTracker::default(),
+            };
             let opts = models::AnalyzeOptions::default();
             let mut i = 0;
             Box::new(move || {
