@@ -129,20 +129,23 @@ impl FaceTracker {
         self.tracks.is_empty() || self.since_detection + 1 >= self.check_every
     }
 
-    /// Follows `faces` (best first) into the next frame, dropping tracks of the same face.
-    fn follow(&mut self, faces: &[Face]) {
+    /// Follows `faces` (best first) into the next frame; of two faces whose boxes overlap more
+    /// than [`SAME_FACE_IOU`] (two tracks that converged on one face) only the first is kept.
+    /// Returns the faces kept.
+    fn follow(&mut self, faces: Vec<Face>) -> Vec<Face> {
         self.tracks.clear();
-        let mut kept: Vec<&Face> = Vec::new();
+        let mut kept: Vec<Face> = Vec::with_capacity(faces.len());
         for f in faces {
             if kept.iter().any(|k| k.bbox.iou(&f.bbox) > SAME_FACE_IOU) {
                 continue;
             }
-            kept.push(f);
             self.tracks.push(Track {
                 region: Region::from_landmarks(&f.landmarks),
                 score: f.score,
             });
+            kept.push(f);
         }
+        kept
     }
 }
 
@@ -171,14 +174,12 @@ impl FaceModels {
             }
             if !lost {
                 tracker.since_detection += 1;
-                tracker.follow(&faces);
-                return Ok(faces);
+                return Ok(tracker.follow(faces));
             }
         }
         let faces = self.analyze(img, opts)?;
         tracker.detections += 1;
         tracker.since_detection = 0;
-        tracker.follow(&faces);
-        Ok(faces)
+        Ok(tracker.follow(faces))
     }
 }
