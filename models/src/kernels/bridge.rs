@@ -204,3 +204,110 @@ fn transpose(src: &[f32], (rows, cols): (usize, usize), dst: &mut [f32]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use candle_core::{DType, Device, Module};
+    use candle_nn::VarBuilder;
+
+    use super::*;
+    use crate::layers::{BlockNames, Kernels, Padding};
+
+    fn random(shape: &[usize]) -> Result<Tensor> {
+        Tensor::randn(0f32, 1.0, shape, &Device::Cpu)
+    }
+
+    fn nhwc(x: &Tensor) -> Result<Nhwc> {
+        let (_, c, h, w) = x.dims4()?;
+        Ok(Nhwc {
+            data: x.permute((0, 2, 3, 1))?.flatten_all()?.to_vec1()?,
+            c,
+            h,
+            w,
+        })
+    }
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> Result<f32> {
+        assert_eq!(a.dims(), b.dims());
+        (a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()
+    }
+
+    /// Every fused block, on every instruction set, equals candle's `BlazeBlock`: stride 1 and
+    /// 2, channel padding, ReLU and PReLU, partial channel groups.
+    #[test]
+    fn fused_blocks_match_the_candle_blocks() -> Result<()> {
+        for (c_in, c_out, size, stride, prelu) in [
+            (16, 16, 12, 1, true),
+            (16, 32, 12, 2, true),
+            (24, 24, 10, 1, false),
+            (24, 48, 8, 2, false),
+            (5, 7, 9, 1, true),
+            (128, 128, 6, 2, true),
+        ] {
+            let tensors = HashMap::from([
+                ("dw.depthwise".to_string(), random(&[c_in, 1, 3, 3])?),
+                ("pw.weight".to_string(), random(&[c_out, c_in, 1, 1])?),
+                ("pw.bias".to_string(), random(&[c_out])?),
+                ("act.alpha".to_string(), (random(&[c_out])? * 0.3)?),
+            ]);
+            let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+            let names = BlockNames {
+                depthwise: "dw",
+                pointwise: "pw",
+                prelu: prelu.then_some("act"),
+            };
+            let block = BlazeBlock::load(&vb, names, (c_in, c_out), stride, Kernels::Direct)?;
+            let x = random(&[1, c_in, size, size])?;
+            let expect = block.forward(&x)?;
+            let fused = block.to_fused()?;
+            for isa in Isa::available() {
+                let got = run_blocks(isa, std::slice::from_ref(&fused), &nhwc(&x)?)?.to_nchw()?;
+                let d = max_diff(&got, &expect)?;
+                assert!(
+                    d < 1e-4,
+                    "{isa:?} {:?}: diff {d}",
+                    (c_in, c_out, size, stride)
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// A first layer (NCHW input, SAME, strided) and a head's last layer (3×3 VALID on 3×3)
+    /// equal candle's convolutions.
+    #[test]
+    fn fused_stem_and_dense_layers_match_candle() -> Result<()> {
+        let prelu = |c: usize| -> Result<Act> {
+            Ok(Act::PRelu((random(&[c])? * 0.3)?.reshape((1, c, 1, 1))?))
+        };
+        let stem = Conv2d::from_parts(
+            random(&[24, 3, 5, 5])?,
+            random(&[24])?,
+            2,
+            Padding::Same,
+            prelu(24)?,
+        )?;
+        let x = random(&[1, 3, 33, 32])?;
+        let expect = stem.forward(&x)?;
+        let dense = Conv2d::from_parts(
+            random(&[40, 32, 3, 3])?,
+            random(&[40])?,
+            3,
+            Padding::Valid,
+            Act::None,
+        )?;
+        let x3 = random(&[1, 32, 3, 3])?;
+        let expect3 = dense.forward(&x3)?.flatten_all()?;
+        let (fused_stem, fused_dense) = (stem.to_stem()?, dense.to_dense()?);
+        for isa in Isa::available() {
+            let got = run_stem(isa, &fused_stem, &[], &x)?.to_nchw()?;
+            assert!(max_diff(&got, &expect)? < 1e-4, "{isa:?}: stem");
+            let got3 = run_blocks(isa, std::slice::from_ref(&fused_dense), &nhwc(&x3)?)?;
+            let got3 = Tensor::from_vec(got3.data, 40, &Device::Cpu)?;
+            assert!(max_diff(&got3, &expect3)? < 1e-4, "{isa:?}: dense");
+        }
+        Ok(())
+    }
+}
