@@ -193,7 +193,8 @@ fn build<T>(
 
 impl FaceModels {
     /// Loads every network from `dir` (`blazeface`, `facemesh`, `antispoof`, `emotion`,
-    /// `face_recognition` `.safetensors`), with the fused kernels of [`crate::kernels`] for this CPU.
+    /// `face_recognition` `.safetensors`), with the kernels [`Kernels::default`] chooses for this
+    /// CPU (the fused kernels of [`crate::kernels`] where it has AVX2 and FMA).
     pub fn load(dir: &Path) -> std::result::Result<Self, LoadError> {
         Self::load_with(dir, Kernels::default())
     }

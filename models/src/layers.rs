@@ -202,9 +202,13 @@ pub enum Kernels {
 }
 
 impl Default for Kernels {
-    /// The fused kernels with the best instruction set of this CPU.
+    /// The fused kernels where the CPU has AVX2 and FMA; elsewhere candle's ops, which measured
+    /// faster than the fused kernels' portable path (a correctness fallback, not a tuned one).
     fn default() -> Self {
-        Kernels::Fused(Isa::detect())
+        match Isa::detect() {
+            Isa::Avx2 => Kernels::Fused(Isa::Avx2),
+            Isa::Portable => Kernels::Direct,
+        }
     }
 }
 

@@ -51,9 +51,9 @@ pub struct BenchArgs {
     /// A photo with a face for the networks' table; resized to 640×480 and JPEG-encoded.
     #[arg(long)]
     image: Option<PathBuf>,
-    /// The kernels: `fused` (this CPU's best), `portable`, `direct` (candle ops, the code before
-    /// the fused kernels) or `grouped`.
-    #[arg(long, default_value = "fused")]
+    /// The kernels: `default` (what the server runs on this CPU), `fused`, `portable`, `direct`
+    /// (candle ops, the code before the fused kernels) or `grouped`.
+    #[arg(long, default_value = "default")]
     kernels: String,
     /// Detect on every frame in the tracked stages too (the pipeline before tracking).
     #[arg(long)]

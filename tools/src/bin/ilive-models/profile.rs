@@ -26,19 +26,21 @@ pub struct ProfileArgs {
     /// Runs after one warm-up run.
     #[arg(long, default_value_t = 10)]
     iters: usize,
-    /// `fused` (this CPU's best), `portable` (fused, no AVX2), or `direct` (candle ops).
-    #[arg(long, default_value = "fused")]
+    /// `default` (what the server runs on this CPU), `fused` (with this CPU's best instruction
+    /// set), `portable` (fused, no AVX2), `direct` (candle ops) or `grouped`.
+    #[arg(long, default_value = "default")]
     kernels: String,
 }
 
 /// The kernel set a command-line word names.
 pub fn kernels(name: &str) -> Result<Kernels> {
     Ok(match name {
-        "fused" => Kernels::default(),
+        "default" => Kernels::default(),
+        "fused" => Kernels::Fused(models::kernels::Isa::detect()),
         "portable" => Kernels::Fused(models::kernels::Isa::Portable),
         "direct" => Kernels::Direct,
         "grouped" => Kernels::CandleGrouped,
-        other => bail!("unknown kernels {other:?}: fused, portable, direct or grouped"),
+        other => bail!("unknown kernels {other:?}: default, fused, portable, direct or grouped"),
     })
 }
 
