@@ -56,7 +56,8 @@ pub fn gemm(
     }
 }
 
-/// Row by row: `c[i, :] += a[i, kk]·b[kk, :]` over `kk`.
+/// 4×8 tiles with the accumulators in `[f32; 8]` lanes (which the compiler keeps in vector
+/// registers: two SSE2 or NEON vectors per row), then the odd rows and columns one by one.
 #[allow(clippy::too_many_arguments)]
 fn portable(
     m: usize,
@@ -68,30 +69,58 @@ fn portable(
     init: Init,
     ep: Epilogue,
 ) {
-    for (i, crow) in c.chunks_exact_mut(n).take(m).enumerate() {
-        match init {
-            Init::Zero => crow.copy_from_slice(&ep.bias[..n]),
-            Init::From(s) => {
-                for ((o, v), bias) in crow.iter_mut().zip(&s[i * n..(i + 1) * n]).zip(ep.bias) {
-                    *o = v + bias;
+    const R: usize = 4;
+    const L: usize = 8;
+    let start = |c: &[f32], i: usize, j: usize| -> f32 {
+        ep.bias[j]
+            + match init {
+                Init::Zero => 0.0,
+                Init::From(s) => s[i * n + j],
+                Init::InPlace => c[i * n + j],
+            }
+    };
+    let act = |v: f32, j: usize| if v < 0.0 { v * ep.slopes[j] } else { v };
+    let (m4, n8) = (m / R * R, n / L * L);
+    for i in (0..m4).step_by(R) {
+        for j in (0..n8).step_by(L) {
+            let mut acc = [[0f32; L]; R];
+            for (r, row) in acc.iter_mut().enumerate() {
+                for (l, v) in row.iter_mut().enumerate() {
+                    *v = start(c, i + r, j + l);
                 }
             }
-            Init::InPlace => {
-                for (o, bias) in crow.iter_mut().zip(ep.bias) {
-                    *o += bias;
+            let arows = [
+                &a[i * k..(i + 1) * k],
+                &a[(i + 1) * k..(i + 2) * k],
+                &a[(i + 2) * k..(i + 3) * k],
+                &a[(i + 3) * k..(i + 4) * k],
+            ];
+            for (kk, brow) in b.chunks_exact(n).take(k).enumerate() {
+                let bv = &brow[j..j + L];
+                for (row, ar) in acc.iter_mut().zip(arows) {
+                    let av = ar[kk];
+                    for (v, bl) in row.iter_mut().zip(bv) {
+                        *v += av * bl;
+                    }
+                }
+            }
+            for (r, row) in acc.iter().enumerate() {
+                for (l, v) in row.iter().enumerate() {
+                    c[(i + r) * n + j + l] = act(*v, j + l);
                 }
             }
         }
-        for (kk, &aik) in a[i * k..(i + 1) * k].iter().enumerate() {
-            for (cv, bv) in crow.iter_mut().zip(&b[kk * n..(kk + 1) * n]) {
-                *cv += aik * bv;
-            }
+    }
+    // What the tiles left: the last columns of the tiled rows, then the last rows.
+    let rest = (0..m4)
+        .flat_map(|i| (n8..n).map(move |j| (i, j)))
+        .chain((m4..m).flat_map(|i| (0..n).map(move |j| (i, j))));
+    for (i, j) in rest {
+        let mut v = start(c, i, j);
+        for kk in 0..k {
+            v += a[i * k + kk] * b[kk * n + j];
         }
-        for (v, s) in crow.iter_mut().zip(ep.slopes) {
-            if *v < 0.0 {
-                *v *= s;
-            }
-        }
+        c[i * n + j] = act(v, j);
     }
 }
 
