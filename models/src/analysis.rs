@@ -22,8 +22,9 @@ use serde::Serialize;
 
 use crate::face::{EyePair, FaceBox, HeadPose, Landmarks};
 use crate::imageops::{laplacian_variance, luma, sample, to_nchw, Affine};
-use crate::layers::Depthwise;
+use crate::layers::Kernels;
 use crate::nets::{antispoof, blazeface, emotion, face_recognition, facemesh};
+use crate::tracking::Region;
 
 /// The command that creates the weight files.
 pub const SETUP_COMMAND: &str = "bash scripts/models/setup.sh";
@@ -192,17 +193,18 @@ fn build<T>(
 
 impl FaceModels {
     /// Loads every network from `dir` (`blazeface`, `facemesh`, `antispoof`, `emotion`,
-    /// `face_recognition` `.safetensors`), with the fast depthwise kernel.
+    /// `face_recognition` `.safetensors`), with the kernels [`Kernels::default`] chooses for this
+    /// CPU (the fused kernels of [`crate::kernels`] where it has AVX2 and FMA).
     pub fn load(dir: &Path) -> std::result::Result<Self, LoadError> {
-        Self::load_with(dir, Depthwise::Direct)
+        Self::load_with(dir, Kernels::default())
     }
 
-    /// [`FaceModels::load`], with the depthwise layers run by `dw` (benchmarks compare the two).
-    pub fn load_with(dir: &Path, dw: Depthwise) -> std::result::Result<Self, LoadError> {
+    /// [`FaceModels::load`], with the layers run by `dw` (benchmarks and tests compare them).
+    pub fn load_with(dir: &Path, dw: Kernels) -> std::result::Result<Self, LoadError> {
         Ok(Self {
             detector: build(dir, "blazeface", |vb| blazeface::BlazeFace::load(vb, dw))?,
             mesh: build(dir, "facemesh", |vb| facemesh::FaceMesh::load(vb, dw))?,
-            antispoof: build(dir, "antispoof", antispoof::AntiSpoof::load)?,
+            antispoof: build(dir, "antispoof", |vb| antispoof::AntiSpoof::load(vb, dw))?,
             emotion: build(dir, "emotion", |vb| emotion::Emotion::load(vb, dw))?,
             descriptor: build(
                 dir,
@@ -218,7 +220,7 @@ impl FaceModels {
         bytes: &[u8],
         opts: &AnalyzeOptions,
     ) -> std::result::Result<Vec<Face>, AnalyzeError> {
-        let img = image::load_from_memory(bytes)?.to_rgb8();
+        let img = crate::imageops::decode_frame(bytes)?;
         Ok(self.analyze(&img, opts)?)
     }
 
@@ -272,14 +274,23 @@ impl FaceModels {
         det: &blazeface::Detection,
         opts: &AnalyzeOptions,
     ) -> Result<Option<Face>> {
-        let center = [
-            (det.start[0] + det.end[0]) / 2.0,
-            (det.start[1] + det.end[1]) / 2.0,
-        ];
-        let side = (det.end[0] - det.start[0]).max(det.end[1] - det.start[1]) * 1.4;
-        let [re, le] = [det.keypoints[0], det.keypoints[1]];
-        let angle = (le[1] - re[1]).atan2(le[0] - re[0]);
+        self.analyze_region(img, &Region::from_detection(det), det.score, opts)
+    }
 
+    /// Mesh, measures and the requested extras of the face in `region`; `score` is the
+    /// detector's score that the face keeps. `None` when FaceMesh does not see a face there.
+    pub(crate) fn analyze_region(
+        &self,
+        img: &RgbImage,
+        region: &Region,
+        score: f32,
+        opts: &AnalyzeOptions,
+    ) -> Result<Option<Face>> {
+        let Region {
+            center,
+            side,
+            angle,
+        } = *region;
         let n = facemesh::INPUT_SIZE;
         let map = Affine::square_crop(center, side, angle, n);
         let crop = sample(img, &map, n, n);
@@ -347,7 +358,7 @@ impl FaceModels {
 
         Ok(Some(Face {
             bbox,
-            score: det.score,
+            score,
             mesh_score,
             pose: landmarks.head_pose(),
             eye_aspect_ratio: landmarks.eye_aspect_ratios(),

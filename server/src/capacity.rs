@@ -103,10 +103,17 @@ pub fn calibrate(models: &FaceModels, workers: usize) -> anyhow::Result<Measurem
                         Thresholds::default(),
                         &mut rand::thread_rng(),
                     );
+                    // Like a capture: the face is tracked from frame to frame.
+                    let mut tracker = models::FaceTracker::default();
                     let mut frame = |i: usize| -> anyhow::Result<()> {
                         let t = i as f64 / SESSION_FPS;
-                        let obs =
-                            analyze_blocking(models, CALIBRATION_FRAME, t, engine.request(t))?;
+                        let obs = analyze_blocking(
+                            models,
+                            CALIBRATION_FRAME,
+                            t,
+                            engine.request(t),
+                            &mut tracker,
+                        )?;
                         anyhow::ensure!(obs.face.is_some(), "no face in the calibration frame");
                         engine.on_frame(obs);
                         Ok(())

@@ -8,6 +8,7 @@
 use std::{
     future::Future,
     pin::Pin,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -319,6 +320,8 @@ where
     // The page's capture time of the next frame, from the `frame_time` just before it.
     let mut frame_time: Option<f64> = None;
     let mut inflight: Option<Analysis> = None;
+    // The capture's faces, followed from frame to frame (the detector runs only when needed).
+    let tracker = Arc::new(Mutex::new(models::FaceTracker::default()));
     let mut connected = true;
     if !send(&mut tx, engine.ready()).await {
         connected = false;
@@ -331,8 +334,9 @@ where
             if let Some((frame, t, page_ms)) = pending.take() {
                 let pool = ctx.pool.clone();
                 let req = engine.request(t);
+                let tracker = tracker.clone();
                 inflight = Some(Box::pin(async move {
-                    let mut obs = pool.analyze(frame, t, req).await?;
+                    let mut obs = pool.analyze(frame, t, req, tracker).await?;
                     obs.page_ms = page_ms;
                     Ok(obs)
                 }));

@@ -17,6 +17,21 @@ pub struct FaceBox {
     pub h: f32,
 }
 
+impl FaceBox {
+    /// Intersection over union with `other` (0 when either is empty).
+    pub fn iou(&self, other: &FaceBox) -> f32 {
+        let w = ((self.x + self.w).min(other.x + other.w) - self.x.max(other.x)).max(0.0);
+        let h = ((self.y + self.h).min(other.y + other.h) - self.y.max(other.y)).max(0.0);
+        let inter = w * h;
+        let union = self.w * self.h + other.w * other.h - inter;
+        if union > 0.0 {
+            inter / union
+        } else {
+            0.0
+        }
+    }
+}
+
 /// Head pose in degrees, for an unmirrored camera frame.
 ///
 /// - `yaw > 0`: the subject turns their head to **their own left** (the nose moves toward the

@@ -11,7 +11,10 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
 
-use crate::layers::{dense, flatten_nhwc, max_pool, Act, Conv2d, Padding};
+use crate::kernels::block::FusedBlock;
+use crate::kernels::stem::{max_pool2_relu, FusedStem};
+use crate::kernels::{self, Isa};
+use crate::layers::{dense, flatten_nhwc, max_pool, Act, Conv2d, Kernels, Padding};
 
 /// Side of the square input.
 pub const INPUT_SIZE: usize = 128;
@@ -22,10 +25,40 @@ pub struct AntiSpoof {
     convs: Vec<Conv2d>,
     fc1: Linear,
     fc2: Linear,
+    fused: Option<Fused>,
+}
+
+/// The network in the fused kernels' layout: each convolution one GEMM over its patches (NHWC),
+/// the dense layers one dot product per output.
+#[derive(Debug, Clone)]
+struct Fused {
+    isa: Isa,
+    convs: Vec<FusedStem>,
+    fc: [FusedBlock; 2],
+}
+
+/// A dense layer on the NHWC-flattened input as a fused block; `relu` or no activation.
+fn fused_dense(l: &Linear, relu: bool) -> Result<FusedBlock> {
+    let (c_out, c_in) = l.weight().dims2()?;
+    let bias = match l.bias() {
+        Some(b) => b.to_vec1()?,
+        None => vec![0.0; c_out],
+    };
+    Ok(FusedBlock {
+        dw: None,
+        pw: l.weight().t()?.flatten_all()?.to_vec1()?,
+        bias,
+        slopes: vec![if relu { 0.0 } else { 1.0 }; c_out],
+        residual: false,
+        flatten: true,
+        c_in,
+        c_out,
+    })
 }
 
 impl AntiSpoof {
-    pub fn load(vb: VarBuilder) -> Result<Self> {
+    /// Loads the weights; `kernels` chooses how the layers run.
+    pub fn load(vb: VarBuilder, kernels: Kernels) -> Result<Self> {
         let convs = [
             ("conv2d", 3, 64),
             ("conv2d_1", 64, 32),
@@ -35,15 +68,58 @@ impl AntiSpoof {
         .map(|&(n, i, o)| Conv2d::load(&vb, n, (i, o, 3), 1, Padding::Valid, Act::None))
         .collect::<Result<Vec<_>>>()?;
         // TF named the two dense layers after their fused activation / output.
+        let fc1 = dense(&vb, "activation_3", 3136, 128)?;
+        let fc2 = dense(&vb, "dense_1", 128, 1)?;
+        let fused = match kernels.fused() {
+            Some(isa) => {
+                let mut stems = Vec::with_capacity(convs.len());
+                for (i, c) in convs.iter().enumerate() {
+                    let mut s = c.to_stem()?;
+                    s.nchw_input = i == 0;
+                    stems.push(s);
+                }
+                Some(Fused {
+                    isa,
+                    convs: stems,
+                    fc: [fused_dense(&fc1, true)?, fused_dense(&fc2, false)?],
+                })
+            }
+            None => None,
+        };
         Ok(Self {
             convs,
-            fc1: dense(&vb, "activation_3", 3136, 128)?,
-            fc2: dense(&vb, "dense_1", 128, 1)?,
+            fc1,
+            fc2,
+            fused,
         })
+    }
+
+    /// [`AntiSpoof::forward`] with the fused kernels, for one image.
+    fn forward_fused(f: &Fused, x: &Tensor) -> Result<Tensor> {
+        let (_, _, h, w) = x.dims4()?;
+        let input = x.flatten_all()?.to_vec1::<f32>()?;
+        let logit = kernels::with_workspace(|ws| {
+            let kernels::Workspace { a, b, dw, cols } = ws;
+            let mut size = (h, w);
+            for (i, conv) in f.convs.iter().enumerate() {
+                let src: &[f32] = if i == 0 { &input } else { b };
+                size = conv.forward(f.isa, src, size, a, (dw, cols));
+                size = max_pool2_relu(a, size, conv.c_out, b);
+            }
+            // `b` is the last stage's NHWC output: TF's flattening order.
+            f.fc[0].forward(f.isa, b, (1, 1), a, dw);
+            f.fc[1].forward(f.isa, a, (1, 1), b, dw);
+            b.first().copied()
+        });
+        let real = logit.map_or(0.0, |l| 1.0 / (1.0 + (-l).exp()));
+        Tensor::from_vec(vec![real], (1, 1), x.device())
     }
 
     /// `[N, 1]` real scores for `[N, 3, 128, 128]` input in `[0, 1]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if let Some(f) = self.fused.as_ref().filter(|_| x.dims().first() == Some(&1)) {
+            return Self::forward_fused(f, x);
+        }
         let mut h = x.clone();
         for c in &self.convs {
             h = max_pool(&c.forward(&h)?, 2, 2, Padding::Valid)?.relu()?;

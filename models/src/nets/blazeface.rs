@@ -17,8 +17,12 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
+use crate::kernels::block::FusedBlock;
+use crate::kernels::bridge::{fused_pair, run_blocks, run_stem, Nhwc};
+use crate::kernels::stem::FusedStem;
+use crate::kernels::Isa;
 use crate::layers::{
-    flatten_nhwc, Act, BlazeBlock, BlockNames, Conv2d, Depthwise, DepthwiseConv, Padding,
+    flatten_nhwc, Act, BlazeBlock, BlockNames, Conv2d, DepthwiseConv, Kernels, Padding,
 };
 
 /// Side of the square input.
@@ -64,6 +68,19 @@ pub struct BlazeFace {
     cls8: Conv2d,
     reg8: Conv2d,
     anchors: Vec<[f32; 2]>,
+    /// The blocks and the downsampling pair for the fused kernels, when chosen.
+    fused: Option<Fused>,
+}
+
+/// The whole network in the fused kernels' layout.
+#[derive(Debug, Clone)]
+struct Fused {
+    isa: Isa,
+    stem: FusedStem,
+    blocks: Vec<FusedBlock>,
+    down: FusedBlock,
+    /// Score and regressor heads of the 16² and the 8² grid.
+    heads: [FusedBlock; 4],
 }
 
 /// Anchor centres in input pixels: a 16×16 grid with 2 anchors per cell, then 8×8 with 6.
@@ -85,8 +102,8 @@ pub fn anchors() -> Vec<[f32; 2]> {
 }
 
 impl BlazeFace {
-    /// Loads the weights; `dw` chooses how the depthwise layers run.
-    pub fn load(vb: VarBuilder, dw: Depthwise) -> Result<Self> {
+    /// Loads the weights; `dw` chooses the kernels.
+    pub fn load(vb: VarBuilder, dw: Kernels) -> Result<Self> {
         let stem = Conv2d::load(&vb, "conv2d", (3, 24, 5), 2, Padding::Same, Act::Relu)?;
         let mut blocks = Vec::with_capacity(31);
         let mut c_in = 24;
@@ -114,7 +131,7 @@ impl BlazeFace {
         let head = |name: &str, c_out: usize| {
             Conv2d::load(&vb, name, (96, c_out, 1), 1, Padding::Same, Act::None)
         };
-        Ok(Self {
+        let mut net = Self {
             stem,
             blocks,
             cls16: head("conv2d_33", 2)?,
@@ -132,11 +149,34 @@ impl BlazeFace {
             cls8: head("conv2d_34", 6)?,
             reg8: head("conv2d_36", 96)?,
             anchors: anchors(),
-        })
+            fused: None,
+        };
+        if let Some(isa) = dw.fused() {
+            net.fused = Some(Fused {
+                isa,
+                stem: net.stem.to_stem()?,
+                blocks: net
+                    .blocks
+                    .iter()
+                    .map(BlazeBlock::to_fused)
+                    .collect::<Result<_>>()?,
+                down: fused_pair(&net.down_dw, &net.down_pw)?,
+                heads: [
+                    net.cls16.to_fused()?,
+                    net.reg16.to_fused()?,
+                    net.cls8.to_fused()?,
+                    net.reg8.to_fused()?,
+                ],
+            });
+        }
+        Ok(net)
     }
 
     /// Runs the network on `[1, 3, 256, 256]` input in `[-1, 1]`.
     pub fn forward_raw(&self, x: &Tensor) -> Result<BlazeFaceRaw> {
+        if let Some(f) = self.fused.as_ref().filter(|_| x.dims().first() == Some(&1)) {
+            return Self::forward_fused(f, x);
+        }
         let mut h = self.stem.forward(x)?;
         for b in &self.blocks {
             h = b.forward(&h)?;
@@ -152,6 +192,23 @@ impl BlazeFace {
             scores8,
             boxes16,
             boxes8,
+        })
+    }
+
+    /// [`BlazeFace::forward_raw`] with the fused kernels: NHWC all the way, so each head's
+    /// output is already in TF's flattening order.
+    fn forward_fused(f: &Fused, x: &Tensor) -> Result<BlazeFaceRaw> {
+        let h16 = run_stem(f.isa, &f.stem, &f.blocks, x)?;
+        let h8 = run_blocks(f.isa, std::slice::from_ref(&f.down), &h16)?;
+        let head = |i: usize, h: &Nhwc, shape: (usize, usize, usize)| -> Result<Tensor> {
+            let o = run_blocks(f.isa, std::slice::from_ref(&f.heads[i]), h)?;
+            Tensor::from_vec(o.data, shape, x.device())
+        };
+        Ok(BlazeFaceRaw {
+            scores16: head(0, &h16, (1, 512, 1))?,
+            boxes16: head(1, &h16, (1, 512, 16))?,
+            scores8: head(2, &h8, (1, 384, 1))?,
+            boxes8: head(3, &h8, (1, 384, 16))?,
         })
     }
 

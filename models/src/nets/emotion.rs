@@ -13,7 +13,7 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
-use crate::layers::{max_pool, softmax, Act, Conv2d, Depthwise, DepthwiseConv, Padding};
+use crate::layers::{max_pool, softmax, Act, Conv2d, DepthwiseConv, Kernels, Padding};
 
 /// Side of the square input.
 pub const INPUT_SIZE: usize = 64;
@@ -33,7 +33,7 @@ impl SeparableConv {
         idx: usize,
         (c_in, c_out): (usize, usize),
         act: Act,
-        dw: Depthwise,
+        dw: Kernels,
     ) -> Result<Self> {
         let name = format!("separable_conv2d_{idx}");
         Ok(Self {
@@ -83,7 +83,7 @@ pub struct Emotion {
 
 impl Emotion {
     /// Loads the weights; `dw` chooses how the depthwise layers run.
-    pub fn load(vb: VarBuilder, dw: Depthwise) -> Result<Self> {
+    pub fn load(vb: VarBuilder, dw: Kernels) -> Result<Self> {
         let sep = |idx, c, act| SeparableConv::load(&vb, idx, c, act, dw);
         let res = |name: &str, c_in, c_out| {
             Conv2d::load(&vb, name, (c_in, c_out, 1), 2, Padding::Same, Act::None)

@@ -13,7 +13,11 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
-use crate::layers::{Act, BlazeBlock, BlockNames, Conv2d, Depthwise, Padding};
+use crate::kernels::block::FusedBlock;
+use crate::kernels::bridge::{run_blocks, run_stem, Nhwc};
+use crate::kernels::stem::FusedStem;
+use crate::kernels::Isa;
+use crate::layers::{Act, BlazeBlock, BlockNames, Conv2d, Kernels, Padding};
 
 /// Side of the square input.
 pub const INPUT_SIZE: usize = 192;
@@ -38,6 +42,18 @@ enum Step {
     Conv(Conv2d),
 }
 
+impl Step {
+    /// The step for the fused kernels (a head's final 3×3/3 convolution, on a 3×3 input, is
+    /// one dot product per output).
+    fn to_fused(&self) -> Result<FusedBlock> {
+        match self {
+            Step::Block(b) => b.to_fused(),
+            Step::Conv(c) if c.weight.dim(3)? == 1 => c.to_fused(),
+            Step::Conv(c) => c.to_dense(),
+        }
+    }
+}
+
 impl Module for Step {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match self {
@@ -55,6 +71,23 @@ pub struct FaceMesh {
     mesh: Vec<Step>,
     contours: Vec<Step>,
     face_flag: Vec<Step>,
+    fused: Option<Fused>,
+}
+
+/// The whole network in the fused kernels' layout.
+#[derive(Debug, Clone)]
+struct Fused {
+    isa: Isa,
+    stem: FusedStem,
+    backbone: Vec<FusedBlock>,
+    mesh: Vec<FusedBlock>,
+    contours: Vec<FusedBlock>,
+    face_flag: Vec<FusedBlock>,
+}
+
+/// A head's steps in the fused form.
+fn fuse(steps: &[Step]) -> Result<Vec<FusedBlock>> {
+    steps.iter().map(Step::to_fused).collect()
 }
 
 /// A residual block: (depthwise index, pointwise conv index, PReLU index, c_in, c_out, stride).
@@ -63,7 +96,7 @@ type BlockSpec = (usize, usize, usize, usize, usize, usize);
 fn block(
     vb: &VarBuilder,
     (dw, pw, act, c_in, c_out, stride): BlockSpec,
-    imp: Depthwise,
+    imp: Kernels,
 ) -> Result<BlazeBlock> {
     let dw = format!("depthwise_conv2d_{dw}");
     let pw = format!("conv2d_{pw}");
@@ -107,8 +140,8 @@ fn output(vb: &VarBuilder, conv: usize, c_out: usize) -> Result<Step> {
 }
 
 impl FaceMesh {
-    /// Loads the weights; `dw` chooses how the depthwise layers run.
-    pub fn load(vb: VarBuilder, dw: Depthwise) -> Result<Self> {
+    /// Loads the weights; `dw` chooses the kernels.
+    pub fn load(vb: VarBuilder, dw: Kernels) -> Result<Self> {
         let block = |spec: BlockSpec| block(&vb, spec, dw);
         let stem = Conv2d::load(
             &vb,
@@ -160,12 +193,27 @@ impl FaceMesh {
             Step::Block(block((24, 30, 28, 32, 32, 1))?),
             output(&vb, 31, 1)?,
         ];
+        let fused = match dw.fused() {
+            Some(isa) => Some(Fused {
+                isa,
+                stem: stem.to_stem()?,
+                backbone: backbone
+                    .iter()
+                    .map(BlazeBlock::to_fused)
+                    .collect::<Result<_>>()?,
+                mesh: fuse(&mesh)?,
+                contours: fuse(&contours)?,
+                face_flag: fuse(&face_flag)?,
+            }),
+            None => None,
+        };
         Ok(Self {
             stem,
             backbone,
             mesh,
             contours,
             face_flag,
+            fused,
         })
     }
 
@@ -186,8 +234,31 @@ impl FaceMesh {
         Ok(h)
     }
 
+    /// The fused kernels, when chosen and the batch is one image.
+    fn fused_for(&self, x: &Tensor) -> Option<&Fused> {
+        self.fused.as_ref().filter(|_| x.dims().first() == Some(&1))
+    }
+
+    /// A head's outputs with the fused kernels.
+    fn head(f: &Fused, blocks: &[FusedBlock], h: &Nhwc) -> Result<Vec<f32>> {
+        Ok(run_blocks(f.isa, blocks, h)?.data)
+    }
+
     /// Runs all three heads on `[1, 3, 192, 192]` input in `[0, 1]`.
     pub fn forward_raw(&self, x: &Tensor) -> Result<FaceMeshRaw> {
+        if let Some(f) = self.fused_for(x) {
+            let h = run_stem(f.isa, &f.stem, &f.backbone, x)?;
+            let out = |blocks: &[FusedBlock]| -> Result<Tensor> {
+                let v = Self::head(f, blocks, &h)?;
+                let n = v.len();
+                Tensor::from_vec(v, (1, n), x.device())
+            };
+            return Ok(FaceMeshRaw {
+                mesh: out(&f.mesh)?,
+                face_flag: candle_nn::ops::sigmoid(&out(&f.face_flag)?)?,
+                contours: out(&f.contours)?,
+            });
+        }
         let h = self.backbone(x)?;
         Ok(FaceMeshRaw {
             mesh: Self::run(&self.mesh, &h)?,
@@ -199,12 +270,23 @@ impl FaceMesh {
     /// Landmarks (input pixels, z in the same scale) and the face-flag probability; skips the
     /// contour head that iLive does not use.
     pub fn landmarks(&self, x: &Tensor) -> Result<(Vec<[f32; 3]>, f32)> {
-        let h = self.backbone(x)?;
-        let mesh: Vec<f32> = Self::run(&self.mesh, &h)?.flatten_all()?.to_vec1()?;
-        let flag = candle_nn::ops::sigmoid(&Self::run(&self.face_flag, &h)?)?
-            .flatten_all()?
-            .to_vec1::<f32>()?;
+        let (mesh, flag) = match self.fused_for(x) {
+            Some(f) => {
+                let h = run_stem(f.isa, &f.stem, &f.backbone, x)?;
+                let logit = Self::head(f, &f.face_flag, &h)?;
+                let flag = logit.first().map_or(0.0, |l| 1.0 / (1.0 + (-l).exp()));
+                (Self::head(f, &f.mesh, &h)?, flag)
+            }
+            None => {
+                let h = self.backbone(x)?;
+                let mesh: Vec<f32> = Self::run(&self.mesh, &h)?.flatten_all()?.to_vec1()?;
+                let flag = candle_nn::ops::sigmoid(&Self::run(&self.face_flag, &h)?)?
+                    .flatten_all()?
+                    .to_vec1::<f32>()?;
+                (mesh, flag.first().copied().unwrap_or(0.0))
+            }
+        };
         let points = mesh.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect();
-        Ok((points, flag.first().copied().unwrap_or(0.0)))
+        Ok((points, flag))
     }
 }

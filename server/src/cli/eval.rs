@@ -107,13 +107,15 @@ pub fn run_clip(
     anyhow::ensure!(!frames.is_empty(), "the clip has no frames");
     let mut engine = engine(mode, th, seed, fps);
     let mut page = SimulatedPage::new(lighting);
+    let mut tracker = models::FaceTracker::default();
     let dt = 1.0 / fps;
     let mut used = 0;
     let limit = (th.max_session_secs * fps) as usize + 1;
     while !engine.is_done() && used < limit {
         let t = used as f64 * dt;
         let index = used % frames.len();
-        page_step(models, &mut engine, &mut page, &frames[index], index, t)?;
+        let camera = (&mut page, &mut tracker);
+        page_step(models, &mut engine, camera, &frames[index], index, t)?;
         used += 1;
     }
     Ok((engine.conclude(), used))
@@ -124,7 +126,7 @@ pub fn run_clip(
 pub(super) fn page_step(
     models: &models::FaceModels,
     engine: &mut SessionEngine,
-    page: &mut SimulatedPage,
+    (page, tracker): (&mut SimulatedPage, &mut models::FaceTracker),
     jpeg: &[u8],
     index: usize,
     t: f64,
@@ -133,7 +135,7 @@ pub(super) fn page_step(
         engine.light_shown(i, at, t);
     }
     let seen = page.capture(jpeg, index, t)?;
-    let mut obs = pool::analyze_blocking(models, &seen, t, engine.request(t))
+    let mut obs = pool::analyze_blocking(models, &seen, t, engine.request(t), tracker)
         .map_err(|e| anyhow::anyhow!("frame at {t:.2} s: {e}"))?;
     SimulatedPage::stamp(&mut obs, t);
     let mut out = engine.on_frame(obs);

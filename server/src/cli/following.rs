@@ -71,6 +71,7 @@ pub fn run_following(
     };
     let mut engine = engine(mode, th, seed, fps);
     let mut page = SimulatedPage::new(lighting);
+    let mut tracker = models::FaceTracker::default();
     let dt = 1.0 / fps;
     let limit = (th.max_session_secs * fps) as usize + 1;
     // Ping-pong over the neutral frames, so that they never jump.
@@ -91,7 +92,8 @@ pub fn run_following(
             start_at = f64::INFINITY;
         }
         let index = playing.pop().unwrap_or_else(|| bounce(used));
-        let out = page_step(models, &mut engine, &mut page, &frames[index], index, t)?;
+        let camera = (&mut page, &mut tracker);
+        let out = page_step(models, &mut engine, camera, &frames[index], index, t)?;
         for m in out {
             if let ServerMessage::Challenge { kind, index, .. } = m {
                 if asked != Some(index) {

@@ -4,10 +4,10 @@
 //! analysis and one waiting (see `ws`), so memory stays bounded under any load.
 use std::{
     hash::{DefaultHasher, Hash, Hasher},
-    sync::Arc,
+    sync::{Arc, Mutex, PoisonError},
 };
 
-use models::{AnalyzeOptions, FaceModels};
+use models::{AnalyzeOptions, FaceModels, FaceTracker};
 use tokio::sync::Semaphore;
 
 use super::{parallax::Keyframe, Observation};
@@ -70,24 +70,32 @@ impl InferencePool {
         .map_err(|e| FrameError::Internal(e.to_string()))
     }
 
-    /// Decodes and analyses one JPEG frame; `t` is its arrival time in the session.
+    /// Decodes and analyses one JPEG frame; `t` is its arrival time in the session. `tracker`
+    /// is the capture's: its frames are analysed one at a time, so the lock is never contended.
     pub async fn analyze(
         &self,
         jpeg: bytes::Bytes,
         t: f64,
         req: FrameRequest,
+        tracker: Arc<Mutex<FaceTracker>>,
     ) -> Result<Observation, FrameError> {
-        self.run(move |models| analyze_blocking(models, &jpeg, t, req))
-            .await?
+        self.run(move |models| {
+            let mut tracker = tracker.lock().unwrap_or_else(PoisonError::into_inner);
+            analyze_blocking(models, &jpeg, t, req, &mut tracker)
+        })
+        .await?
     }
 }
 
-/// The blocking part: decode, analyse, measure (also used by the evaluation command).
+/// The blocking part: decode, analyse, measure (also used by the evaluation command). The
+/// faces are followed from the capture's previous frame by `tracker` (one per capture): the
+/// detector runs only when it must (`models::tracking`).
 pub fn analyze_blocking(
     models: &FaceModels,
     jpeg: &[u8],
     t: f64,
     req: FrameRequest,
+    tracker: &mut FaceTracker,
 ) -> Result<Observation, FrameError> {
     let img = crate::decode::decode(jpeg, &crate::decode::FRAME)
         .map_err(|e| FrameError::Decode(e.to_string()))?;
@@ -98,7 +106,7 @@ pub fn analyze_blocking(
         ..AnalyzeOptions::default()
     };
     let faces = models
-        .analyze(&img, &opts)
+        .analyze_tracked(&img, &opts, tracker)
         .map_err(|e| FrameError::Internal(e.to_string()))?;
     let mut hasher = DefaultHasher::new();
     jpeg.hash(&mut hasher);

@@ -1,0 +1,111 @@
+//! One fused residual block of BlazeFace/FaceMesh on NHWC data: depthwise k×k (optional) →
+//! pointwise 1×1 → + skip (the input, max-pooled 2×2 when the block strides, zero channels
+//! beyond the input's) → activation, as [`crate::layers::BlazeBlock`] computes it with candle
+//! ops on NCHW.
+//!
+//! The depthwise result goes to a scratch buffer; then one [`gemm`] writes the output: skip +
+//! bias + pointwise product, through the activation. The skip is read straight from the input
+//! when the block keeps its size and channels; otherwise the pooled, zero-padded skip is written
+//! to the output first. Nothing
+//! is allocated once the buffers have grown to the network's largest layer.
+
+use super::depthwise::{depthwise, Geometry};
+use super::gemm::{gemm, Epilogue, Init};
+use super::{ensure_len, Isa};
+use crate::layers::Padding;
+
+/// A depthwise layer inside a block: `[k·k, C_in]` weights (tap-major).
+#[derive(Debug, Clone)]
+pub struct Depthwise {
+    pub weights: Vec<f32>,
+    pub k: usize,
+    pub stride: usize,
+    pub padding: Padding,
+}
+
+/// One block's weights in the layout the kernels read.
+#[derive(Debug, Clone)]
+pub struct FusedBlock {
+    pub dw: Option<Depthwise>,
+    /// `[C_in, C_out]`.
+    pub pw: Vec<f32>,
+    pub bias: Vec<f32>,
+    /// Per output channel, the activation's factor for negative values (1: none, 0: ReLU).
+    pub slopes: Vec<f32>,
+    /// Add the (pooled, channel-padded) input.
+    pub residual: bool,
+    /// Read the whole `h×w×C` input as one pixel of `h·w·C` channels: a VALID convolution
+    /// whose kernel covers its input (a head's last layer), which is then one dot product per
+    /// output channel.
+    pub flatten: bool,
+    pub c_in: usize,
+    pub c_out: usize,
+}
+
+impl FusedBlock {
+    fn geometry(&self, d: &Depthwise, (h, w): (usize, usize)) -> Geometry {
+        Geometry::new(self.c_in, (h, w), d.k, d.stride, d.padding)
+    }
+
+    /// `out = block(x)` for `x` of `[h, w, C_in]`; returns the output's `(h, w)`. `dw` is
+    /// scratch.
+    pub fn forward(
+        &self,
+        isa: Isa,
+        x: &[f32],
+        (h, w): (usize, usize),
+        out: &mut Vec<f32>,
+        dw: &mut Vec<f32>,
+    ) -> (usize, usize) {
+        let (oh, ow) = match &self.dw {
+            Some(d) => {
+                let g = self.geometry(d, (h, w));
+                (g.oh, g.ow)
+            }
+            None => (h, w),
+        };
+        let (ci, co) = (self.c_in, self.c_out);
+        ensure_len(out, oh * ow * co);
+        let same = (oh, ow) == (h, w) && ci == co;
+        if self.residual && !same {
+            // The skip, max-pooled and zero-padded, is written into the output first.
+            for (p, px) in out.chunks_exact_mut(co).enumerate() {
+                let (skip, pad) = px.split_at_mut(ci.min(co));
+                pad.fill(0.0);
+                if (oh, ow) == (h, w) {
+                    skip.copy_from_slice(&x[p * ci..p * ci + skip.len()]);
+                    continue;
+                }
+                // 2×2 max-pool, SAME: cells past the edge never win.
+                let (oy, ox) = (p / ow, p % ow);
+                let (y0, y1) = (2 * oy, (2 * oy + 1).min(h - 1));
+                let (x0, x1) = (2 * ox, (2 * ox + 1).min(w - 1));
+                let at = |y: usize, xx: usize| &x[(y * w + xx) * ci..(y * w + xx + 1) * ci];
+                let (a, b, c, d) = (at(y0, x0), at(y0, x1), at(y1, x0), at(y1, x1));
+                for (l, o) in skip.iter_mut().enumerate() {
+                    *o = a[l].max(b[l]).max(c[l]).max(d[l]);
+                }
+            }
+        }
+        let init = match (self.residual, same) {
+            (false, _) => Init::Zero,
+            (true, true) => Init::From(x),
+            (true, false) => Init::InPlace,
+        };
+        let a: &[f32] = match &self.dw {
+            Some(d) => {
+                let g = self.geometry(d, (h, w));
+                ensure_len(dw, oh * ow * ci);
+                depthwise(isa, &g, x, &d.weights, dw);
+                dw
+            }
+            None => x,
+        };
+        let ep = Epilogue {
+            bias: &self.bias,
+            slopes: &self.slopes,
+        };
+        gemm(isa, (oh * ow, co, ci), a, &self.pw, out, init, ep);
+        (oh, ow)
+    }
+}

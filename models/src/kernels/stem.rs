@@ -1,0 +1,111 @@
+//! A dense k×k convolution with bias and activation, as one GEMM over gathered patches: a
+//! network's first layer (reading the NCHW input image) or a later one (reading NHWC), written as
+//! NHWC for the layers that follow. The image's patches are
+//! gathered into a `[pixels, k·k·C_in]` matrix (zeros in the padding) and one [`gemm`]
+//! multiplies them by the `[k·k·C_in, C_out]` weights.
+
+use super::depthwise::Geometry;
+use super::gemm::{gemm, Epilogue, Init};
+use super::{ensure_len, Isa};
+use crate::layers::Padding;
+
+/// The first convolution's weights in the layout the kernels read.
+#[derive(Debug, Clone)]
+pub struct FusedStem {
+    /// `[(ky·k + kx)·C_in + c, C_out]`.
+    pub weights: Vec<f32>,
+    pub bias: Vec<f32>,
+    /// Per output channel, the activation's factor for negative values.
+    pub slopes: Vec<f32>,
+    pub k: usize,
+    pub stride: usize,
+    pub padding: Padding,
+    pub c_in: usize,
+    pub c_out: usize,
+    /// The input is NCHW (a network's input image) rather than NHWC.
+    pub nchw_input: bool,
+}
+
+impl FusedStem {
+    /// `out = conv(x)` for `x` of `[C_in, h, w]` (NCHW) or `[h, w, C_in]` (NHWC), `out` NHWC;
+    /// returns the output's `(h, w)`. `padded` and `cols` are scratch.
+    pub fn forward(
+        &self,
+        isa: Isa,
+        x: &[f32],
+        (h, w): (usize, usize),
+        out: &mut Vec<f32>,
+        (padded, cols): (&mut Vec<f32>, &mut Vec<f32>),
+    ) -> (usize, usize) {
+        let g = Geometry::new(self.c_in, (h, w), self.k, self.stride, self.padding);
+        let (k, ci, s) = (self.k, self.c_in, self.stride);
+        // The image as NHWC with its zero padding, so each patch row is one contiguous run.
+        let (ph, pw) = ((g.oh - 1) * s + k, (g.ow - 1) * s + k);
+        ensure_len(padded, ph * pw * ci);
+        padded.fill(0.0);
+        let cols_in = w.min(pw - g.left);
+        for y in 0..h.min(ph - g.top) {
+            let row = (y + g.top) * pw + g.left;
+            if self.nchw_input {
+                for c in 0..ci {
+                    let src = &x[(c * h + y) * w..(c * h + y) * w + cols_in];
+                    for (xx, v) in src.iter().enumerate() {
+                        padded[(row + xx) * ci + c] = *v;
+                    }
+                }
+            } else {
+                padded[row * ci..(row + cols_in) * ci]
+                    .copy_from_slice(&x[y * w * ci..(y * w + cols_in) * ci]);
+            }
+        }
+        let (run, depth) = (k * ci, k * k * ci);
+        ensure_len(cols, g.oh * g.ow * depth);
+        for (p, patch) in cols.chunks_exact_mut(depth).enumerate() {
+            let (oy, ox) = (p / g.ow, p % g.ow);
+            for (ky, dst) in patch.chunks_exact_mut(run).enumerate() {
+                let at = ((oy * s + ky) * pw + ox * s) * ci;
+                copy_run(dst, &padded[at..at + run]);
+            }
+        }
+        ensure_len(out, g.oh * g.ow * self.c_out);
+        let ep = Epilogue {
+            bias: &self.bias,
+            slopes: &self.slopes,
+        };
+        let dims = (g.oh * g.ow, self.c_out, depth);
+        gemm(isa, dims, cols, &self.weights, out, Init::Zero, ep);
+        (g.oh, g.ow)
+    }
+}
+
+/// `dst = src` for the short runs of a patch row, with the common lengths (3×3 or 5×5 over
+/// RGB) copied as fixed-size moves rather than a call.
+#[inline(always)]
+fn copy_run(dst: &mut [f32], src: &[f32]) {
+    match dst.len() {
+        9 => dst[..9].copy_from_slice(&src[..9]),
+        15 => dst[..15].copy_from_slice(&src[..15]),
+        n => dst[..n].copy_from_slice(&src[..n]),
+    }
+}
+
+/// `dst = relu(maxpool2×2/2(src))` on NHWC `[h, w, c]`, VALID (a last odd row or column is
+/// dropped); returns the output's `(h, w)`.
+pub fn max_pool2_relu(
+    src: &[f32],
+    (h, w): (usize, usize),
+    c: usize,
+    dst: &mut Vec<f32>,
+) -> (usize, usize) {
+    let (oh, ow) = (h / 2, w / 2);
+    ensure_len(dst, oh * ow * c);
+    for (p, out) in dst.chunks_exact_mut(c).enumerate() {
+        let (y, x) = (2 * (p / ow), 2 * (p % ow));
+        let at = |yy: usize, xx: usize| &src[(yy * w + xx) * c..(yy * w + xx + 1) * c];
+        let (a, b, d, e) = (at(y, x), at(y, x + 1), at(y + 1, x), at(y + 1, x + 1));
+        for (l, o) in out.iter_mut().enumerate() {
+            *o = a[l].max(b[l]).max(d[l]).max(e[l]).max(0.0);
+        }
+    }
+    (oh, ow)
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The side-by-side bench: iLive's per-frame analysis and MediaPipe 0.10.14 on the same frames,
+# on the same core (taskset -c ${BENCH_CORE:-0}), one thread each, in one run. Extra arguments go
+# to `ilive-models bench` (e.g. --iters 10, --frames DIR).
+source "$(dirname "$0")/../lib.sh"
+
+python="$(bash "$ILIVE_ROOT/scripts/bench/setup.sh")"
+(cd "$ILIVE_ROOT" && cargo build --quiet --release -p ilive-tools --bin ilive-models) \
+  || die "building ilive-models failed"
+export RAYON_NUM_THREADS=1
+exec taskset -c "${BENCH_CORE:-0}" "$CARGO_TARGET_DIR/release/ilive-models" bench \
+  --frames "$ILIVE_CACHE/bench/single_face" \
+  --mediapipe-python "$python" --mediapipe-script "$ILIVE_ROOT/scripts/bench/mediapipe_bench.py" "$@"
