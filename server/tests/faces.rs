@@ -397,6 +397,7 @@ async fn session_compare_uses_the_verified_face() {
         reference_id: None,
         locale: None,
         ttl_secs: 600,
+        retention_secs: 600,
     };
     let done = |verdict, jpeg: Option<Vec<u8>>| Completion {
         verdict,
