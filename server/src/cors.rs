@@ -45,7 +45,9 @@ pub fn layer(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
 
 /// One allowed origin, exactly as browsers send it in `Origin`.
 fn origin(raw: &str) -> anyhow::Result<HeaderValue> {
-    let bad = |why: &str| anyhow::anyhow!("ILIVE_CORS_ORIGINS: {raw:?} is not an origin ({why}); write it as scheme://host[:port], e.g. https://app.example.com");
+    let bad = |why: &str| {
+        anyhow::anyhow!("ILIVE_CORS_ORIGINS: {raw:?} is not an origin ({why}); write it as scheme://host[:port], e.g. https://app.example.com")
+    };
     let url = url::Url::parse(raw).map_err(|_| bad("not a URL"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(bad("the scheme must be http or https"));
@@ -81,10 +83,15 @@ mod tests {
 
     #[test]
     fn exact_origins_are_accepted() {
-        assert!(layer(&list(&["https://app.example.com", " http://localhost:5173 "]))
+        assert!(layer(&list(&[
+            "https://app.example.com",
+            " http://localhost:5173 "
+        ]))
+        .unwrap()
+        .is_some());
+        assert!(layer(&list(&["https://app.example.com/"]))
             .unwrap()
             .is_some());
-        assert!(layer(&list(&["https://app.example.com/"])).unwrap().is_some());
     }
 
     #[test]

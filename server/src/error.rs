@@ -278,6 +278,7 @@ mod tests {
             SessionExpired,
             InvalidToken,
             SessionAlreadyStarted,
+            CaptureInProgress,
             PhotoNotAvailable,
             ImageTooLarge(0),
             EmptyImage,

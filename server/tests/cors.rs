@@ -97,7 +97,12 @@ async fn allowed_origins_reach_the_public_routes() {
         assert_eq!(allow_origin(r.headers()), Some(ALLOWED), "preflight {path}");
     }
     // A refusal carries the headers too, so the page can read the error's code.
-    let r = get(&srv, &format!("/api/v1/session/{id}/result?token=0"), ALLOWED).await;
+    let r = get(
+        &srv,
+        &format!("/api/v1/session/{id}/result?token=0"),
+        ALLOWED,
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(allow_origin(r.headers()), Some(ALLOWED));
     srv.stop().await;
@@ -116,7 +121,12 @@ async fn foreign_origins_and_keyed_routes_get_nothing() {
     assert!(allow_origin(&h).is_none());
     let id = created["session_id"].as_str().unwrap();
     let token = created["token"].as_str().unwrap();
-    let r = get(&srv, &format!("/api/v1/session/{id}/result?token={token}"), FOREIGN).await;
+    let r = get(
+        &srv,
+        &format!("/api/v1/session/{id}/result?token={token}"),
+        FOREIGN,
+    )
+    .await;
     assert!(allow_origin(r.headers()).is_none());
 
     // Keyed routes never answer CORS, not even to an allowed origin.
@@ -137,7 +147,10 @@ async fn foreign_origins_and_keyed_routes_get_nothing() {
         (format!("/api/v1/session/{managed_id}"), "DELETE"),
         ("/api/v2/faces:compare".to_owned(), "POST"),
         ("/api/v2/faces:detect".to_owned(), "POST"),
-        (format!("/api/v1/session/{id}/compare?token={token}"), "POST"),
+        (
+            format!("/api/v1/session/{id}/compare?token={token}"),
+            "POST",
+        ),
     ];
     for (path, method) in &keyed {
         let r = preflight(&srv, path, ALLOWED, method).await;

@@ -144,7 +144,12 @@ async fn erasure_deletes_everything_at_once_for_the_owner_only() {
     assert_eq!(count(&db, "webhook_deliveries", "session_id", id).await, 1);
 
     // No key, another tenant's key, an unknown or malformed id: nothing is erased.
-    expect_error(erase(&srv, id, None).await, StatusCode::UNAUTHORIZED, "missing_api_key").await;
+    expect_error(
+        erase(&srv, id, None).await,
+        StatusCode::UNAUTHORIZED,
+        "missing_api_key",
+    )
+    .await;
     let r = erase(&srv, id, Some(&other)).await;
     expect_error(r, StatusCode::NOT_FOUND, "session_not_found").await;
     for unknown in [uuid::Uuid::new_v4().to_string(), "not-a-uuid".into()] {
@@ -183,7 +188,10 @@ async fn erasure_deletes_everything_at_once_for_the_owner_only() {
     // A session whose link was never used is erased too; its link then leads nowhere.
     let unused = srv.create_managed(&key, &body).await;
     let unused_id = unused["session_id"].as_str().unwrap();
-    assert_eq!(erase(&srv, unused_id, Some(&key)).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        erase(&srv, unused_id, Some(&key)).await.status(),
+        StatusCode::NO_CONTENT
+    );
     let page = format!("/session/{unused_id}?c={}", capture_secret(&unused));
     assert!(!status(&srv, &page).await.is_server_error());
     assert!(sessions::get(&db, unused_id).await.unwrap().is_none());
@@ -208,7 +216,10 @@ async fn a_running_capture_is_not_erased_under_it() {
     assert_eq!(count(&db, "sessions", "id", id).await, 1);
     // Once the capture has ended, the same request erases it.
     sessions::complete(&db, id, passed()).await.unwrap();
-    assert_eq!(erase(&srv, id, Some(&key)).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        erase(&srv, id, Some(&key)).await.status(),
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(count(&db, "photos", "session_id", id).await, 0);
     srv.stop().await;
 }
@@ -244,6 +255,9 @@ async fn the_legacy_key_erases_only_its_own_sessions() {
     }
     let r = erase(&srv, legacy, Some("legacy-secret-123")).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    assert_eq!(erase(&srv, tenant, Some(&key)).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        erase(&srv, tenant, Some(&key)).await.status(),
+        StatusCode::NO_CONTENT
+    );
     srv.stop().await;
 }
