@@ -79,9 +79,16 @@ pub struct Config {
     #[arg(long, env = "ILIVE_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
 
-    /// Session lifetime in seconds, from creation.
+    /// The capture window in seconds, from creation: a session not completed by then expires
+    /// (its link stops working and its data is deleted).
     #[arg(long, env = "ILIVE_SESSION_TTL_SECS", default_value_t = 1800)]
     pub session_ttl_secs: i64,
+
+    /// How long a completed session's result and photo are kept, in seconds from its
+    /// completion; then the sweeper deletes them and keeps a tombstone. Sessions take the value
+    /// in force when they are created.
+    #[arg(long, env = "ILIVE_RETENTION_SECS", default_value_t = 24 * 3600)]
+    pub retention_secs: i64,
 
     /// How long an expired session's tombstone (id and status only) is kept, in seconds, so
     /// that late requests get 410 rather than 404.
@@ -92,10 +99,17 @@ pub struct Config {
     #[arg(long, env = "ILIVE_SWEEP_INTERVAL_SECS", default_value_t = 30)]
     pub sweep_interval_secs: u64,
 
-    /// A single legacy API key accepted on the managed-session route; its sessions get unsigned
-    /// webhooks. Prefer per-tenant keys (`ilive keys create`).
+    /// A single legacy API key, accepted wherever a tenant key is (it erases only the sessions
+    /// it created); its sessions get unsigned webhooks. Prefer per-tenant keys (`ilive keys
+    /// create`).
     #[arg(long, env = "ILIVE_LEGACY_API_KEY", hide_env_values = true)]
     pub legacy_api_key: Option<Secret>,
+
+    /// Origins whose pages may call the public routes (direct-session creation, its CAPTCHA,
+    /// result and photo by token) from the browser: comma-separated, each exactly
+    /// `scheme://host[:port]`. Empty (the default): no CORS. Keyed routes never answer CORS.
+    #[arg(long, env = "ILIVE_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
 
     /// DEVELOPMENT ONLY: accept plain-http and loopback/private `redirect_url`/`webhook_url`.
     #[arg(long, env = "ILIVE_DEV_ALLOW_INSECURE_URLS", default_value_t = false)]

@@ -13,6 +13,9 @@ use crate::store;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// `Retry-After` of `capture_in_progress`: a capture lasts at most 90 s.
+pub const CAPTURE_RETRY_SECS: u64 = 10;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// 401: no `Authorization: Bearer` header.
@@ -54,6 +57,9 @@ pub enum Error {
     /// 409: the capture link was already used.
     #[error("this verification link has already been used")]
     SessionAlreadyStarted,
+    /// 409: erasure asked while the session's capture runs; retry once it has ended.
+    #[error("the session's capture is running; erase it once it has ended (retry in {CAPTURE_RETRY_SECS} s)")]
+    CaptureInProgress,
     /// 404: the verdict is not `pass`, so there is no photo.
     #[error("no photo: the session did not pass")]
     PhotoNotAvailable,
@@ -117,6 +123,7 @@ impl From<store::Error> for Error {
             S::Expired => Error::SessionExpired,
             S::WrongSecret => Error::InvalidToken,
             S::AlreadyStarted => Error::SessionAlreadyStarted,
+            S::CaptureRunning => Error::CaptureInProgress,
             S::UnknownKey => Error::InvalidApiKey,
             S::TenantDisabled => Error::AccountInactive,
             S::NotOpen => Error::InvalidRequest(e.to_string()),
@@ -140,7 +147,7 @@ impl Error {
             }
             SessionNotFound | PhotoNotAvailable | NotFound => StatusCode::NOT_FOUND,
             SessionExpired => StatusCode::GONE,
-            SessionAlreadyStarted => StatusCode::CONFLICT,
+            SessionAlreadyStarted | CaptureInProgress => StatusCode::CONFLICT,
             RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Unavailable(_) | Capacity { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -149,7 +156,7 @@ impl Error {
 
     /// Every code [`Error::code`] returns. The OpenAPI document pins each error response's
     /// `detail.code` to the codes of this list that its description names.
-    pub const CODES: [&'static str; 24] = [
+    pub const CODES: [&'static str; 25] = [
         "missing_api_key",
         "invalid_api_key",
         "account_inactive",
@@ -163,6 +170,7 @@ impl Error {
         "session_expired",
         "invalid_token",
         "session_already_started",
+        "capture_in_progress",
         "photo_not_available",
         "image_too_large",
         "empty_image",
@@ -193,6 +201,7 @@ impl Error {
             SessionExpired => "session_expired",
             InvalidToken => "invalid_token",
             SessionAlreadyStarted => "session_already_started",
+            CaptureInProgress => "capture_in_progress",
             PhotoNotAvailable => "photo_not_available",
             ImageTooLarge(_) => "image_too_large",
             EmptyImage => "empty_image",
@@ -239,6 +248,10 @@ impl IntoResponse for Error {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
         }
+        if let Error::CaptureInProgress = self {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(CAPTURE_RETRY_SECS));
+        }
         resp
     }
 }
@@ -265,6 +278,7 @@ mod tests {
             SessionExpired,
             InvalidToken,
             SessionAlreadyStarted,
+            CaptureInProgress,
             PhotoNotAvailable,
             ImageTooLarge(0),
             EmptyImage,

@@ -11,6 +11,7 @@ pub mod capacity;
 pub mod captcha;
 pub mod cli;
 pub mod config;
+pub mod cors;
 pub mod decode;
 pub mod directory;
 pub mod engine;
@@ -61,6 +62,8 @@ pub struct AppState {
     pub thresholds: engine::Thresholds,
     /// The capture slots: how many captures the cores can serve, and who holds them.
     pub capacity: Arc<capacity::Capacity>,
+    /// CORS for the public routes, when `ILIVE_CORS_ORIGINS` names any origin.
+    pub cors: Option<tower_http::cors::CorsLayer>,
 }
 
 /// Runs the service on `listener` until `shutdown` completes. In-flight requests finish; queued
@@ -78,6 +81,10 @@ pub async fn serve(
     {
         anyhow::bail!("thresholds must satisfy 0 ≤ retry ≤ pass ≤ 1");
     }
+    if config.session_ttl_secs < 1 || config.retention_secs < 0 {
+        anyhow::bail!("the session TTL must be at least 1 s and the retention at least 0 s");
+    }
+    let cors = cors::layer(&config.cors_origins)?;
     let models_dir = config.models_dir();
     let models =
         tokio::task::spawn_blocking(move || models::FaceModels::load(&models_dir)).await??;
@@ -122,6 +129,7 @@ pub async fn serve(
         inference: Arc::new(engine::pool::InferencePool::new(models, workers)),
         thresholds: config.thresholds(),
         capacity: Arc::new(capacity),
+        cors,
     };
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -147,7 +155,7 @@ pub async fn serve(
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(api::router())
+        .merge(api::router(state.cors.clone()))
         .layer(DefaultBodyLimit::max(extract::JSON_LIMIT))
         .merge(ws::router())
         .merge(ssr::router(&state))

@@ -22,6 +22,10 @@ const COUNTERS: &[(&str, &str)] = &[
         "Camera frames received over WebSockets, by outcome.",
     ),
     (
+        "ilive_sessions_erased_total",
+        "Sessions erased on request (DELETE /api/v1/session/{id}).",
+    ),
+    (
         "ilive_capacity_refusals_total",
         "Captures refused because every capture slot was taken, by where (create, upgrade).",
     ),

@@ -154,6 +154,16 @@ async fn session_creation_links_to_the_routes_that_use_the_session() {
             "$response.body#/token"
         );
     }
+    // Erasure takes the key that created the session: linked from the keyed creator only.
+    let managed = &doc["paths"]["/api/v1/managed-session"]["post"]["responses"]["201"]["links"];
+    assert_eq!(managed["erase"]["operationId"], "erase");
+    assert!(operation_ids.contains(&"erase"));
+    let direct = &doc["paths"]["/api/v1/session"]["post"]["responses"]["201"]["links"];
+    assert!(direct["erase"].is_null(), "{direct}");
+    let erase = &doc["paths"]["/api/v1/session/{id}"]["delete"]["responses"];
+    for status in ["204", "401", "403", "404", "409", "429", "500"] {
+        assert!(erase[status].is_object(), "erase lacks {status}");
+    }
     // Every refusal the server can give is documented, 500 included.
     let detect = &doc["paths"]["/api/v2/faces:detect"]["post"]["responses"];
     for status in ["200", "400", "401", "403", "413", "429", "500"] {

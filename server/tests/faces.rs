@@ -198,7 +198,8 @@ async fn upload_errors_have_their_codes() {
         .unwrap();
     expect_error(r, StatusCode::BAD_REQUEST, "invalid_request").await;
 
-    // Keys: none, unknown, and the legacy key (accepted on the managed-session route only).
+    // Keys: none and unknown are refused; the legacy key is accepted like a tenant's (its
+    // empty form is then the request's mistake).
     for path in ["/api/v2/faces:compare", "/api/v2/faces:detect"] {
         let form = Form::new().file("image", &obama);
         let r = post(&srv, path, None, form).await;
@@ -206,8 +207,21 @@ async fn upload_errors_have_their_codes() {
         let r = post(&srv, path, Some("iksk_nope"), Form::new()).await;
         expect_error(r, StatusCode::UNAUTHORIZED, "invalid_api_key").await;
         let r = post(&srv, path, Some("legacy-secret-123"), Form::new()).await;
-        expect_error(r, StatusCode::UNAUTHORIZED, "invalid_api_key").await;
+        expect_error(r, StatusCode::BAD_REQUEST, "invalid_request").await;
     }
+    let r = post(
+        &srv,
+        "/api/v2/faces:detect",
+        Some("legacy-secret-123"),
+        Form::new().file("image", &obama),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers().contains_key("x-ratelimit-remaining"));
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["faces"].as_array().map(Vec::len), Some(1), "{v}");
+    let r = compare(&srv, "legacy-secret-123", &obama, &obama).await;
+    assert_eq!(r.status(), StatusCode::OK);
     srv.stop().await;
 }
 
@@ -397,6 +411,7 @@ async fn session_compare_uses_the_verified_face() {
         reference_id: None,
         locale: None,
         ttl_secs: 600,
+        retention_secs: 600,
     };
     let done = |verdict, jpeg: Option<Vec<u8>>| Completion {
         verdict,

@@ -22,7 +22,7 @@ use crate::{
     error::{Error, Result},
     extract::ApiKey,
     faces::{self, similarity, Attributes},
-    store::{sessions, tenants::Principal},
+    store::sessions,
     AppState,
 };
 
@@ -101,7 +101,7 @@ enum AttributeLevel {
     responses(
         (status = 200, body = CompareResponse),
         (status = 400, body = ErrorBody, description = "`invalid_request` (not multipart, a missing or repeated field, `threshold` not a number in [0, 1]) / `empty_image` / `invalid_image` (not a decodable JPEG, PNG or WebP)"),
-        (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key` (the legacy key included)"),
+        (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key`"),
         (status = 403, body = ErrorBody, description = "`account_inactive`"),
         (status = 413, body = ErrorBody, description = "`image_too_large`: an image over 8 MiB"),
         (status = 422, body = ErrorBody, description = "`no_face_in_source` / `no_face_in_target`: no face in that image"),
@@ -116,7 +116,7 @@ async fn compare(
 ) -> Result<Response> {
     let rate = state
         .limits
-        .check(&tenant_key(&principal)?, state.config.key_rate_limit)?;
+        .check(&principal.rate_key(), state.config.key_rate_limit)?;
     let mut form =
         upload::read_form(multipart, &["source_image", "target_image"], &["threshold"]).await?;
     let threshold = parse_threshold(form.text("threshold"))?;
@@ -182,7 +182,7 @@ async fn session_compare(
     responses(
         (status = 200, body = DetectResponse, description = "Up to 16 faces, largest first; `faces` is empty when the image shows none."),
         (status = 400, body = ErrorBody, description = "`invalid_request` (not multipart, a missing or repeated field, an unknown `attributes`) / `empty_image` / `invalid_image`"),
-        (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key` (the legacy key included)"),
+        (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key`"),
         (status = 403, body = ErrorBody, description = "`account_inactive`"),
         (status = 413, body = ErrorBody, description = "`image_too_large`"),
         (status = 429, response = RateLimited),
@@ -196,7 +196,7 @@ async fn detect(
 ) -> Result<Response> {
     let rate = state
         .limits
-        .check(&tenant_key(&principal)?, state.config.key_rate_limit)?;
+        .check(&principal.rate_key(), state.config.key_rate_limit)?;
     let mut form = upload::read_form(multipart, &["image"], &["attributes"]).await?;
     let name = form.text("attributes").unwrap_or("default");
     let level = Attributes::parse(name).ok_or_else(|| {
@@ -207,14 +207,6 @@ async fn detect(
     let image = form.image("image")?;
     let answer = infer(&state, move |m| faces::detect(m, &image, level)).await?;
     Ok((rate, Json(answer)).into_response())
-}
-
-/// The per-key rate-limit bucket; the legacy global key is only for the managed-session route.
-fn tenant_key(principal: &Principal) -> Result<String> {
-    match principal {
-        Principal::Legacy => Err(Error::InvalidApiKey),
-        p => Ok(p.rate_key()),
-    }
 }
 
 fn parse_threshold(raw: Option<&str>) -> Result<f64> {

@@ -5,13 +5,14 @@ pub mod service;
 pub mod sessions;
 
 use axum::Router;
+use tower_http::cors::CorsLayer;
 
 use crate::AppState;
 
-/// Every API route.
-pub fn router() -> Router<AppState> {
+/// Every API route; `cors` goes on the public routes only (`crate::cors`).
+pub fn router(cors: Option<CorsLayer>) -> Router<AppState> {
     Router::new()
-        .merge(sessions::router())
+        .merge(sessions::router(cors))
         .merge(faces::router())
         .merge(service::router())
         .merge(openapi::router())

@@ -42,6 +42,7 @@ use crate::{error::Error, AppState};
         super::sessions::captcha,
         super::sessions::result,
         super::sessions::photo,
+        super::sessions::erase,
         crate::ws::upgrade,
         super::faces::compare,
         super::faces::session_compare,
@@ -246,7 +247,9 @@ impl Modify for Contract {
                     .as_deref()
                     .is_some_and(|id| CREATORS.contains(&id));
                 if let (true, Some(RefOr::T(created))) = (creates, responses.get_mut("201")) {
-                    add_session_links(created);
+                    // Only a keyed session can be erased with the key that created it.
+                    let keyed = op.operation_id.as_deref() == Some("create_managed");
+                    add_session_links(created, keyed);
                 }
                 if let Some(form) = op
                     .request_body
@@ -285,8 +288,9 @@ fn declare_image_parts(form: &mut Content) {
     }
 }
 
-/// Links from a 201 `SessionCreated` to every route that takes its id (and token).
-fn add_session_links(created: &mut Response) {
+/// Links from a 201 `SessionCreated` to every route that takes its id (and token); `keyed`:
+/// the session was created with an API key, which can also erase it.
+fn add_session_links(created: &mut Response, keyed: bool) {
     let id = "$response.body#/session_id";
     let token = "$response.body#/token";
     let with_token = [
@@ -316,6 +320,14 @@ fn add_session_links(created: &mut Response) {
         )
         .build();
     created.links.insert("capture".into(), capture.into());
+    if keyed {
+        let erase = LinkBuilder::new()
+            .operation_id("erase")
+            .parameter("id", id)
+            .description("Erase the session's data now, with the key that created it.")
+            .build();
+        created.links.insert("erase".into(), erase.into());
+    }
 }
 
 pub fn router() -> Router<AppState> {

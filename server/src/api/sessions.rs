@@ -4,9 +4,10 @@ use axum::{
     extract::{Path, RawQuery, State},
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{delete, get, post, MethodRouter},
     Json, Router,
 };
+use tower_http::cors::CorsLayer;
 use tracing::instrument;
 
 use app::api::{
@@ -27,13 +28,20 @@ use crate::{
     AppState,
 };
 
-pub fn router() -> Router<AppState> {
+/// The session routes. `cors` goes on the routes a browser page on another origin may call
+/// (`crate::cors`); the keyed ones never get it.
+pub fn router(cors: Option<CorsLayer>) -> Router<AppState> {
+    let public = |route: MethodRouter<AppState>| match &cors {
+        Some(layer) => route.layer(layer.clone()),
+        None => route,
+    };
     Router::new()
         .route("/api/v1/managed-session", post(create_managed))
-        .route("/api/v1/session", post(create_direct))
-        .route("/api/v1/captcha", get(captcha))
-        .route("/api/v1/session/{id}/result", get(result))
-        .route("/api/v1/session/{id}/photo", get(photo))
+        .route("/api/v1/session", public(post(create_direct)))
+        .route("/api/v1/session/{id}", delete(erase))
+        .route("/api/v1/captcha", public(get(captcha)))
+        .route("/api/v1/session/{id}/result", public(get(result)))
+        .route("/api/v1/session/{id}/photo", public(get(photo)))
 }
 
 /// Create a managed session for one of your users.
@@ -90,6 +98,7 @@ async fn create_managed(
         reference_id: req.reference_id,
         locale: check_locale(req.locale)?,
         ttl_secs: state.config.session_ttl_secs,
+        retention_secs: state.config.retention_secs,
     };
     let created = create(&state, new).await?;
     Ok((StatusCode::CREATED, rate, Json(created)).into_response())
@@ -146,6 +155,7 @@ async fn create_direct(
         reference_id: None,
         locale,
         ttl_secs: state.config.session_ttl_secs,
+        retention_secs: state.config.retention_secs,
     };
     let created = create(&state, new).await?;
     slot.bind(&created.session_id);
@@ -316,6 +326,36 @@ async fn photo(
         jpeg,
     )
         .into_response())
+}
+
+/// Erase a session's data now: its result, photo, camera metadata, reference and queued
+/// webhooks. Nothing of it is kept; the id answers `session_not_found` from then on.
+#[utoipa::path(
+    delete, path = "/api/v1/session/{id}", tag = "sessions",
+    params(SessionId),
+    security(("api_key" = [])),
+    responses(
+        (status = 204, description = "Erased, with any webhook not yet delivered."),
+        (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key`"),
+        (status = 403, body = ErrorBody, description = "`account_inactive`"),
+        (status = 404, body = ErrorBody, description = "`session_not_found`: no such session, already erased, or created by another tenant (or without a key)"),
+        (status = 409, body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait.")),
+            description = "`capture_in_progress`: the person is being verified right now; retry after `Retry-After` seconds, once the capture has ended (at most 90 s)"),
+        (status = 429, response = RateLimited),
+    )
+)]
+#[instrument(skip_all, err)]
+async fn erase(
+    State(state): State<AppState>,
+    ApiKey(principal): ApiKey,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let rate = state
+        .limits
+        .check(&principal.rate_key(), state.config.key_rate_limit)?;
+    sessions::erase(&state.db, &id, principal.tenant_id()).await?;
+    state.metrics.inc("ilive_sessions_erased_total", &[]);
+    Ok((StatusCode::NO_CONTENT, rate, ()).into_response())
 }
 
 impl AppState {

@@ -33,6 +33,9 @@ pub enum Error {
     /// The capture link was already redeemed.
     #[error("this verification link has already been used")]
     AlreadyStarted,
+    /// The session's capture is running, so its data cannot be erased yet.
+    #[error("the session's capture is running")]
+    CaptureRunning,
     /// The session is no longer open to a verdict (already completed, or expired).
     #[error("the session is not open: it was already completed or has expired")]
     NotOpen,

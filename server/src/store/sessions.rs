@@ -84,7 +84,10 @@ pub struct NewSession {
     pub webhook_url: Option<String>,
     pub reference_id: Option<String>,
     pub locale: Option<String>,
+    /// The capture window, from creation.
     pub ttl_secs: i64,
+    /// How long the result and photo are kept after completion.
+    pub retention_secs: i64,
 }
 
 /// A created session with its two secrets, which exist in clear only here.
@@ -126,8 +129,8 @@ pub async fn create(db: &Db, new: NewSession) -> Result<Created> {
     };
     sqlx::query(
         "INSERT INTO sessions (id, tenant_id, kind, mode, status, token_hash, capture_hash, \
-         signed_webhooks, redirect_url, webhook_url, reference_id, locale, created_at, expires_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         signed_webhooks, redirect_url, webhook_url, reference_id, locale, created_at, expires_at, \
+         retention_secs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&session.id)
     .bind(&session.tenant_id)
@@ -143,6 +146,7 @@ pub async fn create(db: &Db, new: NewSession) -> Result<Created> {
     .bind(&session.locale)
     .bind(session.created_at)
     .bind(session.expires_at)
+    .bind(new.retention_secs.max(0))
     .execute(db)
     .await?;
     Ok(Created {
@@ -239,8 +243,10 @@ pub struct Completion {
 }
 
 /// Stores a session's verdict, its photo and (for managed sessions with a webhook) the queued
-/// webhook, whose body `crate::webhook` writes, all in one transaction. Returns the updated session. Completing a session twice is
-/// refused, so a verdict and its webhook happen once.
+/// webhook, whose body `crate::webhook` writes, all in one transaction. Returns the updated
+/// session, which now expires its retention after this moment rather than at the end of its
+/// capture window. Completing a session twice is refused, so a verdict and its webhook happen
+/// once.
 #[instrument(skip_all, err)]
 pub async fn complete(db: &Db, id: &str, done: Completion) -> Result<Session> {
     let at = now();
@@ -253,9 +259,11 @@ pub async fn complete(db: &Db, id: &str, done: Completion) -> Result<Session> {
         .transpose()?;
     let mut tx = db.begin().await?;
     let updated = sqlx::query(
-        "UPDATE sessions SET status = 'completed', completed_at = ?, verdict = ?, confidence = ?, \
-         result_json = ?, camera_metadata = ? WHERE id = ? AND status IN ('created', 'in_progress')",
+        "UPDATE sessions SET status = 'completed', completed_at = ?, expires_at = ? + retention_secs, \
+         verdict = ?, confidence = ?, result_json = ?, camera_metadata = ? \
+         WHERE id = ? AND status IN ('created', 'in_progress')",
     )
+    .bind(at)
     .bind(at)
     .bind(done.verdict)
     .bind(confidence)
@@ -326,8 +334,55 @@ pub struct Swept {
     pub removed: u64,
 }
 
-/// Expires sessions past their TTL: their personal data (result, photo, camera metadata,
-/// reference, URLs) is deleted and a tombstone kept so late requests get 410; tombstones older
+/// Erases a session at once (an erasure request): the row, its photo, its webhook deliveries
+/// (their stored bodies hold the reference id and camera metadata) and their attempts. Only the
+/// owner may: the tenant that created it, or with `owner` `None` the legacy key, which owns the
+/// managed sessions created without a tenant. Any other session, and a direct one, is
+/// [`Error::NotFound`], as is an unknown id. A running capture is [`Error::CaptureRunning`]:
+/// its socket would otherwise store a verdict for a session that no longer exists.
+#[instrument(skip_all, err)]
+pub async fn erase(db: &Db, id: &str, owner: Option<&str>) -> Result<()> {
+    let mut tx = db.begin().await?;
+    let found: Option<(SessionStatus,)> = sqlx::query_as(
+        "SELECT status FROM sessions WHERE id = ? AND kind = 'managed' AND tenant_id IS ?",
+    )
+    .bind(id)
+    .bind(owner)
+    .fetch_optional(&mut *tx)
+    .await?;
+    match found {
+        None => return Err(Error::NotFound),
+        Some((SessionStatus::InProgress,)) => return Err(Error::CaptureRunning),
+        Some(_) => {}
+    }
+    sqlx::query(
+        "DELETE FROM webhook_attempts WHERE delivery_id IN \
+         (SELECT id FROM webhook_deliveries WHERE session_id = ?)",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    for sql in [
+        "DELETE FROM webhook_deliveries WHERE session_id = ?",
+        "DELETE FROM photos WHERE session_id = ?",
+    ] {
+        sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+    }
+    // `status` again: a capture that started since the check above is not erased under it.
+    let erased = sqlx::query("DELETE FROM sessions WHERE id = ? AND status != 'in_progress'")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if erased.rows_affected() != 1 {
+        return Err(Error::CaptureRunning);
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Expires sessions past `expires_at` — the end of the capture window for unfinished sessions,
+/// the end of the retention for completed ones: their personal data (result, photo, camera
+/// metadata, reference, URLs) is deleted and a tombstone kept so late requests get 410; tombstones older
 /// than `tombstone_secs` are removed entirely.
 #[instrument(skip_all, err)]
 pub async fn sweep(db: &Db, at: i64, tombstone_secs: i64) -> Result<Swept> {

@@ -97,14 +97,16 @@ pub enum Next {
     GiveUp,
 }
 
-/// Records an attempt and moves the delivery on.
+/// Records an attempt and moves the delivery on. A delivery erased while its attempt was in
+/// flight (`DELETE /api/v1/session/{id}`) stays erased: nothing is recorded for it.
 #[instrument(skip_all, err)]
 pub async fn record(db: &Db, delivery: &Delivery, attempt: &Attempt, next: Next) -> Result<()> {
     let mut tx = db.begin().await?;
     let number = delivery.attempts + 1;
     sqlx::query(
         "INSERT INTO webhook_attempts (delivery_id, attempt, started_at, duration_ms, \
-         http_status, error) VALUES (?, ?, ?, ?, ?, ?)",
+         http_status, error) SELECT ?, ?, ?, ?, ?, ? \
+         WHERE EXISTS (SELECT 1 FROM webhook_deliveries WHERE id = ?)",
     )
     .bind(&delivery.id)
     .bind(number)
@@ -112,6 +114,7 @@ pub async fn record(db: &Db, delivery: &Delivery, attempt: &Attempt, next: Next)
     .bind(attempt.duration_ms)
     .bind(attempt.http_status.map(i64::from))
     .bind(&attempt.error)
+    .bind(&delivery.id)
     .execute(&mut *tx)
     .await?;
     let (status, next_at, delivered_at) = match next {
