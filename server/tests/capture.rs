@@ -1,71 +1,19 @@
 //! The verification WebSocket through the real server and the real models: the single-use
-//! capture link, frame limits, cancel, and a full capture that ends in a stored verdict. Every
-//! message the server sends is checked against `docs/protocol.schema.json` as it arrives.
+//! capture link, frame and metadata bounds, a crash or the session's end mid-capture, clients
+//! that never read or drop the handshake (`capture_verdicts.rs` has the captures that end on
+//! what the client sent). Every message the server sends is checked against
+//! `docs/protocol.schema.json` as it arrives.
 mod common;
 
 use std::time::Duration;
 
-use common::{TestServer, PUBLIC_URL};
-use futures_util::{SinkExt, StreamExt};
+use common::{
+    capture::{id_and_capture, next_json, session, ws_url},
+    TestServer,
+};
+use futures_util::SinkExt;
 use serde_json::{json, Value};
 use tokio_tungstenite::{connect_async, tungstenite::Message};
-
-/// A 640×480 JPEG of a real face (obama.jpg centred on a grey canvas).
-fn face_frame() -> Vec<u8> {
-    let img = common::photo("obama.jpg");
-    // The head and shoulders: the portrait's upper 60%, 480 px tall.
-    let (w, h) = img.dimensions();
-    let head = image::imageops::crop_imm(&img, w / 8, 0, w * 3 / 4, h * 3 / 5).to_image();
-    let small = image::imageops::resize(
-        &head,
-        480 * head.width() / head.height(),
-        480,
-        image::imageops::FilterType::Triangle,
-    );
-    let mut canvas = image::RgbImage::from_pixel(640, 480, image::Rgb([128, 128, 128]));
-    image::imageops::overlay(&mut canvas, &small, (640 - small.width() as i64) / 2, 0);
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
-        .encode_image(&canvas)
-        .unwrap();
-    out
-}
-
-async fn session(srv: &TestServer, mode: &str) -> Value {
-    reqwest::Client::new()
-        .post(srv.url("/api/v1/session"))
-        .json(&json!({ "mode": mode }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-fn ws_url(srv: &TestServer, created: &Value) -> String {
-    let (id, capture) = id_and_capture(created);
-    format!(
-        "{}/api/v1/session/{id}/ws?c={capture}",
-        srv.base.replacen("http", "ws", 1)
-    )
-}
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn next_json(ws: &mut Ws) -> Option<Value> {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(30), ws.next())
-            .await
-            .ok()??
-        {
-            Ok(Message::Text(t)) => return Some(common::protocol::server_message(&t)),
-            Ok(Message::Close(_)) | Err(_) => return None,
-            Ok(_) => continue,
-        }
-    }
-}
 
 #[tokio::test]
 async fn capture_links_work_once() {
@@ -193,14 +141,6 @@ async fn frames_and_metadata_are_bounded_before_any_work() {
         app::ws::CameraMetadata::MAX_LABEL_CHARS
     );
     srv.stop().await;
-}
-
-/// The id and the capture secret of a session's page URL.
-fn id_and_capture(created: &Value) -> (String, String) {
-    let page = created["session_url"].as_str().unwrap();
-    let (_, rest) = page.split_once("/session/").unwrap();
-    let (id, query) = rest.split_once("?c=").unwrap();
-    (id.to_owned(), query.to_owned())
 }
 
 /// A capture that a crash left open (the session is `in_progress`, nobody holds it) gets its
@@ -381,129 +321,5 @@ async fn a_handshake_dropped_before_the_upgrade_leaves_no_session_open() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    srv.stop().await;
-}
-
-#[tokio::test]
-async fn a_still_photo_streamed_as_video_fails_as_frozen() {
-    let srv = TestServer::start(&["--dev-allow-insecure-urls"]).await;
-    let (key, _) = srv.create_key("acme").await;
-    let created = srv
-        .create_managed(
-            &key,
-            &json!({"redirect_url": PUBLIC_URL, "mode": "passive"}),
-        )
-        .await;
-    let (mut ws, _) = connect_async(ws_url(&srv, &created)).await.unwrap();
-    assert_eq!(next_json(&mut ws).await.unwrap()["type"], "ready");
-    ws.send(Message::Text(
-        json!({"type":"hello","camera":{"label":"test camera","width":640,"height":480,"frame_rate":15.0}})
-            .to_string()
-            .into(),
-    ))
-    .await
-    .unwrap();
-    let frame = face_frame();
-    let (mut tx, mut rx) = ws.split();
-    let sender = tokio::spawn(async move {
-        for _ in 0..150 {
-            if tx
-                .send(Message::Binary(frame.clone().into()))
-                .await
-                .is_err()
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(66)).await;
-        }
-    });
-    let mut statuses = vec![];
-    let mut verdict = None;
-    let mut others = vec![];
-    while let Some(Ok(msg)) = tokio::time::timeout(Duration::from_secs(60), rx.next())
-        .await
-        .ok()
-        .flatten()
-    {
-        let Message::Text(t) = msg else { continue };
-        let m = common::protocol::server_message(&t);
-        match m["type"].as_str() {
-            Some("face") => {
-                if statuses.is_empty() {
-                    eprintln!("first face message: {m}");
-                }
-                statuses.push(m["status"].as_str().unwrap().to_owned())
-            }
-            Some("verdict") => {
-                verdict = Some(m);
-                break;
-            }
-            Some("error") => others.push(m),
-            _ => {}
-        }
-    }
-    sender.abort();
-    assert!(
-        statuses.iter().any(|s| s == "ok"),
-        "the face was seen: {statuses:?}"
-    );
-    let v = verdict.unwrap_or_else(|| panic!("no verdict; errors: {others:?}"));
-    assert_eq!(v["verdict"], "fail", "{v}");
-    assert!(
-        v["reasons"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("frozen_frames")),
-        "{v}"
-    );
-    assert!(v["redirect"].as_str().unwrap().contains("session_id="));
-    srv.stop().await;
-}
-
-/// A message over the WebSocket layer's 4 MiB limit cannot be skipped (nothing after it can be
-/// read), but it is not a silent drop either: the browser is told `frame_too_large`, and the
-/// capture ends with a stored and sent verdict.
-#[tokio::test]
-async fn a_message_over_4_mib_is_answered_and_ends_with_a_verdict() {
-    let srv = TestServer::start(&[]).await;
-    let created = session(&srv, "passive").await;
-    let (mut ws, _) = connect_async(&ws_url(&srv, &created)).await.unwrap();
-    assert_eq!(next_json(&mut ws).await.unwrap()["type"], "ready");
-    let huge = vec![0u8; server::ws::MAX_MESSAGE_BYTES + 1];
-    let (mut tx, mut rx) = ws.split();
-    // The server stops reading after the message's header: the rest may never be written, so
-    // the replies are read meanwhile.
-    let sender = tokio::spawn(async move {
-        let _ = tx.send(Message::Binary(huge.into())).await;
-        tx
-    });
-    let mut seen = vec![];
-    while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_secs(30), rx.next()).await {
-        let Message::Text(t) = msg else { continue };
-        let m = common::protocol::server_message(&t);
-        let last = m["type"] == "verdict";
-        seen.push(m);
-        if last {
-            break;
-        }
-    }
-    sender.abort();
-    let types: Vec<_> = seen.iter().map(|m| m["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["error", "analyzing", "verdict"], "{seen:?}");
-    assert_eq!(seen[0]["code"], "frame_too_large");
-    assert_eq!(seen[2]["verdict"], "retry");
-    assert!(
-        seen[2]["reasons"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("connection_lost")),
-        "{seen:?}"
-    );
-    let (id, _) = id_and_capture(&created);
-    let stored = server::store::sessions::get(&srv.db().await, &id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(stored.verdict, Some(app::api::Verdict::Retry));
     srv.stop().await;
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use app::api::Mode;
 
 use super::{
-    eval::{engine, page_step},
+    playback::{engine, page_step},
     screen::{Lighting, SimulatedPage},
 };
 use crate::engine::Thresholds;

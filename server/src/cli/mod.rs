@@ -5,6 +5,7 @@ pub mod admin;
 pub mod eval;
 pub mod faces_eval;
 mod following;
+mod playback;
 mod screen;
 mod shared;
 

@@ -1,6 +1,7 @@
 //! Test harness: the real iLive server on 127.0.0.1:0 with a temporary SQLite file.
 #![allow(dead_code)]
 
+pub mod capture;
 pub mod protocol;
 pub mod upload;
 

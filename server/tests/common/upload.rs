@@ -1,5 +1,7 @@
-//! Multipart uploads for the face routes, built by hand so tests control every byte.
-use reqwest::Client;
+//! Multipart uploads for the face routes, built by hand so tests control every byte, and the
+//! fixture photos and compare/detect calls the face tests share.
+use reqwest::{Client, StatusCode};
+use serde_json::Value;
 
 use super::TestServer;
 
@@ -67,4 +69,29 @@ pub async fn post(
         req = req.bearer_auth(k);
     }
     req.send().await.unwrap()
+}
+
+/// A photo from the fixture set (`bash scripts/fixtures/fetch-images.sh`).
+pub fn photo(name: &str) -> Vec<u8> {
+    let path = super::fixtures().join("images").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {} ({e}): run `bash scripts/fixtures/fetch-images.sh` first",
+            path.display()
+        )
+    })
+}
+
+pub async fn compare(srv: &TestServer, key: &str, a: &[u8], b: &[u8]) -> reqwest::Response {
+    let form = Form::new().file("source_image", a).file("target_image", b);
+    post(srv, "/api/v2/faces:compare", Some(key), form).await
+}
+
+pub async fn detect(srv: &TestServer, key: &str, image: &[u8], attributes: &str) -> Value {
+    let form = Form::new()
+        .file("image", image)
+        .text("attributes", attributes);
+    let resp = post(srv, "/api/v2/faces:detect", Some(key), form).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.json().await.unwrap()
 }
