@@ -209,8 +209,11 @@ impl SessionEngine {
             frame_width: o.frame_width,
             frame_height: o.frame_height,
         });
-        // Keep the best portrait frame's pixels; drop everyone else's.
-        if let (Some(f), Some(img), FaceStatus::Ok) = (&o.face, o.image.take(), status) {
+        // Keep the best portrait frame's pixels; drop everyone else's. Frames of the light
+        // sequence are tinted by the screen's colours: never a portrait.
+        let lit = matches!(self.phase, Phase::Light { .. });
+        if let (Some(f), Some(img), FaceStatus::Ok, false) = (&o.face, o.image.take(), status, lit)
+        {
             let score = photo::candidate_score(f);
             if self.best.as_ref().is_none_or(|(s, _, _)| score > *s) {
                 self.best = Some((score, img, f.clone()));
