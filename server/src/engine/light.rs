@@ -50,9 +50,6 @@ pub struct LightSample {
     /// The frame's capture time on the page's clock, in ms.
     pub page_ms: f64,
     pub colours: RegionColours,
-    /// Head pose, to tell a response to the light from shading that moves with the head.
-    pub yaw: f32,
-    pub pitch: f32,
 }
 
 /// One run of the sequence: what was asked, what the page reported, what the frames showed.

@@ -72,8 +72,6 @@ fn capture(scene: &Scene, seed: u64) -> LightRun {
         run.samples.push(LightSample {
             page_ms: t,
             colours,
-            yaw: rng.gen_range(-1.0..1.0),
-            pitch: rng.gen_range(-1.0..1.0),
         });
         t += 1000.0 / 12.0;
     }

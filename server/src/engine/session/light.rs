@@ -67,15 +67,10 @@ impl SessionEngine {
         }
         *lost_since = None;
         let started = *started;
-        if let (Some(run), Some(f), Some(colours), Some(page_ms)) =
+        if let (Some(run), Some(_), Some(colours), Some(page_ms)) =
             (self.light.as_mut(), &o.face, o.light, o.page_ms)
         {
-            run.samples.push(LightSample {
-                page_ms,
-                colours,
-                yaw: f.pose.yaw,
-                pitch: f.pose.pitch,
-            });
+            run.samples.push(LightSample { page_ms, colours });
         }
         match self.mode {
             Mode::Passive => vec![ServerMessage::Progress {
