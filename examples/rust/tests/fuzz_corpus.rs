@@ -1,85 +1,19 @@
 //! The webhook signature fuzz target's checks (`ilive_example::fuzzing`) on its seed corpus in
-//! `fuzz/corpus/webhook_signature/` and on a fixed set of deterministic mutations of it: what CI
-//! runs of that fuzzer, in a plain test. The same harness as `server/tests/fuzz_corpus.rs`.
-use std::{fs, path::PathBuf};
+//! `fuzz/corpus/webhook_signature/` and on a fixed set of deterministic mutations of it
+//! (`fuzz/replay.rs`, the harness `server/tests/fuzz_corpus.rs` uses too): what CI runs of that
+//! fuzzer, in a plain test.
+use std::path::PathBuf;
 
 use ilive_example::fuzzing;
 
-/// Mutations run per target, spread over its seeds.
-const MUTATIONS: usize = 2_000;
+#[path = "../../../fuzz/replay.rs"]
+mod replay;
 
-fn seeds(target: &str) -> Vec<Vec<u8>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/corpus")
-        .join(target);
-    let mut files: Vec<_> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    let seeds: Vec<_> = files.iter().map(|f| fs::read(f).unwrap()).collect();
-    assert!(!seeds.is_empty(), "no seeds in {}", dir.display());
-    seeds
-}
-
-/// xorshift64: the same mutations on every run and every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-/// One to four byte-level edits, as libFuzzer's simplest mutators make them: flip a bit, set a
-/// byte to an interesting value, insert or delete a byte, truncate, duplicate a span.
-fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
-    const INTERESTING: [u8; 8] = [0x00, 0x01, 0x7F, 0x80, 0xFF, b'\n', b'"', b'-'];
-    let mut data = seed.to_vec();
-    for _ in 0..=rng.below(4) {
-        let at = rng.below(data.len());
-        match rng.below(6) {
-            0 if !data.is_empty() => data[at] ^= 1 << rng.below(8),
-            1 if !data.is_empty() => data[at] = INTERESTING[rng.below(INTERESTING.len())],
-            2 => data.insert(at.min(data.len()), rng.next() as u8),
-            3 if !data.is_empty() => {
-                data.remove(at);
-            }
-            4 => data.truncate(at),
-            _ if !data.is_empty() => {
-                let end = (at + 1 + rng.below(16)).min(data.len());
-                let span = data[at..end].to_vec();
-                let to = rng.below(data.len());
-                data.splice(to..to, span);
-            }
-            _ => {}
-        }
-    }
-    data
-}
-
-fn run(target: &str, check: fn(&[u8])) {
-    let seeds = seeds(target);
-    for seed in &seeds {
-        check(seed);
-    }
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ target.len() as u64);
-    for i in 0..MUTATIONS {
-        let input = mutate(&seeds[i % seeds.len()], &mut rng);
-        if std::panic::catch_unwind(|| check(&input)).is_err() {
-            panic!("{target}: mutation {i} fails (the panic is above): {input:?}");
-        }
-    }
+fn corpus() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus")
 }
 
 #[test]
 fn webhook_signature() {
-    run("webhook_signature", fuzzing::verifier);
+    replay::run(&corpus(), "webhook_signature", fuzzing::verifier);
 }
