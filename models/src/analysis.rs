@@ -376,22 +376,11 @@ impl FaceModels {
     /// The descriptor of the face whose landmarks are given: a square crop around the landmarks,
     /// rotated upright by the eye line, at 150².
     fn embed(&self, img: &RgbImage, lm: &Landmarks) -> Result<Embedding> {
-        let [right_eye, left_eye] = lm.eye_centres();
-        let angle = (left_eye[1] - right_eye[1]).atan2(left_eye[0] - right_eye[0]);
-        let (sin, cos) = angle.sin_cos();
-        // Extent of the landmarks in the rotated (upright) frame.
-        let (mut u0, mut v0, mut u1, mut v1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-        for p in lm.iter() {
-            let u = p[0] * cos + p[1] * sin;
-            let v = -p[0] * sin + p[1] * cos;
-            u0 = u0.min(u);
-            u1 = u1.max(u);
-            v0 = v0.min(v);
-            v1 = v1.max(v);
-        }
-        let (cu, cv) = ((u0 + u1) / 2.0, (v0 + v1) / 2.0);
-        let center = [cu * cos - cv * sin, cu * sin + cv * cos];
-        let side = (u1 - u0).max(v1 - v0);
+        let crate::tracking::Region {
+            center,
+            side,
+            angle,
+        } = crate::tracking::Region::upright(lm);
         let s = face_recognition::INPUT_SIZE;
         let x = to_nchw(
             &sample(img, &Affine::square_crop(center, side, angle, s), s, s),

@@ -58,9 +58,9 @@ impl Region {
         }
     }
 
-    /// From a face's landmarks: their extent in the face's upright frame (the eye line level),
-    /// enlarged ×[`LANDMARKS_SCALE`] and squared.
-    pub fn from_landmarks(lm: &Landmarks) -> Self {
+    /// The square that holds a face's landmarks in the face's upright frame (the eye line
+    /// level): the descriptor's crop, and the tracker's before its enlargement.
+    pub fn upright(lm: &Landmarks) -> Self {
         let [right_eye, left_eye] = lm.eye_centres();
         let angle = (left_eye[1] - right_eye[1]).atan2(left_eye[0] - right_eye[0]);
         let (sin, cos) = angle.sin_cos();
@@ -76,8 +76,17 @@ impl Region {
         let (cu, cv) = ((u0 + u1) / 2.0, (v0 + v1) / 2.0);
         Self {
             center: [cu * cos - cv * sin, cu * sin + cv * cos],
-            side: (u1 - u0).max(v1 - v0) * LANDMARKS_SCALE,
+            side: (u1 - u0).max(v1 - v0),
             angle,
+        }
+    }
+
+    /// From a face's landmarks: [`upright`](Self::upright) enlarged ×[`LANDMARKS_SCALE`].
+    pub fn from_landmarks(lm: &Landmarks) -> Self {
+        let r = Self::upright(lm);
+        Self {
+            side: r.side * LANDMARKS_SCALE,
+            ..r
         }
     }
 }
