@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    capture::{id_and_capture, next_json, session, ws_url},
+    capture::{id_and_capture, next_json, open_capture, session, ws_url},
     TestServer,
 };
 use futures_util::SinkExt;
@@ -92,9 +92,7 @@ async fn capture_links_work_once() {
 #[tokio::test]
 async fn frames_and_metadata_are_bounded_before_any_work() {
     let srv = TestServer::start(&[]).await;
-    let created = session(&srv, "passive").await;
-    let (mut ws, _) = connect_async(&ws_url(&srv, &created)).await.unwrap();
-    assert_eq!(next_json(&mut ws).await.unwrap()["type"], "ready");
+    let (created, mut ws) = open_capture(&srv, "passive").await;
     let label = "x".repeat(1_000_000);
     let hello = json!({"type": "hello", "camera": {"label": label, "frame_rate": 30.0}});
     ws.send(Message::Text(hello.to_string().into()))
@@ -174,9 +172,7 @@ async fn a_capture_left_open_by_a_crash_is_settled_at_start_up() {
 #[tokio::test]
 async fn a_capture_at_the_end_of_its_session_lifetime_gets_a_verdict() {
     let srv = TestServer::start(&["--session-ttl-secs", "2"]).await;
-    let created = session(&srv, "passive").await;
-    let (mut ws, _) = connect_async(&ws_url(&srv, &created)).await.unwrap();
-    assert_eq!(next_json(&mut ws).await.unwrap()["type"], "ready");
+    let (created, mut ws) = open_capture(&srv, "passive").await;
     let mut verdict = None;
     while let Some(m) = next_json(&mut ws).await {
         if m["type"] == "verdict" {

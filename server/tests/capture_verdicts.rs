@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    capture::{face_frame, id_and_capture, next_json, session, ws_url},
+    capture::{face_frame, id_and_capture, next_json, open_capture, ws_url},
     TestServer, PUBLIC_URL,
 };
 use futures_util::{SinkExt, StreamExt};
@@ -95,9 +95,7 @@ async fn a_still_photo_streamed_as_video_fails_as_frozen() {
 #[tokio::test]
 async fn a_message_over_4_mib_is_answered_and_ends_with_a_verdict() {
     let srv = TestServer::start(&[]).await;
-    let created = session(&srv, "passive").await;
-    let (mut ws, _) = connect_async(&ws_url(&srv, &created)).await.unwrap();
-    assert_eq!(next_json(&mut ws).await.unwrap()["type"], "ready");
+    let (created, ws) = open_capture(&srv, "passive").await;
     let huge = vec![0u8; server::ws::MAX_MESSAGE_BYTES + 1];
     let (mut tx, mut rx) = ws.split();
     // The server stops reading after the message's header: the rest may never be written, so

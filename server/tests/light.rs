@@ -56,6 +56,14 @@ fn still(models: &FaceModels, width: Option<u32>, lighting: Option<&Lighting>) -
     o
 }
 
+/// The clip looped in front of the page, in passive mode.
+fn looped(models: &FaceModels, frames: &[Vec<u8>], lighting: &Lighting, seed: u64) -> Outcome {
+    let th = Thresholds::default();
+    eval::run_clip(models, frames, lighting, 15.0, Mode::Passive, th, seed)
+        .expect("clip runs")
+        .0
+}
+
 fn measure(o: &Outcome, name: &str) -> f64 {
     o.measures
         .iter()
@@ -110,16 +118,7 @@ fn a_print_answers_in_time_but_flat_and_never_passes() {
     let models = models();
     for width in [Some(320), None] {
         let (frames, lighting) = clip("print_obama", width);
-        let (o, _) = eval::run_clip(
-            &models,
-            &frames,
-            &lighting,
-            15.0,
-            Mode::Passive,
-            Thresholds::default(),
-            1,
-        )
-        .expect("clip runs");
+        let o = looped(&models, &frames, &lighting, 1);
         assert_ne!(o.fused.verdict, Verdict::Pass, "{width:?}");
         assert_ne!(
             o.fused.layers.light,
@@ -140,16 +139,7 @@ fn a_print_answers_in_time_but_flat_and_never_passes() {
 fn a_screen_replay_gets_no_proof_from_the_light() {
     let models = models();
     let (frames, lighting) = clip("replay_obama", None);
-    let (o, _) = eval::run_clip(
-        &models,
-        &frames,
-        &lighting,
-        15.0,
-        Mode::Passive,
-        Thresholds::default(),
-        1,
-    )
-    .expect("clip runs");
+    let o = looped(&models, &frames, &lighting, 1);
     assert_ne!(o.fused.verdict, Verdict::Pass, "{:?}", o.fused.reasons);
     assert_ne!(o.fused.layers.light, Some(1.0), "{:?}", o.measures);
 }
@@ -188,16 +178,7 @@ fn a_recording_lit_by_another_sequence_never_passes() {
         })
         .collect();
     for seed in 1..=3 {
-        let (o, _) = eval::run_clip(
-            &models,
-            &recording,
-            &Lighting::none(),
-            15.0,
-            Mode::Passive,
-            Thresholds::default(),
-            seed,
-        )
-        .expect("clip runs");
+        let o = looped(&models, &recording, &Lighting::none(), seed);
         assert_ne!(
             o.fused.verdict,
             Verdict::Pass,

@@ -72,3 +72,13 @@ pub fn id_and_capture(created: &Value) -> (String, String) {
     let (id, query) = rest.split_once("?c=").unwrap();
     (id.to_owned(), query.to_owned())
 }
+
+/// A direct session of `mode` with its capture socket open past `ready`.
+pub async fn open_capture(srv: &TestServer, mode: &str) -> (Value, Ws) {
+    let created = session(srv, mode).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(&ws_url(srv, &created))
+        .await
+        .unwrap();
+    assert_eq!(next_json(&mut ws).await.unwrap()["type"], "ready");
+    (created, ws)
+}
