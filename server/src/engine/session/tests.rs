@@ -135,3 +135,68 @@ fn the_light_sequence_runs_after_placement_and_ends_with_the_pages_report() {
     e.on_tick(t + 0.6);
     assert!(e.is_done());
 }
+
+/// A frame whose pixels are one grey level, to tell which frame became the portrait.
+fn framed(t: f64, sharpness: f32, grey: u8) -> Observation {
+    let mut f = face(0.0, 0.0, 0.3, 1.0, 0.02, 0.0);
+    f.sharpness = sharpness;
+    let mut o = obs(t, Some(f));
+    o.image = Some(Arc::new(image::RgbImage::from_pixel(
+        2,
+        2,
+        image::Rgb([grey; 3]),
+    )));
+    o
+}
+
+#[test]
+fn the_portrait_never_comes_from_a_frame_lit_by_the_sequence() {
+    // The frames of the light sequence are sharper (a better portrait by every other measure),
+    // but they are tinted by the screen's colours.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(6);
+    let mut e = SessionEngine::new(Mode::Passive, Thresholds::default(), &mut rng);
+    let mut t = 0.0;
+    while !matches!(e.phase, Phase::Light { .. }) {
+        e.on_frame(framed(t, 100.0, 10));
+        t += 0.1;
+    }
+    while !e.is_done() && t < 10.0 {
+        e.on_frame(framed(t, 300.0, 200));
+        e.on_tick(t);
+        t += 0.1;
+    }
+    let (_, img, _) = e.best.as_ref().expect("a portrait candidate");
+    assert_eq!(
+        img.get_pixel(0, 0).0,
+        [10; 3],
+        "a lit frame became the portrait"
+    );
+}
+
+#[test]
+fn a_face_away_during_the_sequence_restarts_it_with_a_new_one() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(8);
+    let mut e = SessionEngine::new(Mode::Passive, Thresholds::default(), &mut rng);
+    let lights = |msgs: &[ServerMessage]| {
+        msgs.iter()
+            .filter(|m| matches!(m, ServerMessage::Light { .. }))
+            .count()
+    };
+    let (mut t, mut sent) = (0.0, 0);
+    while sent == 0 {
+        sent += lights(&e.on_frame(obs(t, Some(face(0.0, 0.0, 0.3, 1.0, 0.02, 0.0)))));
+        t += 0.1;
+    }
+    // Half a second away is tolerated; a whole second restarts the sequence.
+    for _ in 0..5 {
+        sent += lights(&e.on_frame(obs(t, None)));
+        t += 0.1;
+    }
+    assert_eq!(sent, 1);
+    for _ in 0..6 {
+        sent += lights(&e.on_frame(obs(t, None)));
+        t += 0.1;
+    }
+    assert_eq!(sent, 2, "no new sequence after a second away");
+    assert!(!e.is_done());
+}
