@@ -17,6 +17,9 @@ const targetDir = process.env.CARGO_TARGET_DIR || path.join(cache, 'target');
 const bin = process.env.ILIVE_BIN || path.join(targetDir, 'debug/ilive');
 const siteRoot = process.env.ILIVE_SITE_ROOT || path.join(repo, 'target/site');
 
+/** Direct sessions per minute per client address on the server behind the proxy. */
+const PROXIED_RATE_LIMIT = 6;
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -48,14 +51,16 @@ function makeCerts(dir: string) {
 
 interface Server { url: string; proc: ChildProcess; log: string }
 
-async function startServer(dir: string, name: string, extra: string[]): Promise<Server> {
+async function startServer(
+  dir: string, name: string, extra: string[], opts: { publicUrl?: string; directRateLimit?: number } = {},
+): Promise<Server> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const log = path.join(dir, `${name}.log`);
   const out = fs.openSync(log, 'a');
-  const args = ['--addr', `127.0.0.1:${port}`, '--public-url', url,
+  const args = ['--addr', `127.0.0.1:${port}`, '--public-url', opts.publicUrl || url,
     '--database-url', `sqlite://${path.join(dir, name + '.db')}`, '--site-root', siteRoot,
-    '--dev-allow-insecure-urls', '--direct-rate-limit', '1000',
+    '--dev-allow-insecure-urls', '--direct-rate-limit', String(opts.directRateLimit || 1000),
     // A fixed capacity, as in the server's tests: measured on a busy test machine it could be 1,
     // and a scenario's direct session that never connects holds its slot for 30 s.
     '--max-live-sessions', '8', ...extra, 'serve'];
@@ -81,6 +86,48 @@ async function startServer(dir: string, name: string, extra: string[]): Promise<
   return { url, proc, log };
 }
 
+/**
+ * nginx in front of `upstream` with TLS on a free loopback port, configured by the repository's
+ * own deploy/nginx.conf (its listen address, certificate and upstream replaced), as a deployment
+ * would use it. The certificate is the test CA's loopback certificate.
+ */
+async function startProxy(dir: string, upstream: string, port: number): Promise<ChildProcess> {
+  const nginx = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
+  if (!nginx) throw new Error('nginx is not installed: run scripts/setup.sh --browser');
+  const site = fs.readFileSync(path.join(repo, 'deploy/nginx.conf'), 'utf8')
+    .replace('listen 443 ssl;', `listen 127.0.0.1:${port} ssl;`)
+    .replace('/etc/ssl/ilive/fullchain.pem', path.join(dir, 'hook.pem'))
+    .replace('/etc/ssl/ilive/privkey.pem', path.join(dir, 'hook.key'))
+    .replace('http://127.0.0.1:3000', upstream);
+  const p = (name: string) => path.join(dir, name);
+  const conf = [
+    // As root, nginx's workers would drop to `nobody`, who cannot use this private folder.
+    process.getuid?.() === 0 ? 'user root;' : '',
+    'daemon off;', 'worker_processes 1;', `pid ${p('nginx.pid')};`, `error_log ${p('nginx-error.log')};`,
+    'events { worker_connections 256; }',
+    'http {',
+    `  access_log ${p('nginx-access.log')};`,
+    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${p('nginx-' + t)};`),
+    site,
+    '}',
+  ].join('\n');
+  fs.writeFileSync(p('nginx.conf'), conf);
+  const proc = spawn(nginx, ['-c', p('nginx.conf'), '-p', dir, '-e', p('nginx-error.log')], { stdio: 'ignore' });
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (proc.exitCode !== null) {
+      throw new Error(`nginx exited with ${proc.exitCode}:\n${fs.readFileSync(p('nginx-error.log'), 'utf8')}`);
+    }
+    const open = await new Promise<boolean>((resolve) => {
+      const c = net.connect(port, '127.0.0.1', () => { c.end(); resolve(true); });
+      c.on('error', () => resolve(false));
+    });
+    if (open) return proc;
+    if (Date.now() > deadline) { proc.kill('SIGKILL'); throw new Error('nginx did not listen'); }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function stop(s: Server) {
   if (s.proc.exitCode !== null) return;
   const exited = new Promise((r) => s.proc.once('exit', r));
@@ -96,20 +143,37 @@ export default async function globalSetup() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ilive-e2e-'));
   makeCerts(dir);
 
-  // The tenant and its key, in the main server's database before it starts.
-  const keyOut = execFileSync(bin, ['--database-url', `sqlite://${path.join(dir, 'main.db')}`,
-    'keys', 'create', '--tenant', 'e2e'], { encoding: 'utf8', env: { ...process.env, RAYON_NUM_THREADS: '1' } });
-  const apiKey = keyOut.match(/iksk_[0-9a-f]+/)?.[0];
-  const secret = keyOut.match(/webhook signing secret: (\S+)/)?.[1];
-  if (!apiKey || !secret) throw new Error(`unexpected output of ilive keys create:\n${keyOut}`);
+  // The tenant and its key, in each server's database before it starts.
+  const createKey = (db: string) => {
+    const out = execFileSync(bin, ['--database-url', `sqlite://${path.join(dir, db)}`,
+      'keys', 'create', '--tenant', 'e2e'], { encoding: 'utf8', env: { ...process.env, RAYON_NUM_THREADS: '1' } });
+    const key = out.match(/iksk_[0-9a-f]+/)?.[0];
+    const secret = out.match(/webhook signing secret: (\S+)/)?.[1];
+    if (!key || !secret) throw new Error(`unexpected output of ilive keys create:\n${out}`);
+    return { key, secret };
+  };
+  const { key: apiKey, secret } = createKey('main.db');
+  const { key: shortApiKey } = createKey('short.db');
+  // A standalone frontend's origin that the main server allows to create direct sessions.
+  const corsOrigin = `http://127.0.0.1:${await freePort()}`;
 
   const main = await startServer(dir, 'main', ['--test-webhook-ca', path.join(dir, 'ca.pem'),
+    '--cors-origins', corsOrigin,
     '--challenge-secs', process.env.E2E_CHALLENGE_SECS || '12', '--webhook-backoff-secs', '1']);
   let short: Server;
+  let proxied: Server;
+  let proxy: ChildProcess;
+  const proxyPort = await freePort();
+  const proxyUrl = `https://127.0.0.1:${proxyPort}`;
   try {
     short = await startServer(dir, 'short', ['--session-ttl-secs', '3', '--sweep-interval-secs', '1']);
+    // Behind the TLS proxy: its public URL is the proxy's, it trusts one proxy's
+    // X-Forwarded-For entry, and a low direct-session limit shows whose address it counts.
+    proxied = await startServer(dir, 'proxied', ['--trusted-proxies', '1'],
+      { publicUrl: proxyUrl, directRateLimit: PROXIED_RATE_LIMIT });
+    proxy = await startProxy(dir, proxied.url, proxyPort);
   } catch (e) {
-    await stop(main);
+    for (const s of [main, short!, proxied!]) if (s) await stop(s);
     throw e;
   }
 
@@ -118,6 +182,10 @@ export default async function globalSetup() {
     E2E_BASE_URL: main.url,
     E2E_SHORT_TTL_URL: short.url,
     E2E_API_KEY: apiKey,
+    E2E_PROXY_URL: proxyUrl,
+    E2E_PROXIED_RATE_LIMIT: String(PROXIED_RATE_LIMIT),
+    E2E_SHORT_API_KEY: shortApiKey,
+    E2E_CORS_ORIGIN: corsOrigin,
     E2E_WEBHOOK_SECRET: secret,
     E2E_HOOK_CERT: path.join(dir, 'hook.pem'),
     E2E_HOOK_KEY: path.join(dir, 'hook.key'),
@@ -125,6 +193,8 @@ export default async function globalSetup() {
   console.log(`[e2e] ilive at ${main.url} (short TTL at ${short.url}); logs and databases in ${dir}`);
 
   return async () => {
+    proxy.kill('SIGTERM');
+    await stop(proxied);
     await stop(short);
     await stop(main);
     if (!process.env.E2E_KEEP) fs.rmSync(dir, { recursive: true, force: true });

@@ -37,7 +37,8 @@ if [ "${1:-}" = "--browser" ]; then
 fi
 
 # The browser tests need Debian's Chromium (no browser downloads) and openssl; `ilive eval`
-# reads videos with ffmpeg; the shell webhook receiver in examples/curl is served by socat.
+# reads videos with ffmpeg; the shell webhook receiver in examples/curl is served by socat;
+# PostgreSQL's server runs the integration tests' second pass; nginx fronts one browser scenario.
 # Only with --browser (the test command), and only what is missing.
 if [ "${1:-}" = "--browser" ]; then
   missing=()
@@ -45,6 +46,10 @@ if [ "${1:-}" = "--browser" ]; then
   command -v ffmpeg >/dev/null || missing+=(ffmpeg)
   command -v openssl >/dev/null || missing+=(openssl)
   command -v socat >/dev/null || missing+=(socat)
+  # The integration tests run a second time on a throw-away PostgreSQL (scripts/postgres.sh).
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+  # One browser scenario runs through nginx with TLS, configured by deploy/nginx.conf.
+  [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]} from Debian's packages"
     sudo=""

@@ -18,9 +18,20 @@ export ILIVE_MODELS_DIR ILIVE_FIXTURES_DIR
 export ILIVE_SITE_ROOT="$ILIVE_ROOT/target/site"
 log "running the Rust tests"
 export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
+# The integration tests that go through the store, run on both databases.
+POSTGRES_TESTS="sessions webhooks retention capture capture_verdicts contract abuse faces \
+  webhook_proxy crash way_back"
+# A throw-away PostgreSQL server (scripts/postgres.sh): the replicas test runs on it in the first
+# pass, and the store's integration tests run on it again in the second.
+source "$ILIVE_ROOT/scripts/postgres.sh"
+start_postgres
 # The frontend crate is excluded: it only holds hydrate(), and building it beside the server
 # would unify the app crate's `hydrate` and `ssr` features, running browser-only code in SSR.
 cargo test --workspace --exclude frontend --no-fail-fast
+
+log "running the store's integration tests again, on PostgreSQL"
+ILIVE_TEST_STORE=postgres cargo test -p server --no-fail-fast $(printf -- '--test %s ' $POSTGRES_TESTS)
+stop_postgres
 
 log "checking the real server against its OpenAPI document (Schemathesis)"
 bash "$ILIVE_ROOT/scripts/schemathesis.sh"

@@ -31,6 +31,11 @@ pub struct SessionPageInfo {
     pub managed: bool,
     /// The session's locale, else the browser's `Accept-Language`.
     pub locale: Option<String>,
+    /// A managed session's way back to the integrator from a screen that ends it without a
+    /// verdict to show (a used or expired link, a lost connection): its `redirect_url` with
+    /// `session_id` and `status` added. Only given with the link's own capture secret.
+    #[serde(default)]
+    pub back: Option<String>,
 }
 
 impl SessionPageInfo {
@@ -41,6 +46,7 @@ impl SessionPageInfo {
             mode: Mode::default(),
             managed: false,
             locale: None,
+            back: None,
         }
     }
 }

@@ -13,6 +13,9 @@ export const env = {
   get base() { return must('E2E_BASE_URL'); },
   get shortTtl() { return must('E2E_SHORT_TTL_URL'); },
   get apiKey() { return must('E2E_API_KEY'); },
+  get shortApiKey() { return must('E2E_SHORT_API_KEY'); },
+  /** The origin of a standalone frontend that the main server allows (ILIVE_CORS_ORIGINS). */
+  get corsOrigin() { return must('E2E_CORS_ORIGIN'); },
   get secret() { return must('E2E_WEBHOOK_SECRET'); },
 };
 function must(name: string): string {
@@ -62,12 +65,16 @@ export const ui = {
   expired: 'This link has expired',
   redirecting: 'Taking you back in',
   managedRetry: 'To try again, go back to the site that sent you here',
+  connectionLost: 'Connection lost',
+  backToSite: 'Back to the site',
 };
 
 export interface Browser { ctx: BrowserContext; page: Page; log: string[]; close(): Promise<void> }
 
 /** A fresh persistent Chromium whose fake camera plays `video` (or none, with `camera: false`). */
-export async function launch(video: string | null, opts: { fakeUi?: boolean } = {}): Promise<Browser> {
+export async function launch(
+  video: string | null, opts: { fakeUi?: boolean; ignoreHttpsErrors?: boolean } = {},
+): Promise<Browser> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ilive-e2e-profile-'));
   const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -79,6 +86,8 @@ export async function launch(video: string | null, opts: { fakeUi?: boolean } = 
     args,
     viewport: { width: 420, height: 900 },
     locale: 'en-US',
+    // Only for the TLS proxy's test certificate (end2end/global-setup.ts).
+    ignoreHTTPSErrors: opts.ignoreHttpsErrors ?? false,
   });
   const page = ctx.pages()[0] || await ctx.newPage();
   const log: string[] = [];
@@ -104,10 +113,11 @@ export async function launch(video: string | null, opts: { fakeUi?: boolean } = 
  * are unchanged; only the camera is the test's.
  */
 export async function launchFollowing(
-  name: string, opts: { reactionMs?: number; answersLight?: boolean } = {},
+  name: string, opts: { reactionMs?: number; answersLight?: boolean; ignoreHttpsErrors?: boolean } = {},
 ): Promise<Browser> {
   return launchCanvas(name, {
     reactionMs: opts.reactionMs ?? 500, loop: false, answersLight: opts.answersLight ?? true,
+    ignoreHttpsErrors: opts.ignoreHttpsErrors ?? false,
   });
 }
 
@@ -117,7 +127,7 @@ export async function launchFollowing(
  * of its own): a recording held up to the camera, or a person moving about without prompts.
  */
 export async function launchLooping(name: string): Promise<Browser> {
-  return launchCanvas(name, { reactionMs: 0, loop: true, answersLight: true });
+  return launchCanvas(name, { reactionMs: 0, loop: true, answersLight: true, ignoreHttpsErrors: false });
 }
 
 /**
@@ -128,10 +138,11 @@ export async function launchLooping(name: string): Promise<Browser> {
  * `answersLight: false` the camera ignores the light, as an injected stream does.
  */
 async function launchCanvas(
-  name: string, opts: { reactionMs: number; loop: boolean; answersLight: boolean },
+  name: string,
+  opts: { reactionMs: number; loop: boolean; answersLight: boolean; ignoreHttpsErrors: boolean },
 ): Promise<Browser> {
   const c = clipFrames(name);
-  const b = await launch(null);
+  const b = await launch(null, { ignoreHttpsErrors: opts.ignoreHttpsErrors });
   await b.ctx.route('**/__e2e_camera/**', async (route) => {
     const file = decodeURIComponent(new URL(route.request().url()).pathname.split('/').pop() || '');
     if (file === 'clip.json') {
@@ -320,10 +331,12 @@ export async function startFromWelcome(page: Page, shots: Shots) {
 
 export interface Created { session_id: string; session_url: string; token: string; mode: string; expires_at: string }
 
-export async function createManaged(body: Record<string, unknown>): Promise<Created> {
-  const r = await fetch(`${env.base}/api/v1/managed-session`, {
+export async function createManaged(
+  body: Record<string, unknown>, server = { base: env.base, key: env.apiKey },
+): Promise<Created> {
+  const r = await fetch(`${server.base}/api/v1/managed-session`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${env.apiKey}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${server.key}` },
     body: JSON.stringify(body),
   });
   const text = await r.text();

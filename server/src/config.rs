@@ -62,7 +62,9 @@ pub struct Config {
     #[arg(long, env = "ILIVE_PUBLIC_URL")]
     pub public_url: Option<String>,
 
-    /// Database URL (SQLite file, created if missing).
+    /// Database URL: `sqlite://PATH` (the embedded default; the file is created if missing) or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (an existing database, shared by replicas;
+    /// docs/deployment.md).
     #[arg(
         long,
         env = "ILIVE_DATABASE_URL",
@@ -70,6 +72,12 @@ pub struct Config {
         default_value = "sqlite://ilive.db"
     )]
     pub database_url: String,
+
+    /// This server's name among the replicas on one database. A replica settles the captures
+    /// left open under its own name when it starts; give each replica its own, stable name.
+    /// Defaults to `<hostname>:<port>`.
+    #[arg(long, env = "ILIVE_REPLICA_ID")]
+    pub replica_id: Option<String>,
 
     /// Directory holding the converted model weights (`*.safetensors`).
     #[arg(long, env = "ILIVE_MODELS_DIR")]
@@ -198,6 +206,21 @@ pub struct Config {
 }
 
 impl Config {
+    /// This replica's name: `--replica-id`, or `<hostname>:<port>` — stable across restarts of
+    /// one server, distinct for servers on different machines or ports.
+    pub fn replica_name(&self, local: SocketAddr) -> String {
+        if let Some(id) = self.replica_id.as_deref().filter(|s| !s.trim().is_empty()) {
+            return id.trim().to_owned();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_owned());
+        format!("{host}:{}", local.port())
+    }
+
     /// The number of trusted proxies in front of the server.
     pub fn trusted_proxies(&self) -> usize {
         usize::from(self.trusted_proxies).max(usize::from(self.trust_forwarded_for))

@@ -42,11 +42,23 @@ impl SessionDirectory for StoreDirectory {
                 Some(store::Error::AlreadyStarted) => LinkState::AlreadyUsed,
                 Some(_) => LinkState::InvalidLink,
             };
+            // The way back is the integrator's: only for its managed sessions, and only to the
+            // holder of the link's own secret (whatever state the link is in).
+            let status = match state {
+                LinkState::Expired => "expired",
+                LinkState::AlreadyUsed => "already_used",
+                _ => "interrupted",
+            };
+            let back = (session.kind == SessionKind::Managed
+                && store::secret_matches(&session.capture_hash, capture))
+            .then(|| session.way_back(status))
+            .flatten();
             Ok(SessionPageInfo {
                 state,
                 mode: session.mode,
                 managed: session.kind == SessionKind::Managed,
                 locale: session.locale,
+                back,
             })
         })
     }

@@ -64,7 +64,13 @@ pub struct AppState {
     pub capacity: Arc<capacity::Capacity>,
     /// CORS for the public routes, when `ILIVE_CORS_ORIGINS` names any origin.
     pub cors: Option<tower_http::cors::CorsLayer>,
+    /// This replica's name and hold on the captures it runs.
+    pub holder: store::sessions::Holder,
 }
+
+/// How long a replica's hold on a running capture counts without renewal: a capture whose
+/// replica died is settled (`interrupted`) by another within this plus one sweep interval.
+pub const CAPTURE_LEASE_SECS: i64 = 15;
 
 /// Runs the service on `listener` until `shutdown` completes. In-flight requests finish; queued
 /// webhooks stay in the database for the next start.
@@ -80,6 +86,14 @@ pub async fn serve(
         || !(config.retry_threshold..=1.0).contains(&config.pass_threshold)
     {
         anyhow::bail!("thresholds must satisfy 0 ≤ retry ≤ pass ≤ 1");
+    }
+    let local = listener.local_addr()?;
+    if config.public_url.is_none() && !local.ip().is_loopback() {
+        anyhow::bail!(
+            "listening on {local}, which people reach from other machines: set ILIVE_PUBLIC_URL \
+             (--public-url) to the https address their browsers use, e.g. \
+             https://verify.example.com (docs/deployment.md)"
+        );
     }
     if config.session_ttl_secs < 1 || config.retention_secs < 0 {
         anyhow::bail!("the session TTL must be at least 1 s and the retention at least 0 s");
@@ -113,8 +127,13 @@ pub async fn serve(
         "capture capacity"
     );
     let db = store::connect(&config.database_url).await?;
-    // Captures a crash or a restart left open get their verdict before any new one starts.
-    engine::capture::reconcile(&db).await?;
+    let holder = store::sessions::Holder {
+        replica: config.replica_name(listener.local_addr()?),
+        lease_secs: CAPTURE_LEASE_SECS,
+    };
+    info!(replica = %holder.replica, database = db.kind(), "store ready");
+    // Captures this replica's previous run left open get their verdict before any new one starts.
+    engine::capture::reconcile(&db, Some(&holder.replica)).await?;
     let config = Arc::new(config);
     let metrics = Arc::new(Metrics::default());
     let signal = WebhookSignal::default();
@@ -130,6 +149,7 @@ pub async fn serve(
         thresholds: config.thresholds(),
         capacity: Arc::new(capacity),
         cors,
+        holder,
     };
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -231,7 +251,11 @@ fn method_label(method: &axum::http::Method) -> &'static str {
 async fn sweep_loop(db: Db, config: Arc<Config>, mut stop: tokio::sync::watch::Receiver<bool>) {
     let every = Duration::from_secs(config.sweep_interval_secs.max(1));
     loop {
-        match store::sessions::sweep(&db, store::now(), config.tombstone_secs).await {
+        // Captures whose replica died (its hold lapsed) get their verdict from this one.
+        if let Err(e) = engine::capture::reconcile(&db, None).await {
+            warn!(error = %e, "settling abandoned captures failed");
+        }
+        match store::retention::sweep(&db, store::now(), config.tombstone_secs).await {
             Ok(s) if s.expired + s.removed > 0 => {
                 info!(expired = s.expired, removed = s.removed, "swept sessions")
             }

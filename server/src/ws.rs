@@ -161,6 +161,7 @@ pub(crate) async fn upgrade(
                 thresholds: state.thresholds,
                 metrics: state.metrics.clone(),
                 webhooks: state.webhooks.clone(),
+                holder: state.holder.clone(),
             };
             run(ctx, session, Box::pin(stream), Box::pin(sink)).await;
             drop(slot);
@@ -199,9 +200,13 @@ async fn redeem(
     id: String,
     capture: String,
 ) -> Result<(Session, Redeemed), Error> {
-    let (db, webhooks) = (state.db.clone(), state.webhooks.clone());
+    let (db, webhooks, holder) = (
+        state.db.clone(),
+        state.webhooks.clone(),
+        state.holder.clone(),
+    );
     tokio::spawn(async move {
-        let session = sessions::start_capture(&db, &id, &capture).await?;
+        let session = sessions::start_capture(&db, &id, &capture, &holder).await?;
         let guard = Redeemed {
             db,
             id: session.id.clone(),
@@ -311,6 +316,7 @@ where
 {
     let started = Instant::now();
     let elapsed = || started.elapsed().as_secs_f64();
+    let _hold = capture::hold(&ctx, &session.id);
     let mut engine = SessionEngine::new(session.mode, ctx.thresholds, &mut rand::thread_rng());
     let expires_in = (session.expires_at - store::now()).max(0) as u64;
     let expiry = tokio::time::sleep(Duration::from_secs(expires_in));

@@ -7,12 +7,14 @@ mod common;
 
 use std::time::Duration;
 
+use app::api::SessionStatus;
 use common::{
     capture::{id_and_capture, next_json, open_capture, session, ws_url},
-    TestServer,
+    holder, TestServer,
 };
 use futures_util::SinkExt;
 use serde_json::{json, Value};
+use server::store::sessions;
 use tokio_tungstenite::{connect_async, tungstenite::Message};
 
 #[tokio::test]
@@ -141,22 +143,24 @@ async fn frames_and_metadata_are_bounded_before_any_work() {
     srv.stop().await;
 }
 
-/// A capture that a crash left open (the session is `in_progress`, nobody holds it) gets its
-/// verdict when the server starts again: `retry`, `interrupted`.
+/// A capture that a crash left open (the session is `in_progress` under this replica's name,
+/// nobody runs it) gets its verdict when the server starts again: `retry`, `interrupted` — at
+/// once, though its hold has not lapsed, since the replica knows it holds nothing at start-up.
 #[tokio::test]
 async fn a_capture_left_open_by_a_crash_is_settled_at_start_up() {
-    let srv = TestServer::start(&[]).await;
+    let flags = ["--replica-id", "replica-a"];
+    let srv = TestServer::start(&flags).await;
     let created = session(&srv, "passive").await;
     let (id, capture) = id_and_capture(&created);
     let db = srv.db().await;
-    server::store::sessions::start_capture(&db, &id, &capture)
+    sessions::start_capture(&db, &id, &capture, &holder("replica-a", 3600))
         .await
         .unwrap();
     db.close().await;
     let dir = srv.dir.clone();
     srv.stop().await;
 
-    let srv = TestServer::start_in(dir, &[]).await;
+    let srv = TestServer::start_in(dir, &flags).await;
     let token = created["token"].as_str().unwrap();
     let result: Value = srv
         .get_json(&format!("/api/v1/session/{id}/result?token={token}"))
@@ -164,6 +168,50 @@ async fn a_capture_left_open_by_a_crash_is_settled_at_start_up() {
     assert_eq!(result["status"], "completed", "{result}");
     assert_eq!(result["verdict"], "retry");
     assert_eq!(result["reasons"], json!(["interrupted"]));
+    srv.stop().await;
+}
+
+/// A capture held by another replica is left alone while its hold is renewed, and settled as
+/// `interrupted` by a running replica's sweeper once the hold lapses (its replica died).
+#[tokio::test]
+async fn a_capture_whose_replica_died_is_settled_by_another() {
+    let srv = TestServer::start(&["--replica-id", "replica-a", "--sweep-interval-secs", "1"]).await;
+    let db = srv.db().await;
+    let (alive, dead) = (
+        session(&srv, "passive").await,
+        session(&srv, "passive").await,
+    );
+    let (alive_id, alive_capture) = id_and_capture(&alive);
+    let (dead_id, dead_capture) = id_and_capture(&dead);
+    let other = holder("replica-b", 2);
+    sessions::start_capture(&db, &alive_id, &alive_capture, &other)
+        .await
+        .unwrap();
+    sessions::start_capture(&db, &dead_id, &dead_capture, &other)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        // replica-b keeps renewing one of its two holds.
+        assert!(sessions::renew_hold(&db, &alive_id, &other).await.unwrap());
+        let s = sessions::get(&db, &dead_id).await.unwrap().unwrap();
+        if s.status == SessionStatus::Completed {
+            assert_eq!(s.verdict, Some(app::api::Verdict::Retry));
+            assert!(s.result_json.unwrap().contains("interrupted"));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lapsed capture was never settled"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let s = sessions::get(&db, &alive_id).await.unwrap().unwrap();
+    assert_eq!(
+        s.status,
+        SessionStatus::InProgress,
+        "a held capture was settled"
+    );
     srv.stop().await;
 }
 
@@ -232,7 +280,7 @@ async fn a_client_that_never_reads_cannot_stall_its_capture() {
     let created = session(&srv, "passive").await;
     let (id, capture) = id_and_capture(&created);
     let db = srv.db().await;
-    let session = server::store::sessions::start_capture(&db, &id, &capture)
+    let session = sessions::start_capture(&db, &id, &capture, &holder("test", 3600))
         .await
         .unwrap();
     let models = models::FaceModels::load(&models::cache_dir("ILIVE_MODELS_DIR", "models"))
@@ -246,6 +294,7 @@ async fn a_client_that_never_reads_cannot_stall_its_capture() {
         thresholds: Default::default(),
         metrics: Default::default(),
         webhooks: Default::default(),
+        holder: holder("test", 3600),
     };
     let silent = futures_util::stream::pending::<server::ws::Incoming>();
     tokio::time::timeout(

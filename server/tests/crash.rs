@@ -7,164 +7,36 @@ mod common;
 
 use std::{
     collections::HashMap,
-    process::{Child, Command, Stdio},
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use app::api::SessionStatus;
-use axum::{body::Bytes, extract::State, http::HeaderMap, routing::post, Router};
-use common::{fixtures, PUBLIC_URL};
-use futures_util::SinkExt;
+use common::{
+    capture::face_frame,
+    database_url,
+    process::{start_receiver, stream, Process},
+    PUBLIC_URL,
+};
 use serde_json::{json, Value};
 use server::store::{self, sessions};
-use tokio_tungstenite::{connect_async, tungstenite::Message};
 
 /// Kill-and-restart rounds.
 const ROUNDS: usize = 8;
 /// Managed sessions created per round; all but the last start a capture.
 const SESSIONS_PER_ROUND: usize = 3;
 
-/// Every webhook request received: (session id, webhook id); `arrived` wakes on each.
-#[derive(Clone, Default)]
-struct Deliveries(Arc<Mutex<Vec<(String, String)>>>, Arc<tokio::sync::Notify>);
-
-async fn receive(State(d): State<Deliveries>, headers: HeaderMap, body: Bytes) -> &'static str {
-    let body: Value = serde_json::from_slice(&body).unwrap_or_default();
-    let session = body["session_id"].as_str().unwrap_or_default().to_owned();
-    let id = headers
-        .get("x-ilive-webhook-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    d.0.lock().unwrap().push((session, id));
-    d.1.notify_waiters();
-    // A slow receiver: a kill can land while the delivery waits for its answer.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    "ok"
-}
-
-async fn start_receiver() -> (Deliveries, String) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let d = Deliveries::default();
-    let app = Router::new()
-        .route("/hook", post(receive))
-        .with_state(d.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (d, url)
-}
-
-/// The `ilive` binary on a free port over the database in `dir`.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    async fn start(dir: &std::path::Path) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let base = format!("http://127.0.0.1:{port}");
-        let site = std::env::var("ILIVE_SITE_ROOT")
-            .unwrap_or_else(|_| format!("{}/../target/site", env!("CARGO_MANIFEST_DIR")));
-        let child = Command::new(env!("CARGO_BIN_EXE_ilive"))
-            .args(["--addr", &format!("127.0.0.1:{port}")])
-            .args(["--public-url", &base])
-            .args([
-                "--database-url",
-                &format!("sqlite://{}", dir.join("ilive.db").display()),
-            ])
-            .args(["--site-root", &site])
-            .args(["--dev-allow-insecure-urls", "--webhook-backoff-secs", "1"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the ilive binary starts");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok(r) = reqwest::get(format!("{base}/healthz")).await {
-                if r.status().is_success() {
-                    return Server { child, base };
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let _ = Server { child, base };
-        panic!("the server did not come up");
-    }
-
-    /// SIGKILL: no shutdown code runs.
-    fn kill(self) {
-        drop(self);
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A JPEG of a real face for the capture to analyse.
-fn frame() -> Vec<u8> {
-    let img = image::open(fixtures().join("images/obama.jpg"))
-        .expect("run bash scripts/fixtures/fetch-images.sh")
-        .to_rgb8();
-    let small = image::imageops::resize(&img, 480, 480, image::imageops::FilterType::Triangle);
-    let mut canvas = image::RgbImage::from_pixel(640, 480, image::Rgb([128, 128, 128]));
-    image::imageops::overlay(&mut canvas, &small, 80, 0);
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
-        .encode_image(&canvas)
-        .unwrap();
-    out
-}
-
-/// Streams `frame` at 10 fps to the session's capture socket, then cancels after `cancel_after`
-/// (the verdict is stored and its webhook queued at once), until the server goes away.
-async fn stream(base: String, created: Value, frame: Arc<Vec<u8>>, cancel_after: Duration) {
-    let page = created["session_url"].as_str().unwrap_or_default();
-    let Some((_, rest)) = page.split_once("/session/") else {
-        return;
-    };
-    let url = format!(
-        "{}/api/v1/session/{}",
-        base.replacen("http", "ws", 1),
-        rest.replacen('?', "/ws?", 1)
-    );
-    let Ok((mut ws, _)) = connect_async(&url).await else {
-        return;
-    };
-    let hello = json!({"type": "hello", "camera": {"label": "crash test"}});
-    if ws
-        .send(Message::Text(hello.to_string().into()))
-        .await
-        .is_err()
-    {
-        return;
-    }
-    let started = Instant::now();
-    while started.elapsed() < cancel_after {
-        let bytes = frame.as_ref().clone();
-        if ws.send(Message::Binary(bytes.into())).await.is_err() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let _ = ws.send(Message::Text(r#"{"type":"cancel"}"#.into())).await;
-    tokio::time::sleep(Duration::from_secs(30)).await;
+/// The server over the database in `dir`, under one replica name: restarted, it knows the
+/// captures left open under that name are its own and settles them at once.
+async fn start(dir: &std::path::Path) -> Process {
+    Process::start(&database_url(dir).await, &["--replica-id", "crash-test"]).await
 }
 
 #[tokio::test]
 async fn killed_at_any_point_nothing_is_lost_or_delivered_twice_differently() {
     let dir = tempfile::tempdir().unwrap();
     let (deliveries, hook) = start_receiver().await;
-    let frame = Arc::new(frame());
+    let frame = Arc::new(face_frame());
     let mut seed: u32 = 20_261_203;
     let mut next = move || {
         seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
@@ -173,16 +45,13 @@ async fn killed_at_any_point_nothing_is_lost_or_delivered_twice_differently() {
     let mut created: Vec<String> = vec![];
     let mut key = None;
     for round in 0..ROUNDS {
-        let srv = Server::start(dir.path()).await;
+        let srv = start(dir.path()).await;
         let key = match &key {
             Some(k) => k,
             None => {
-                let db = store::connect(&format!(
-                    "sqlite://{}",
-                    dir.path().join("ilive.db").display()
-                ))
-                .await
-                .unwrap();
+                let db = store::connect(&database_url(dir.path()).await)
+                    .await
+                    .unwrap();
                 let (t, _) = store::tenants::find_or_create(&db, "acme").await.unwrap();
                 let (_, k) = store::tenants::create_key(&db, &t.id).await.unwrap();
                 db.close().await;
@@ -214,7 +83,7 @@ async fn killed_at_any_point_nothing_is_lost_or_delivered_twice_differently() {
         }
         if round % 2 == 1 {
             // Kill while a webhook request waits for its answer.
-            let arrived = deliveries.1.notified();
+            let arrived = deliveries.arrived.notified();
             let _ = tokio::time::timeout(Duration::from_secs(5), arrived).await;
         } else {
             // Kill at a point between 0.3 s (captures just started) and 4 s (verdicts
@@ -229,13 +98,10 @@ async fn killed_at_any_point_nothing_is_lost_or_delivered_twice_differently() {
     }
 
     // A last start settles what the kills left open and delivers what is queued.
-    let srv = Server::start(dir.path()).await;
-    let db = store::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("ilive.db").display()
-    ))
-    .await
-    .unwrap();
+    let srv = start(dir.path()).await;
+    let db = store::connect(&database_url(dir.path()).await)
+        .await
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     let (completed, open) = loop {
         let mut completed = vec![];
@@ -248,13 +114,7 @@ async fn killed_at_any_point_nothing_is_lost_or_delivered_twice_differently() {
                 _ => {}
             }
         }
-        let delivered: Vec<String> = deliveries
-            .0
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(s, _)| s.clone())
-            .collect();
+        let delivered = deliveries.sessions();
         let all_delivered = completed.iter().all(|id| delivered.contains(id));
         if (open.is_empty() && all_delivered) || Instant::now() > deadline {
             break (completed, open);
@@ -278,11 +138,11 @@ async fn killed_at_any_point_nothing_is_lost_or_delivered_twice_differently() {
          after a kill), {} webhook requests for them",
         created.len(),
         completed.len(),
-        deliveries.0.lock().unwrap().len()
+        deliveries.got.lock().unwrap().len()
     );
     assert!(open.is_empty(), "captures left without a verdict: {open:?}");
     assert!(!completed.is_empty(), "no capture was ever started");
-    let got = deliveries.0.lock().unwrap().clone();
+    let got = deliveries.got.lock().unwrap().clone();
     let mut ids: HashMap<String, Vec<String>> = HashMap::new();
     for (session, webhook) in &got {
         assert!(

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use app::api::{SessionStatus, Verdict};
-use common::{expect_error, TestServer, PUBLIC_URL};
+use common::{expect_error, holder, TestServer, PUBLIC_URL};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use server::store::{
@@ -29,12 +29,27 @@ fn passed() -> Completion {
 
 /// Rows of `table` whose `column` is `id`.
 async fn count(db: &Db, table: &str, column: &str, id: &str) -> i64 {
-    let sql = format!("SELECT COUNT(*) FROM {table} WHERE {column} = ?");
-    let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_one(db)
-        .await
-        .unwrap();
+    count_where(db, &format!("{table} WHERE {column} = $1"), id).await
+}
+
+/// `SELECT COUNT(*) FROM <rows>`, with `$1` bound to `id`, on either database.
+async fn count_where(db: &Db, rows: &str, id: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM {rows}");
+    let (n,): (i64,) = match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_one(pool)
+                .await
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_one(pool)
+                .await
+        }
+    }
+    .unwrap();
     n
 }
 
@@ -166,14 +181,9 @@ async fn erasure_deletes_everything_at_once_for_the_owner_only() {
     assert!(sessions::photo(&db, id).await.unwrap().is_none());
     assert_eq!(count(&db, "photos", "session_id", id).await, 0);
     assert_eq!(count(&db, "webhook_deliveries", "session_id", id).await, 0);
-    let (attempts,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM webhook_attempts WHERE delivery_id NOT IN \
-         (SELECT id FROM webhook_deliveries)",
-    )
-    .fetch_one(&db)
-    .await
-    .unwrap();
-    assert_eq!(attempts, 0);
+    let orphans = "webhook_attempts WHERE delivery_id NOT IN \
+        (SELECT id FROM webhook_deliveries WHERE session_id != $1)";
+    assert_eq!(count_where(&db, orphans, id).await, 0);
     for path in ["result", "photo"] {
         let r = Client::new()
             .get(srv.url(&format!("/api/v1/session/{id}/{path}?token={token}")))
@@ -207,7 +217,7 @@ async fn a_running_capture_is_not_erased_under_it() {
         .await;
     let id = created["session_id"].as_str().unwrap();
     let db = srv.db().await;
-    sessions::start_capture(&db, id, &capture_secret(&created))
+    sessions::start_capture(&db, id, &capture_secret(&created), &holder("test", 3600))
         .await
         .unwrap();
     let r = erase(&srv, id, Some(&key)).await;

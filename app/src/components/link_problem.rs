@@ -1,11 +1,12 @@
 //! The page for a verification link that cannot be used: expired, already used, unknown or
-//! damaged. Says why and what to do; no camera is ever requested.
+//! damaged. Says why and what to do, with the way back to a managed session's integrator; no
+//! camera is ever requested.
 use leptos::prelude::*;
 
 use crate::{components::icons::WarningIcon, i18n::Lang, session_info::LinkState};
 
 #[component]
-pub fn LinkProblem(state: LinkState, lang: Lang) -> impl IntoView {
+pub fn LinkProblem(state: LinkState, lang: Lang, back: Option<String>) -> impl IntoView {
     let t = lang.strings();
     let (heading, body) = match state {
         LinkState::Expired => (t.expired_heading, t.expired_body),
@@ -18,6 +19,7 @@ pub fn LinkProblem(state: LinkState, lang: Lang) -> impl IntoView {
             <WarningIcon/>
             <h1>{heading}</h1>
             <p>{body}</p>
+            {back.map(|url| view! { <a class="button primary" href=url>{t.return_link}</a> })}
         </div>
     }
 }

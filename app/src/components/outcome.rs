@@ -170,6 +170,8 @@ pub fn StoppedView(
     lang: Lang,
     managed: bool,
     retry: Option<Callback<()>>,
+    /// A managed session's way back to its integrator.
+    back: Option<String>,
 ) -> impl IntoView {
     let t = lang.strings();
     let busy = matches!(&stopped, Stopped::ServerError(c) if c == "capacity");
@@ -198,6 +200,12 @@ pub fn StoppedView(
             {if busy {
                 // Refused before the link was used: the same page works once a slot frees.
                 view! { <ReloadButton lang/> }.into_any()
+            } else if let Some(url) = back {
+                view! {
+                    <p>{t.managed_retry}</p>
+                    <a class="button primary" href=url>{t.return_link}</a>
+                }
+                .into_any()
             } else {
                 view! { <NextStep lang managed redirect=None verdict=None retry embedded=false/> }
                     .into_any()

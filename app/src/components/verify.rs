@@ -24,6 +24,9 @@ pub struct Target {
     pub capture: String,
     pub mode: Mode,
     pub managed: bool,
+    /// A managed session's way back to its integrator when the capture stops without a verdict
+    /// ([`SessionPageInfo::back`](crate::session_info::SessionPageInfo::back)).
+    pub back: Option<String>,
 }
 
 #[component]
@@ -46,6 +49,7 @@ pub fn Verify(
     let hydrated = RwSignal::new(false);
     let runtime = Runtime::new();
     let managed = target.managed;
+    let back = target.back.clone();
     let mode = target.mode;
     let embedded = on_done.is_some();
 
@@ -102,7 +106,7 @@ pub fn Verify(
         }
         .into_any(),
         Stage::Stopped(stopped) => view! {
-            <StoppedView stopped lang managed retry/>
+            <StoppedView stopped lang managed retry back=back.clone()/>
         }
         .into_any(),
         Stage::Camera | Stage::Capturing | Stage::Analyzing => ().into_any(),

@@ -36,6 +36,7 @@ pub(super) static DE: Strings = Strings {
     managed_retry: "Um es erneut zu versuchen, kehren Sie zur Website zurück, die Sie hierher geschickt hat, und starten Sie eine neue Prüfung.",
     redirecting: "Sie werden zurückgeleitet in",
     continue_link: "Weiter",
+    return_link: "Zurück zur Website",
     close_page: "Sie können diese Seite jetzt schließen.",
     advice_heading: "Was helfen kann",
     cancelled_heading: "Prüfung abgebrochen",

@@ -36,6 +36,7 @@ pub(super) static EN: Strings = Strings {
     managed_retry: "To try again, go back to the site that sent you here and start a new check.",
     redirecting: "Taking you back in",
     continue_link: "Continue",
+    return_link: "Back to the site",
     close_page: "You can close this page now.",
     advice_heading: "What might help",
     cancelled_heading: "Check cancelled",

@@ -36,6 +36,7 @@ pub(super) static ES: Strings = Strings {
     managed_retry: "Para intentarlo de nuevo, vuelve al sitio que te envió aquí e inicia una nueva comprobación.",
     redirecting: "Volviendo en",
     continue_link: "Continuar",
+    return_link: "Volver al sitio",
     close_page: "Ya puedes cerrar esta página.",
     advice_heading: "Qué puede ayudar",
     cancelled_heading: "Comprobación cancelada",

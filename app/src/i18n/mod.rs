@@ -95,6 +95,8 @@ pub struct Strings {
     pub managed_retry: &'static str,
     pub redirecting: &'static str,
     pub continue_link: &'static str,
+    /// The link back to the integrator's site from a screen that ends a managed session early.
+    pub return_link: &'static str,
     pub close_page: &'static str,
     pub advice_heading: &'static str,
     pub cancelled_heading: &'static str,

@@ -180,6 +180,7 @@ fn create_session(mode: Mode, lang: Lang, state: RwSignal<DemoState>) {
                 capture,
                 mode: created.mode,
                 managed: false,
+                back: None,
             },
             token: created.token,
         });

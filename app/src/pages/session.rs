@@ -39,6 +39,7 @@ pub fn SessionPage() -> impl IntoView {
                     capture: capture(),
                     mode: info.mode,
                     managed: info.managed,
+                    back: info.back.clone(),
                 };
                 view! { <SessionBody info target/> }
             })}
@@ -54,7 +55,7 @@ fn SessionBody(info: SessionPageInfo, target: Target) -> impl IntoView {
         let retry = (!info.managed).then(|| retry_callback(info.mode, lang));
         view! { <Verify target lang retry/> }.into_any()
     } else {
-        view! { <LinkProblem state=info.state lang/> }.into_any()
+        view! { <LinkProblem state=info.state lang back=info.back/> }.into_any()
     };
     view! {
         <Html {..} lang=lang.tag()/>

@@ -56,7 +56,7 @@ pub fn router(cors: Option<CorsLayer>) -> Router<AppState> {
         (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key`"),
         (status = 403, body = ErrorBody, description = "`account_inactive`"),
         (status = 413, body = ErrorBody, description = "`request_too_large`: over 64 KiB"),
-        (status = 422, body = ErrorBody, description = "`invalid_redirect_url` / `invalid_webhook_url`: the URL breaks the rules of its schema, or its host does not resolve or resolves to a non-public address"),
+        (status = 422, body = ErrorBody, description = "`invalid_redirect_url` / `invalid_webhook_url`: the URL breaks the rules of its schema or names a non-public address; a `webhook_url` host must also resolve, only to public addresses"),
         (status = 429, response = RateLimited),
     )
 )]
@@ -70,9 +70,11 @@ async fn create_managed(
         .limits
         .check(&principal.rate_key(), state.config.key_rate_limit)?;
     let policy = state.url_policy();
-    let redirect_url = url_safety::check(&req.redirect_url, policy)
-        .await
-        .map_err(Error::InvalidRedirectUrl)?;
+    // Only the person's browser follows `redirect_url`, never this server, so its host is not
+    // resolved (a tour or a test without DNS works); its syntax and any literal address are
+    // checked. `webhook_url`, which the server calls, is resolved and checked in full.
+    let redirect_url =
+        url_safety::check_syntax(&req.redirect_url, policy).map_err(Error::InvalidRedirectUrl)?;
     let webhook_url = match req.webhook_url.as_deref().filter(|u| !u.is_empty()) {
         Some(raw) => Some(
             url_safety::check(raw, policy)
@@ -353,7 +355,7 @@ async fn erase(
     let rate = state
         .limits
         .check(&principal.rate_key(), state.config.key_rate_limit)?;
-    sessions::erase(&state.db, &id, principal.tenant_id()).await?;
+    store::retention::erase(&state.db, &id, principal.tenant_id()).await?;
     state.metrics.inc("ilive_sessions_erased_total", &[]);
     Ok((StatusCode::NO_CONTENT, rate, ()).into_response())
 }

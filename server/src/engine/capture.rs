@@ -19,7 +19,7 @@ use crate::{
     metrics::Metrics,
     store::{
         self,
-        sessions::{self, Completion, ResultDetails, Session},
+        sessions::{self, Completion, Holder, ResultDetails, Session},
         Db,
     },
     webhook::WebhookSignal,
@@ -40,6 +40,8 @@ pub struct SessionContext {
     pub thresholds: Thresholds,
     pub metrics: Arc<Metrics>,
     pub webhooks: WebhookSignal,
+    /// This replica's hold on the captures it runs.
+    pub holder: Holder,
 }
 
 /// Concludes a finished capture and stores its verdict; returns the message for the browser:
@@ -111,15 +113,18 @@ pub fn unfinished(reason: Reason, camera_metadata: Option<serde_json::Value>) ->
     }
 }
 
-/// Settles the captures that a crash or a restart left open: each gets the `interrupted`
-/// verdict (and its webhook). Run at start-up, before any capture can begin; returns how many.
-pub async fn reconcile(db: &Db) -> store::Result<usize> {
-    let open = sessions::in_progress(db).await?;
+/// Settles the captures that nobody holds any more: each gets the `interrupted` verdict (and
+/// its webhook). At start-up `mine` is this replica's name, so that the captures its previous
+/// run left open are settled before any new one starts; the sweeper passes `None` and settles
+/// the captures whose holder stopped renewing its hold (another replica that died). Returns how
+/// many were settled.
+pub async fn reconcile(db: &Db, mine: Option<&str>) -> store::Result<usize> {
+    let open = sessions::abandoned(db, mine, store::now()).await?;
     let mut settled = 0;
     for id in &open {
         match sessions::complete(db, id, unfinished(Reason::Interrupted, None)).await {
             Ok(_) => settled += 1,
-            // Finished meanwhile (another process on the same database): nothing to settle.
+            // Finished meanwhile, or settled by another replica: nothing to settle.
             Err(store::Error::NotOpen) => {}
             Err(e) => return Err(e),
         }
@@ -127,10 +132,35 @@ pub async fn reconcile(db: &Db) -> store::Result<usize> {
     if settled > 0 {
         info!(
             settled,
-            "captures left open by a stop settled as interrupted"
+            "captures left open by a stopped server settled as interrupted"
         );
     }
     Ok(settled)
+}
+
+/// Keeps this replica's hold on a running capture fresh (a third of the lease apart) until it
+/// is dropped, when the capture loop ends.
+pub struct Hold(tokio::task::JoinHandle<()>);
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+pub fn hold(ctx: &SessionContext, id: &str) -> Hold {
+    let (db, id, holder) = (ctx.db.clone(), id.to_owned(), ctx.holder.clone());
+    let every = Duration::from_secs((holder.lease_secs / 3).max(1) as u64);
+    Hold(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            match sessions::renew_hold(&db, &id, &holder).await {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => warn!(session = %id, error = %e, "renewing the capture's hold failed"),
+            }
+        }
+    }))
 }
 
 /// The `error` message with a stable code.

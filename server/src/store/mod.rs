@@ -1,6 +1,13 @@
 //! Persistence: the sqlx pool, migrations, and one module per table group. Every query lists its
 //! columns; statuses are enums stored as TEXT. Store functions answer with the store's own
 //! [`Error`]; the HTTP edge turns it into the API's error (`crate::error`).
+//!
+//! Two databases sit behind one [`Db`]: SQLite (the embedded default, one file) and PostgreSQL
+//! (shared by several replicas; docs/deployment.md). Each query is written once, in the SQL both
+//! accept (`$1` parameters, `ON CONFLICT`, `RETURNING`, `IS NOT DISTINCT FROM`), and
+//! [`on_db!`] runs it on whichever pool the URL chose; the few statements that differ (row
+//! locks, the sweeper's lock) say so where they are.
+pub mod retention;
 pub mod secrets;
 pub mod sessions;
 pub mod tenants;
@@ -9,11 +16,46 @@ pub mod webhooks;
 use std::str::FromStr;
 
 use sha2::{Digest, Sha256};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::{
+    postgres::{PgConnectOptions, PgPool, PgPoolOptions},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions},
+};
 use subtle::ConstantTimeEq;
 use tracing::instrument;
 
-pub type Db = SqlitePool;
+/// The database: a pool of SQLite or of PostgreSQL connections, chosen by the URL's scheme.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the database's pool. The body is compiled once per
+/// database, so the same query code gets each driver's own types.
+macro_rules! on_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_db;
+
+impl Db {
+    /// Which database this is, for logs and the metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes every connection (waits for the ones in use).
+    pub async fn close(&self) {
+        on_db!(self, pool => pool.close().await)
+    }
+}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -73,16 +115,30 @@ pub async fn count_by_status(db: &Db, table: StatusTable) -> Result<Vec<(String,
             "SELECT status, COUNT(*) FROM webhook_deliveries GROUP BY status"
         }
     };
-    Ok(sqlx::query_as(sql).fetch_all(db).await?)
+    Ok(on_db!(db, pool => sqlx::query_as(sql).fetch_all(pool).await?))
 }
 
 /// Whether the database answers a trivial query.
 pub async fn ping(db: &Db) -> bool {
-    sqlx::query("SELECT 1").execute(db).await.is_ok()
+    on_db!(db, pool => sqlx::query("SELECT 1").execute(pool).await.is_ok())
 }
 
-/// Opens (creating if missing) the database in WAL mode and applies pending migrations.
+/// Opens the database named by `url` and applies pending migrations: `sqlite://PATH` (created
+/// if missing, in WAL mode) or `postgres://…` (the database must exist).
 pub async fn connect(url: &str) -> anyhow::Result<Db> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let opts = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect_with(opts)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        return Ok(Db::Postgres(pool));
+    }
+    if !url.starts_with("sqlite:") {
+        anyhow::bail!("the database URL must start with sqlite:// or postgres://");
+    }
     let opts = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -92,8 +148,8 @@ pub async fn connect(url: &str) -> anyhow::Result<Db> {
         .max_connections(8)
         .connect_with(opts)
         .await?;
-    sqlx::migrate!("./migrations").run(&pool).await?;
-    Ok(pool)
+    sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+    Ok(Db::Sqlite(pool))
 }
 
 /// Unix time in seconds.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use tracing::instrument;
 
-use super::{hash_secret, now, random_secret, secret_matches, webhooks, Db, Error, Result};
+use super::{hash_secret, now, on_db, random_secret, secret_matches, webhooks, Db, Error, Result};
 
 /// Who created a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
@@ -66,9 +66,25 @@ impl Session {
 
     /// Where the browser goes after the verdict: `redirect_url` with `session_id` added.
     pub fn redirect_target(&self) -> Option<String> {
+        self.return_url(None)
+    }
+
+    /// The way back from a screen that ends the session without a verdict to show:
+    /// `redirect_url` with `session_id` and `status` (`interrupted`, `expired`,
+    /// `already_used`) added.
+    pub fn way_back(&self, status: &str) -> Option<String> {
+        self.return_url(Some(status))
+    }
+
+    fn return_url(&self, status: Option<&str>) -> Option<String> {
         let base = self.redirect_url.as_deref()?;
         let mut url = url::Url::parse(base).ok()?;
-        url.query_pairs_mut().append_pair("session_id", &self.id);
+        let mut query = url.query_pairs_mut();
+        query.append_pair("session_id", &self.id);
+        if let Some(status) = status {
+            query.append_pair("status", status);
+        }
+        drop(query);
         Some(url.into())
     }
 }
@@ -127,10 +143,10 @@ pub async fn create(db: &Db, new: NewSession) -> Result<Created> {
         result_json: None,
         camera_metadata: None,
     };
-    sqlx::query(
+    on_db!(db, pool => sqlx::query(
         "INSERT INTO sessions (id, tenant_id, kind, mode, status, token_hash, capture_hash, \
          signed_webhooks, redirect_url, webhook_url, reference_id, locale, created_at, expires_at, \
-         retention_secs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         retention_secs) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(&session.id)
     .bind(&session.tenant_id)
@@ -147,8 +163,9 @@ pub async fn create(db: &Db, new: NewSession) -> Result<Created> {
     .bind(session.created_at)
     .bind(session.expires_at)
     .bind(new.retention_secs.max(0))
-    .execute(db)
-    .await?;
+    .execute(pool)
+    .await?
+    .rows_affected());
     Ok(Created {
         session,
         token,
@@ -158,11 +175,11 @@ pub async fn create(db: &Db, new: NewSession) -> Result<Created> {
 
 #[instrument(skip_all, err)]
 pub async fn get(db: &Db, id: &str) -> Result<Option<Session>> {
-    let sql = format!("SELECT {COLUMNS} FROM sessions WHERE id = ?");
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let sql = format!("SELECT {COLUMNS} FROM sessions WHERE id = $1");
+    Ok(on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
-        .fetch_optional(db)
-        .await?)
+        .fetch_optional(pool)
+        .await?))
 }
 
 /// Loads a session or fails with [`Error::NotFound`].
@@ -183,37 +200,74 @@ pub fn capture_refusal(session: &Session, capture: &str, at: i64) -> Option<Erro
     }
 }
 
-/// Redeems the single-use capture secret: the session moves to `in_progress`. A second attempt,
-/// even a concurrent one, gets `session_already_started`.
+/// Who holds a running capture: this server process (a replica, when several share one
+/// database) and how long its hold counts without renewal. The capture loop renews the hold
+/// while it runs ([`renew_hold`]); a capture whose holder stopped renewing — the process died —
+/// is [`abandoned`] and gets settled by any replica.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub replica: String,
+    pub lease_secs: i64,
+}
+
+/// Redeems the single-use capture secret: the session moves to `in_progress`, held by
+/// `holder`. A second attempt, even a concurrent one on another replica, gets
+/// `session_already_started`.
 #[instrument(skip_all, err)]
-pub async fn start_capture(db: &Db, id: &str, capture: &str) -> Result<Session> {
+pub async fn start_capture(db: &Db, id: &str, capture: &str, holder: &Holder) -> Result<Session> {
     let session = require(db, id).await?;
     let at = now();
     if let Some(err) = capture_refusal(&session, capture, at) {
         return Err(err);
     }
-    let done = sqlx::query(
-        "UPDATE sessions SET status = 'in_progress', started_at = ? \
-         WHERE id = ? AND status = 'created' AND expires_at > ?",
+    let done = on_db!(db, pool => sqlx::query(
+        "UPDATE sessions SET status = 'in_progress', started_at = $1, capture_owner = $2, \
+         capture_lease_until = $3 WHERE id = $4 AND status = 'created' AND expires_at > $1",
     )
     .bind(at)
+    .bind(&holder.replica)
+    .bind(at + holder.lease_secs)
     .bind(id)
-    .bind(at)
-    .execute(db)
-    .await?;
-    if done.rows_affected() != 1 {
+    .execute(pool)
+    .await?
+    .rows_affected());
+    if done != 1 {
         return Err(Error::AlreadyStarted);
     }
     require(db, id).await
 }
 
-/// The ids of the sessions whose capture started and never ended.
+/// Extends `holder`'s hold on a running capture; false when it no longer holds it (the capture
+/// ended, or another replica settled it as abandoned).
 #[instrument(skip_all, err)]
-pub async fn in_progress(db: &Db) -> Result<Vec<String>> {
-    let ids: Vec<(String,)> =
-        sqlx::query_as("SELECT id FROM sessions WHERE status = 'in_progress'")
-            .fetch_all(db)
-            .await?;
+pub async fn renew_hold(db: &Db, id: &str, holder: &Holder) -> Result<bool> {
+    let done = on_db!(db, pool => sqlx::query(
+        "UPDATE sessions SET capture_lease_until = $1 \
+         WHERE id = $2 AND status = 'in_progress' AND capture_owner = $3",
+    )
+    .bind(now() + holder.lease_secs)
+    .bind(id)
+    .bind(&holder.replica)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(done == 1)
+}
+
+/// The ids of the captures that started and that nobody holds any more: those whose hold was
+/// not renewed by `at` (or that predate holds), and with `mine` those of the replica `mine` —
+/// at its start-up it holds none, so every capture under its name was left open by its
+/// previous run.
+#[instrument(skip_all, err)]
+pub async fn abandoned(db: &Db, mine: Option<&str>, at: i64) -> Result<Vec<String>> {
+    let ids: Vec<(String,)> = on_db!(db, pool => sqlx::query_as(
+        "SELECT id FROM sessions WHERE status = 'in_progress' AND (capture_lease_until IS NULL \
+         OR capture_lease_until <= $1 OR capture_owner = $2)",
+    )
+    .bind(at)
+    .bind(mine)
+    .fetch_all(pool)
+    .await?);
     Ok(ids.into_iter().map(|(id,)| id).collect())
 }
 
@@ -257,176 +311,74 @@ pub async fn complete(db: &Db, id: &str, done: Completion) -> Result<Session> {
         .as_ref()
         .map(serde_json::to_string)
         .transpose()?;
-    let mut tx = db.begin().await?;
-    let updated = sqlx::query(
-        "UPDATE sessions SET status = 'completed', completed_at = ?, expires_at = ? + retention_secs, \
-         verdict = ?, confidence = ?, result_json = ?, camera_metadata = ? \
-         WHERE id = ? AND status IN ('created', 'in_progress')",
-    )
-    .bind(at)
-    .bind(at)
-    .bind(done.verdict)
-    .bind(confidence)
-    .bind(&details)
-    .bind(&camera)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    if updated.rows_affected() != 1 {
-        return Err(Error::NotOpen);
-    }
-    if let (Verdict::Pass, Some(photo)) = (done.verdict, &done.photo) {
-        sqlx::query(
-            "INSERT INTO photos (session_id, jpeg, geometry, created_at) VALUES (?, ?, ?, ?)",
+    on_db!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE sessions SET status = 'completed', completed_at = $1, \
+             expires_at = $1 + retention_secs, verdict = $2, confidence = $3, result_json = $4, \
+             camera_metadata = $5, capture_owner = NULL, capture_lease_until = NULL \
+             WHERE id = $6 AND status IN ('created', 'in_progress')",
         )
-        .bind(id)
-        .bind(&photo.jpeg)
-        .bind(photo.geometry.to_string())
         .bind(at)
+        .bind(done.verdict)
+        .bind(confidence)
+        .bind(&details)
+        .bind(&camera)
+        .bind(id)
         .execute(&mut *tx)
         .await?;
-    }
-    let sql = format!("SELECT {COLUMNS} FROM sessions WHERE id = ?");
-    let session: Session = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-    if let Some(url) = &session.webhook_url {
-        let body = crate::webhook::verdict_body(&session, &done, confidence, at)?;
-        webhooks::enqueue(
-            &mut tx,
-            &session.id,
-            session.tenant_id.as_deref(),
-            url,
-            &body,
-            session.signed_webhooks,
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(session)
+        if updated.rows_affected() != 1 {
+            return Err(Error::NotOpen);
+        }
+        if let (Verdict::Pass, Some(photo)) = (done.verdict, &done.photo) {
+            sqlx::query(
+                "INSERT INTO photos (session_id, jpeg, geometry, created_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(&photo.jpeg)
+            .bind(photo.geometry.to_string())
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let sql = format!("SELECT {COLUMNS} FROM sessions WHERE id = $1");
+        let session: Session = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if let Some(url) = &session.webhook_url {
+            let body = crate::webhook::verdict_body(&session, &done, confidence, at)?;
+            let delivery = webhooks::NewDelivery {
+                session_id: &session.id,
+                tenant_id: session.tenant_id.as_deref(),
+                url,
+                body: &body,
+                signed: session.signed_webhooks,
+            };
+            webhooks::enqueue!(&mut *tx, delivery);
+        }
+        tx.commit().await?;
+        Ok(session)
+    })
 }
 
 /// Whether a photo is stored for the session.
 #[instrument(skip_all, err)]
 pub async fn has_photo(db: &Db, id: &str) -> Result<bool> {
-    let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM photos WHERE session_id = ?")
+    let row: Option<(String,)> = on_db!(db, pool => sqlx::query_as("SELECT session_id FROM photos WHERE session_id = $1")
         .bind(id)
-        .fetch_optional(db)
-        .await?;
+        .fetch_optional(pool)
+        .await?);
     Ok(row.is_some())
 }
 
 /// The stored photo's JPEG bytes.
 #[instrument(skip_all, err)]
 pub async fn photo(db: &Db, id: &str) -> Result<Option<Vec<u8>>> {
-    let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT jpeg FROM photos WHERE session_id = ?")
+    let row: Option<(Vec<u8>,)> = on_db!(db, pool => sqlx::query_as("SELECT jpeg FROM photos WHERE session_id = $1")
         .bind(id)
-        .fetch_optional(db)
-        .await?;
+        .fetch_optional(pool)
+        .await?);
     Ok(row.map(|r| r.0))
-}
-
-/// What one sweep did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Swept {
-    pub expired: u64,
-    pub removed: u64,
-}
-
-/// Erases a session at once (an erasure request): the row, its photo, its webhook deliveries
-/// (their stored bodies hold the reference id and camera metadata) and their attempts. Only the
-/// owner may: the tenant that created it, or with `owner` `None` the legacy key, which owns the
-/// managed sessions created without a tenant. Any other session, and a direct one, is
-/// [`Error::NotFound`], as is an unknown id. A running capture is [`Error::CaptureRunning`]:
-/// its socket would otherwise store a verdict for a session that no longer exists.
-#[instrument(skip_all, err)]
-pub async fn erase(db: &Db, id: &str, owner: Option<&str>) -> Result<()> {
-    let mut tx = db.begin().await?;
-    let found: Option<(SessionStatus,)> = sqlx::query_as(
-        "SELECT status FROM sessions WHERE id = ? AND kind = 'managed' AND tenant_id IS ?",
-    )
-    .bind(id)
-    .bind(owner)
-    .fetch_optional(&mut *tx)
-    .await?;
-    match found {
-        None => return Err(Error::NotFound),
-        Some((SessionStatus::InProgress,)) => return Err(Error::CaptureRunning),
-        Some(_) => {}
-    }
-    sqlx::query(
-        "DELETE FROM webhook_attempts WHERE delivery_id IN \
-         (SELECT id FROM webhook_deliveries WHERE session_id = ?)",
-    )
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    for sql in [
-        "DELETE FROM webhook_deliveries WHERE session_id = ?",
-        "DELETE FROM photos WHERE session_id = ?",
-    ] {
-        sqlx::query(sql).bind(id).execute(&mut *tx).await?;
-    }
-    // `status` again: a capture that started since the check above is not erased under it.
-    let erased = sqlx::query("DELETE FROM sessions WHERE id = ? AND status != 'in_progress'")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    if erased.rows_affected() != 1 {
-        return Err(Error::CaptureRunning);
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Expires sessions past `expires_at` — the end of the capture window for unfinished sessions,
-/// the end of the retention for completed ones: their personal data (result, photo, camera
-/// metadata, reference, URLs) is deleted and a tombstone kept so late requests get 410; tombstones older
-/// than `tombstone_secs` are removed entirely.
-#[instrument(skip_all, err)]
-pub async fn sweep(db: &Db, at: i64, tombstone_secs: i64) -> Result<Swept> {
-    let mut tx = db.begin().await?;
-    sqlx::query(
-        "DELETE FROM photos WHERE session_id IN \
-         (SELECT id FROM sessions WHERE expires_at <= ? AND status != 'expired')",
-    )
-    .bind(at)
-    .execute(&mut *tx)
-    .await?;
-    let expired = sqlx::query(
-        "UPDATE sessions SET status = 'expired', redirect_url = NULL, webhook_url = NULL, \
-         reference_id = NULL, result_json = NULL, camera_metadata = NULL, locale = NULL \
-         WHERE expires_at <= ? AND status != 'expired'",
-    )
-    .bind(at)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    let cutoff = at - tombstone_secs;
-    sqlx::query(
-        "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT d.id FROM webhook_deliveries d \
-         JOIN sessions s ON s.id = d.session_id WHERE s.expires_at <= ?)",
-    )
-    .bind(cutoff)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "DELETE FROM webhook_deliveries WHERE session_id IN \
-         (SELECT id FROM sessions WHERE expires_at <= ?)",
-    )
-    .bind(cutoff)
-    .execute(&mut *tx)
-    .await?;
-    let removed = sqlx::query("DELETE FROM sessions WHERE status = 'expired' AND expires_at <= ?")
-        .bind(cutoff)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    sqlx::query("DELETE FROM captcha_spent WHERE expires_at <= ?")
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(Swept { expired, removed })
 }

@@ -2,7 +2,7 @@
 use sqlx::FromRow;
 use tracing::instrument;
 
-use super::{hash_secret, now, random_secret, Db, Error, Result};
+use super::{hash_secret, now, on_db, random_secret, Db, Error, Result};
 
 /// An integrator account.
 #[derive(Debug, Clone, FromRow)]
@@ -55,11 +55,11 @@ const TENANT_COLUMNS: &str = "id, name, webhook_secret, active, created_at";
 
 #[instrument(skip_all, err)]
 pub async fn find_by_name(db: &Db, name: &str) -> Result<Option<Tenant>> {
-    let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE name = ?");
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE name = $1");
+    Ok(on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(name)
-        .fetch_optional(db)
-        .await?)
+        .fetch_optional(pool)
+        .await?))
 }
 
 /// Returns the tenant called `name`, creating it (with a fresh webhook secret) if needed.
@@ -76,45 +76,47 @@ pub async fn find_or_create(db: &Db, name: &str) -> Result<(Tenant, bool)> {
         active: true,
         created_at: now(),
     };
-    sqlx::query(
-        "INSERT INTO tenants (id, name, webhook_secret, active, created_at) VALUES (?, ?, ?, 1, ?)",
+    on_db!(db, pool => sqlx::query(
+        "INSERT INTO tenants (id, name, webhook_secret, active, created_at) VALUES ($1, $2, $3, TRUE, $4)",
     )
     .bind(&tenant.id)
     .bind(&tenant.name)
     .bind(&tenant.webhook_secret)
     .bind(tenant.created_at)
-    .execute(db)
-    .await?;
+    .execute(pool)
+    .await?
+    .rows_affected());
     Ok((tenant, true))
 }
 
 /// Enables or disables a tenant; disabled tenants' keys answer `account_inactive`.
 #[instrument(skip_all, err)]
 pub async fn set_active(db: &Db, name: &str, active: bool) -> Result<bool> {
-    let done = sqlx::query("UPDATE tenants SET active = ? WHERE name = ?")
+    let done = on_db!(db, pool => sqlx::query("UPDATE tenants SET active = $1 WHERE name = $2")
         .bind(active)
         .bind(name)
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected() == 1)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(done == 1)
 }
 
 /// The webhook signing secret of the tenant with this id, if it still exists.
 #[instrument(skip_all, err)]
 pub async fn webhook_secret(db: &Db, tenant_id: Option<&str>) -> Result<Option<String>> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT webhook_secret FROM tenants WHERE id = ?")
+    let row: Option<(String,)> = on_db!(db, pool => sqlx::query_as("SELECT webhook_secret FROM tenants WHERE id = $1")
         .bind(tenant_id)
-        .fetch_optional(db)
-        .await?;
+        .fetch_optional(pool)
+        .await?);
     Ok(row.map(|r| r.0))
 }
 
 #[instrument(skip_all, err)]
 pub async fn list(db: &Db) -> Result<Vec<Tenant>> {
     let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY name");
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .fetch_all(db)
-        .await?)
+    Ok(on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(pool)
+        .await?))
 }
 
 /// Creates an API key for a tenant and returns `(key id, key)`. The key is returned only here.
@@ -122,27 +124,28 @@ pub async fn list(db: &Db) -> Result<Vec<Tenant>> {
 pub async fn create_key(db: &Db, tenant_id: &str) -> Result<(String, String)> {
     let key = random_secret("iksk_");
     let id = uuid::Uuid::new_v4().to_string();
-    sqlx::query(
-        "INSERT INTO api_keys (id, tenant_id, prefix, key_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+    on_db!(db, pool => sqlx::query(
+        "INSERT INTO api_keys (id, tenant_id, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(&id)
     .bind(tenant_id)
     .bind(&key[..13])
     .bind(hash_secret(&key))
     .bind(now())
-    .execute(db)
-    .await?;
+    .execute(pool)
+    .await?
+    .rows_affected());
     Ok((id, key))
 }
 
 #[instrument(skip_all, err)]
 pub async fn list_keys(db: &Db) -> Result<Vec<KeyInfo>> {
-    Ok(sqlx::query_as(
+    Ok(on_db!(db, pool => sqlx::query_as(
         "SELECT k.id, k.prefix, t.name AS tenant_name, k.created_at, k.revoked_at \
          FROM api_keys k JOIN tenants t ON t.id = k.tenant_id ORDER BY t.name, k.created_at",
     )
-    .fetch_all(db)
-    .await?)
+    .fetch_all(pool)
+    .await?))
 }
 
 /// Revokes the key with this id (or unique id prefix of at least 8 characters). Returns how many
@@ -154,25 +157,25 @@ pub async fn revoke_key(db: &Db, id: &str) -> Result<u64> {
             "give at least 8 characters of the key id".into(),
         ));
     }
-    let matching: Vec<(String,)> =
-        sqlx::query_as("SELECT id FROM api_keys WHERE id LIKE ? || '%' AND revoked_at IS NULL")
+    let matching: Vec<(String,)> = on_db!(db, pool => sqlx::query_as("SELECT id FROM api_keys WHERE id LIKE $1 || '%' AND revoked_at IS NULL")
             .bind(id)
-            .fetch_all(db)
-            .await?;
+            .fetch_all(pool)
+            .await?);
     if matching.len() > 1 {
         return Err(Error::Invalid(format!(
             "{} keys start with {id}; give more of the id",
             matching.len()
         )));
     }
-    let done = sqlx::query(
-        "UPDATE api_keys SET revoked_at = ? WHERE id LIKE ? || '%' AND revoked_at IS NULL",
+    let done = on_db!(db, pool => sqlx::query(
+        "UPDATE api_keys SET revoked_at = $1 WHERE id LIKE $2 || '%' AND revoked_at IS NULL",
     )
     .bind(now())
     .bind(id)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected())
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(done)
 }
 
 /// Resolves a presented API key to its tenant.
@@ -185,13 +188,13 @@ pub async fn authenticate(db: &Db, key: &str) -> Result<Principal> {
         #[sqlx(flatten)]
         tenant: Tenant,
     }
-    let row: Option<Row> = sqlx::query_as(
+    let row: Option<Row> = on_db!(db, pool => sqlx::query_as(
         "SELECT k.id AS key_id, k.revoked_at, t.id, t.name, t.webhook_secret, t.active, t.created_at \
-         FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.key_hash = ?",
+         FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.key_hash = $1",
     )
     .bind(hash_secret(key))
-    .fetch_optional(db)
-    .await?;
+    .fetch_optional(pool)
+    .await?);
     let row = row.ok_or(Error::UnknownKey)?;
     if row.revoked_at.is_some() {
         return Err(Error::UnknownKey);

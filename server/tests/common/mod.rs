@@ -1,7 +1,11 @@
-//! Test harness: the real iLive server on 127.0.0.1:0 with a temporary SQLite file.
+//! Test harness: the real iLive server on 127.0.0.1:0 with a temporary SQLite file, or — with
+//! `ILIVE_TEST_STORE=postgres`, as the test command's second pass sets it — a fresh database per
+//! test server on the PostgreSQL server that `ILIVE_TEST_POSTGRES` names
+//! (`postgres://USER@HOST:PORT`; scripts/postgres.sh starts a throw-away one).
 #![allow(dead_code)]
 
 pub mod capture;
+pub mod process;
 pub mod protocol;
 pub mod upload;
 
@@ -38,7 +42,7 @@ impl TestServer {
     }
 
     async fn launch(dir: Arc<tempfile::TempDir>, args: &[&str], fixed_capacity: bool) -> Self {
-        let db_url = format!("sqlite://{}", dir.path().join("ilive.db").display());
+        let db_url = database_url(dir.path()).await;
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let mut argv = vec![
@@ -148,6 +152,54 @@ fn site_root() -> PathBuf {
 
 /// The test fixtures (photos, clips): `bash scripts/fixtures/fetch-images.sh` and
 /// `bash scripts/fixtures/make-clips.sh` fill it.
+/// A capture holder (as a replica is) named `replica`, whose hold lasts `lease_secs`.
+pub fn holder(replica: &str, lease_secs: i64) -> store::sessions::Holder {
+    store::sessions::Holder {
+        replica: replica.to_owned(),
+        lease_secs,
+    }
+}
+
+/// The PostgreSQL server the tests may use, if any (`ILIVE_TEST_POSTGRES`).
+pub fn test_postgres() -> Option<String> {
+    std::env::var("ILIVE_TEST_POSTGRES")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .map(|s| s.trim_end_matches('/').to_owned())
+}
+
+/// The database of the test server whose files are in `dir`: the SQLite file there, or on
+/// PostgreSQL a database created for `dir` on first use (its name kept in `dir`, so that a
+/// restarted server finds the same one).
+pub async fn database_url(dir: &std::path::Path) -> String {
+    let on_postgres = std::env::var("ILIVE_TEST_STORE").is_ok_and(|s| s == "postgres");
+    let Some(base) = test_postgres().filter(|_| on_postgres) else {
+        return format!("sqlite://{}", dir.join("ilive.db").display());
+    };
+    let marker = dir.join("postgres-database");
+    if let Ok(name) = std::fs::read_to_string(&marker) {
+        return format!("{base}/{name}");
+    }
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    create_postgres_database(&base, &name).await;
+    std::fs::write(&marker, &name).expect("the database's name is written");
+    format!("{base}/{name}")
+}
+
+/// Creates the database `name` on the PostgreSQL server at `base`.
+pub async fn create_postgres_database(base: &str, name: &str) {
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
+        .await
+        .expect("the test PostgreSQL server answers");
+    let sql = format!("CREATE DATABASE \"{name}\"");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&mut admin)
+        .await
+        .expect("a test database is created");
+    admin.close().await.ok();
+}
+
 pub fn fixtures() -> PathBuf {
     models::cache_dir("ILIVE_FIXTURES_DIR", "fixtures")
 }

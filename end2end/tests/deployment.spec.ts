@@ -1,0 +1,201 @@
+// What a deployment meets beyond the happy path: the way back to the integrator from every
+// screen that ends a managed session without a verdict (a lost connection, a used link, an
+// expired link), and a standalone frontend on another origin creating a direct session (CORS)
+// while the keyed routes stay closed to browsers.
+import { test, expect, Page } from '@playwright/test';
+import * as http from 'node:http';
+import {
+  clip, createManaged, env, followFlow, launch, launchFollowing, Shots, startFromWelcome, startIntegrator, ui,
+} from './support';
+
+/** Checks the screen's "Back to the site" link, follows it, and checks where it lands. */
+async function followWayBack(page: Page, landingOrigin: string, sessionId: string, status: string) {
+  const link = page.getByRole('link', { name: ui.backToSite });
+  await expect(link).toBeVisible();
+  await link.click();
+  await page.waitForURL((u) => u.origin === landingOrigin, { timeout: 20_000 });
+  const landed = new URL(page.url());
+  expect(landed.searchParams.get('order')).toBe('42');
+  expect(landed.searchParams.get('session_id')).toBe(sessionId);
+  expect(landed.searchParams.get('status')).toBe(status);
+}
+
+test('managed session, connection lost mid-capture: the way back, with status', async () => {
+  const integrator = await startIntegrator();
+  const browser = await launch(clip('live_obama'));
+  const shots = new Shots('way-back-connection-lost');
+  try {
+    const { page } = browser;
+    const s = await createManaged({ mode: 'active', redirect_url: integrator.redirectUrl, locale: 'en' });
+    // The capture socket passes through the test, which drops it a moment after `ready`.
+    await page.routeWebSocket(/\/api\/v1\/session\/.*\/ws/, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((m) => server.send(m));
+      server.onMessage((m) => {
+        ws.send(m);
+        if (typeof m === 'string' && m.includes('"type":"ready"')) {
+          setTimeout(() => { ws.close({ code: 1011, reason: 'network gone' }); server.close(); }, 1_500);
+        }
+      });
+    });
+    await page.goto(s.session_url);
+    await startFromWelcome(page, shots);
+    await expect(page.getByRole('heading', { name: ui.connectionLost })).toBeVisible({ timeout: 30_000 });
+    await shots.take(page, 'connection-lost');
+    await followWayBack(page, integrator.landingOrigin, s.session_id, 'interrupted');
+  } finally {
+    await browser.close();
+    await integrator.close();
+  }
+});
+
+test('managed session, link used a second time: the way back, with status', async () => {
+  const integrator = await startIntegrator();
+  const browser = await launch(clip('live_obama'));
+  const shots = new Shots('way-back-used');
+  try {
+    const { page } = browser;
+    const s = await createManaged({ mode: 'active', redirect_url: integrator.redirectUrl, locale: 'en' });
+    await page.goto(s.session_url);
+    await startFromWelcome(page, shots);
+    await expect(page.locator('.prompt .prompt-main')).toBeVisible({ timeout: 30_000 });
+    const second = await browser.ctx.newPage();
+    await second.goto(s.session_url);
+    await expect(second.getByRole('heading', { name: ui.used })).toBeVisible();
+    await shots.take(second, 'used');
+    await followWayBack(second, integrator.landingOrigin, s.session_id, 'already_used');
+  } finally {
+    await browser.close();
+    await integrator.close();
+  }
+});
+
+test('managed session, expired link: the way back, with status', async () => {
+  const integrator = await startIntegrator();
+  const browser = await launch(clip('live_obama'));
+  const shots = new Shots('way-back-expired');
+  try {
+    const { page } = browser;
+    // This server's sessions live 3 s, and its sweeper runs every second: by the visit the
+    // session is a tombstone, which keeps the way back.
+    const s = await createManaged(
+      { mode: 'active', redirect_url: integrator.redirectUrl, locale: 'en' },
+      { base: env.shortTtl, key: env.shortApiKey },
+    );
+    await page.waitForTimeout(5_000);
+    await page.goto(s.session_url);
+    await expect(page.getByRole('heading', { name: ui.expired })).toBeVisible();
+    await shots.take(page, 'expired');
+    await followWayBack(page, integrator.landingOrigin, s.session_id, 'expired');
+  } finally {
+    await browser.close();
+    await integrator.close();
+  }
+});
+
+/** A bare page on `origin` (http://127.0.0.1:PORT), standing for an integrator's frontend. */
+async function serveFrontend(origin: string): Promise<http.Server> {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+      .end('<!doctype html><title>Standalone frontend</title><h1>Frontend</h1>');
+  });
+  await new Promise<void>((r) => server.listen(Number(new URL(origin).port), '127.0.0.1', r));
+  return server;
+}
+
+/** From the page's origin: create a direct session, read its result, and try a keyed route. */
+async function callFromPage(page: Page, base: string) {
+  return page.evaluate(async (base) => {
+    const out: Record<string, unknown> = {};
+    try {
+      const r = await fetch(`${base}/api/v1/session`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'passive' }),
+      });
+      const created = await r.json();
+      out.created = r.status;
+      out.remaining = r.headers.get('x-ratelimit-remaining');
+      const res = await fetch(`${base}/api/v1/session/${created.session_id}/result?token=${created.token}`);
+      out.result = (await res.json()).status;
+    } catch (e) {
+      out.created = `blocked: ${e}`;
+    }
+    try {
+      await fetch(`${base}/api/v1/managed-session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer iksk_from_a_browser' },
+        body: '{}',
+      });
+      out.keyed = 'reachable';
+    } catch {
+      out.keyed = 'blocked';
+    }
+    return out;
+  }, base);
+}
+
+test('a standalone frontend on an allowed origin creates a direct session; keyed routes and other origins are refused', async () => {
+  const allowed = await serveFrontend(env.corsOrigin);
+  const otherPort = await new Promise<number>((resolve) => {
+    const probe = http.createServer().listen(0, '127.0.0.1', () => {
+      const port = (probe.address() as any).port;
+      probe.close(() => resolve(port));
+    });
+  });
+  const other = await serveFrontend(`http://127.0.0.1:${otherPort}`);
+  const browser = await launch(null);
+  try {
+    const { page } = browser;
+    await page.goto(`${env.corsOrigin}/`);
+    const out = await callFromPage(page, env.base);
+    expect(out, JSON.stringify(out)).toMatchObject({ created: 201, result: 'created', keyed: 'blocked' });
+    // The rate-limit headers are exposed to the page.
+    expect(out.remaining).toMatch(/^\d+$/);
+
+    await page.goto(`http://127.0.0.1:${otherPort}/`);
+    const refused = await callFromPage(page, env.base);
+    expect(String(refused.created)).toMatch(/^blocked/);
+    expect(refused.keyed).toBe('blocked');
+  } finally {
+    await browser.close();
+    await new Promise((r) => allowed.close(r));
+    await new Promise((r) => other.close(r));
+  }
+});
+
+test('through the TLS reverse proxy (deploy/nginx.conf): demo session passes over wss; the forwarded address is the proxy\'s', async () => {
+  const proxy = process.env.E2E_PROXY_URL!;
+  const limit = Number(process.env.E2E_PROXIED_RATE_LIMIT);
+  const browser = await launchFollowing('live_obama', { ignoreHttpsErrors: true });
+  const shots = new Shots('proxy');
+  try {
+    const { page } = browser;
+    await page.goto(`${proxy}/`);
+    const start = page.getByRole('button', { name: ui.demoStart });
+    await expect(start).toBeEnabled({ timeout: 30_000 });
+    const socket = page.waitForEvent('websocket');
+    await start.click();
+    expect((await socket).url()).toMatch(new RegExp(`^wss://127\\.0\\.0\\.1:${new URL(proxy).port}/`));
+    const flow = await followFlow(page, shots);
+    expect(flow.outcome, `${JSON.stringify(flow)}\n${browser.log.join('\n')}`).toBe(ui.pass);
+
+    // A client cannot buy itself fresh rate-limit buckets with a forged X-Forwarded-For: the
+    // server counts the address nginx appended (one trusted proxy), the same for every request.
+    const statuses = await page.evaluate(async (n) => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const r = await fetch('/api/v1/session', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': `203.0.113.${i + 1}` },
+          body: '{}',
+        });
+        out.push(r.status);
+      }
+      return out;
+    }, limit + 1);
+    // The demo's own session was one of this minute's `limit`.
+    expect(statuses.filter((s) => s === 201).length).toBeLessThanOrEqual(limit - 1);
+    expect(statuses).toContain(429);
+  } finally {
+    await browser.close();
+  }
+});
