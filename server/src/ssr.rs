@@ -32,6 +32,9 @@ pub fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
 /// the app's "not found" page. Pages and server functions get the session store as a
 /// [`SessionDirectory`] in their context.
 pub fn router(state: &AppState) -> Router<AppState> {
+    // Resources spawn their loaders on Leptos' global executor (`generate_route_list` would
+    // set it as a side effect; this app has no route list). Already set is fine.
+    let _ = any_spawner::Executor::init_tokio();
     let options = state.leptos_options.clone();
     let pkg = ServeDir::new(state.config.site_root.join("pkg")).precompressed_gzip();
     let directory: Arc<dyn SessionDirectory> = Arc::new(StoreDirectory::new(state.db.clone()));
