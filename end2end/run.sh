@@ -2,7 +2,8 @@
 # Runs the browser end-to-end tests. Idempotent: installs the pinned Playwright test runner into
 # end2end/node_modules (no browser download: the tests drive Debian's /usr/bin/chromium), makes
 # the fake-camera clips if missing, builds the browser bundle and the server if out of date, then
-# runs the scenarios. Extra arguments go to `playwright test` (e.g. -g passive).
+# runs the scenarios. Extra arguments go to `playwright test` (e.g. -g passive). The server is
+# the test command's build (dev); ILIVE_PROFILE=release tests the run command's.
 source "$(dirname "$0")/../scripts/lib.sh"
 e2e="$ILIVE_ROOT/end2end"
 
@@ -22,10 +23,10 @@ bash "$ILIVE_ROOT/scripts/fixtures/fetch-images.sh" >/dev/null
 ILIVE_CLIPS_DIR="$(bash "$ILIVE_ROOT/scripts/fixtures/make-clips.sh" | tail -n 1)"
 export ILIVE_CLIPS_DIR
 bash "$ILIVE_ROOT/scripts/build-site.sh"
-log "building the server"
-(cd "$ILIVE_ROOT" && cargo build --quiet -p server --bin ilive)
+log "building the server ($ILIVE_PROFILE)"
+bin_dir="$(build_native)"
 
-export ILIVE_BIN="$CARGO_TARGET_DIR/debug/ilive"
+export ILIVE_BIN="$bin_dir/ilive"
 export ILIVE_SITE_ROOT="$ILIVE_ROOT/target/site"
 export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
 rm -rf "$e2e/screenshots"

@@ -9,6 +9,30 @@ export ILIVE_FIXTURES_DIR="${ILIVE_FIXTURES_DIR:-$ILIVE_CACHE/fixtures}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ILIVE_CACHE/target}"
 mkdir -p "$ILIVE_CACHE"
 
+# The session page's weight budget: everything it loads, gzipped as the server sends it
+# (docs/performance.md, "Page weight"). build-site.sh checks the bundle against it, the browser
+# tests the whole page.
+export ILIVE_PAGE_BUDGET_KB="${ILIVE_PAGE_BUDGET_KB:-310}"
+
+# The Cargo profile of the native binaries: `dev` (what `cargo test` builds) unless the caller
+# sets another; the run command serves `release` (docs/performance.md, "The served build").
+export ILIVE_PROFILE="${ILIVE_PROFILE:-dev}"
+
+# build_native [BIN…]: the server and the weight converter (and any other tool binaries named)
+# in one Cargo invocation, in $ILIVE_PROFILE. Built together they resolve one feature set, the
+# same as `cargo test --workspace` (server/Cargo.toml names the few features the tests add), so
+# candle and the other dependencies compile once for all of them (docs/development.md, "One
+# build"). Prints the folder that holds the binaries.
+build_native() {
+  local profile="$ILIVE_PROFILE" dir bins=(--bin ilive --bin ilive-models)
+  for b in "$@"; do bins+=(--bin "$b"); done
+  (cd "$ILIVE_ROOT" && cargo build --quiet --profile "$profile" -p server -p ilive-tools "${bins[@]}") \
+    || die "building the server and the tools ($profile) failed"
+  dir="$profile"
+  [ "$profile" = dev ] && dir=debug
+  echo "$CARGO_TARGET_DIR/$dir"
+}
+
 log() { printf '\033[1m[ilive]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[31m[ilive] error:\033[0m %s\n' "$*" >&2; exit 1; }
 

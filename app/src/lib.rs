@@ -21,12 +21,8 @@ pub mod session_info;
 pub mod ssr;
 pub mod ws;
 
-use leptos::prelude::*;
+use leptos::{either::EitherOf3, prelude::*};
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::{
-    components::{Route, Router, Routes},
-    path, SsrMode,
-};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -49,23 +45,120 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The routed application, shared by SSR and hydration. Pages render async on the server so
-/// that their language and status code are settled before the first byte.
+/// The application, shared by SSR and hydration. The page follows from the URL alone, read from
+/// the request on the server and from `location` in the browser; there is no client-side
+/// navigation (every link and redirect loads a new document), so the app carries no router:
+/// leaving `leptos_router` out keeps the browser bundle smaller. The server renders `/` and
+/// `/session/{id}` async (`server/src/ssr.rs`), so that their language and status code are
+/// settled before the first byte.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let page = match current_url() {
+        Some((path, query)) => Page::from_url(&path, &query),
+        None => Page::NotFound,
+    };
     view! {
         <Stylesheet id="ilive" href="/pkg/ilive.css"/>
         <Title text="iLive — face liveness verification"/>
-        <Router>
-            <main>
-                <Routes fallback=pages::not_found::NotFound>
-                    <Route path=path!("/") view=pages::home::Home ssr=SsrMode::Async/>
-                    <Route path=path!("/session/:id") view=pages::session::SessionPage
-                        ssr=SsrMode::Async/>
-                </Routes>
-            </main>
-        </Router>
+        <main>
+            {match page {
+                Page::Home => EitherOf3::A(view! { <pages::home::Home/> }),
+                Page::Session { id, capture } => {
+                    EitherOf3::B(view! { <pages::session::SessionPage id capture/> })
+                }
+                Page::NotFound => EitherOf3::C(view! { <pages::not_found::NotFound/> }),
+            }}
+        </main>
+    }
+}
+
+/// The pages the app renders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Page {
+    /// `/`: the developer's demo.
+    Home,
+    /// `/session/{id}?c={capture}`: the verification flow.
+    Session {
+        id: String,
+        capture: String,
+    },
+    NotFound,
+}
+
+impl Page {
+    /// The page for a path and its query string (without `?`).
+    pub fn from_url(path: &str, query: &str) -> Page {
+        if path == "/" {
+            return Page::Home;
+        }
+        match path.strip_prefix("/session/") {
+            Some(id) if !id.is_empty() && !id.contains('/') => Page::Session {
+                id: id.to_owned(),
+                capture: query_param(query, "c").unwrap_or_default(),
+            },
+            _ => Page::NotFound,
+        }
+    }
+}
+
+/// The value of `name` in an `application/x-www-form-urlencoded` query, decoded.
+fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (decode_form(key)? == name)
+            .then(|| decode_form(value))
+            .flatten()
+    })
+}
+
+/// Decodes one form-encoded component (`+` is a space, `%XX` a byte); `None` when the bytes are
+/// not UTF-8.
+fn decode_form(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The current URL's path and query string: the request's on the server, `location`'s in the
+/// browser.
+fn current_url() -> Option<(String, String)> {
+    #[cfg(feature = "ssr")]
+    {
+        let parts = use_context::<http::request::Parts>()?;
+        Some((
+            parts.uri.path().to_owned(),
+            parts.uri.query().unwrap_or_default().to_owned(),
+        ))
+    }
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        let loc = browser::location()?;
+        let search = loc.search().ok()?;
+        Some((
+            loc.pathname().ok()?,
+            search.trim_start_matches('?').to_owned(),
+        ))
+    }
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    {
+        None
     }
 }
 
@@ -96,4 +189,31 @@ pub fn use_lang() -> Resource<Option<String>> {
             async move { locale }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Page;
+
+    #[test]
+    fn pages_follow_the_url() {
+        assert_eq!(Page::from_url("/", ""), Page::Home);
+        assert_eq!(
+            Page::from_url("/session/abc", "x=1&c=s%2Bt+u%C3%A9"),
+            Page::Session {
+                id: "abc".into(),
+                capture: "s+t ué".into()
+            }
+        );
+        assert_eq!(
+            Page::from_url("/session/abc", ""),
+            Page::Session {
+                id: "abc".into(),
+                capture: String::new()
+            }
+        );
+        for path in ["/session/", "/session/a/b", "/nope", "/session"] {
+            assert_eq!(Page::from_url(path, "c=1"), Page::NotFound, "{path}");
+        }
+    }
 }

@@ -5,13 +5,13 @@
 //!
 //! Each variant's serde name is the wire code: add codes, never rename them. What each layer's
 //! evidence is and where its cut-offs come from: `docs/architecture.md`.
-use serde::{Deserialize, Serialize};
+use serde::{de, Deserialize, Deserializer, Serialize};
 
 #[cfg(feature = "ssr")]
 use utoipa::ToSchema;
 
 /// Why a verdict is what it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
@@ -178,6 +178,11 @@ impl Reason {
         }
     }
 
+    /// The reason whose wire code is `code`.
+    pub fn from_code(code: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.code() == code)
+    }
+
     /// What the reason does to the verdict.
     pub fn effect(self) -> Effect {
         use Reason::*;
@@ -193,6 +198,16 @@ impl Reason {
                 Effect::RetryAtBest
             }
         }
+    }
+}
+
+/// Read through [`Reason::from_code`] rather than derived: serde's derive compiles a matcher for
+/// the names per input kind, a sizeable part of the browser bundle for 32 codes.
+impl<'de> Deserialize<'de> for Reason {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        Reason::from_code(&code)
+            .ok_or_else(|| de::Error::custom(format_args!("unknown reason code `{code}`")))
     }
 }
 
@@ -215,6 +230,9 @@ mod tests {
             assert_eq!(back, r);
             assert!(seen.insert(r), "{r} listed twice");
         }
+        assert_eq!(seen.len(), Reason::ALL.len());
+        assert!(serde_json::from_value::<Reason>("no_such_code".into()).is_err());
+        assert!(serde_json::from_value::<Reason>(3.into()).is_err());
     }
 
     /// The README's reason table lists exactly these codes, each once and with its effect.

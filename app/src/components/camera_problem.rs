@@ -1,5 +1,5 @@
 //! A screen per camera problem, each saying what to do; where trying again can help, a button.
-use leptos::prelude::*;
+use leptos::{either::EitherOf3, prelude::*};
 
 use crate::{
     components::{focus_heading, icons::WarningIcon},
@@ -29,23 +29,19 @@ pub fn CameraProblemView(
     // The page's own address: to copy into a real browser, or its https form.
     let here = page_url();
     let extra = match problem {
-        CameraProblem::Insecure => here
-            .strip_prefix("http://")
-            .map(|rest| {
-                let href = format!("https://{rest}");
-                let text = href.clone();
-                view! { <p><a href=href>{text}</a></p> }.into_any()
-            })
-            .unwrap_or_else(|| ().into_any()),
-        CameraProblem::InApp => view! {
+        CameraProblem::Insecure => EitherOf3::A(here.strip_prefix("http://").map(|rest| {
+            let href = format!("https://{rest}");
+            let text = href.clone();
+            view! { <p><a href=href>{text}</a></p> }
+        })),
+        CameraProblem::InApp => EitherOf3::B(view! {
             <label class="copy">
                 <span>{t.copy_link}</span>
                 <input type="text" readonly=true value=here
                     on:focus=move |ev| select_all(&ev)/>
             </label>
-        }
-        .into_any(),
-        _ => ().into_any(),
+        }),
+        _ => EitherOf3::C(()),
     };
     view! {
         <div class="problem" role="alert">
@@ -53,11 +49,11 @@ pub fn CameraProblemView(
             <h1 tabindex="-1" node_ref=focus_heading()>{heading}</h1>
             <p>{body}</p>
             {extra}
-            <Show when=move || retryable>
+            {retryable.then(|| view! {
                 <button type="button" class="primary" on:click=move |_| on_retry.run(())>
                     {t.retry_camera}
                 </button>
-            </Show>
+            })}
         </div>
     }
 }

@@ -2,10 +2,10 @@
 //! server says the face is right, amber with a hint and the face's box otherwise), the current
 //! challenge with its icon and countdown ring, the progress bar, the screen-light challenge's
 //! colours around the oval (and across the page behind it), and the "Analyzing…" overlay.
-use leptos::{html, prelude::*};
+use leptos::{either::EitherOf4, html, prelude::*};
 
 use crate::{
-    components::icons::ChallengeIcon,
+    components::{icons::ChallengeIcon, show},
     flow::{mirrored_marker, nudge, Flow, Stage},
     i18n::Lang,
 };
@@ -83,12 +83,11 @@ pub fn CaptureView(
 
     let prompt = move || {
         if light.get().is_some() {
-            view! {
+            EitherOf4::A(view! {
                 <div class="prompt light-prompt">
                     <p class="prompt-main">{t.light_prompt}</p>
                 </div>
-            }
-            .into_any()
+            })
         } else if let Some(c) = challenge.get() {
             let done = flow.with(|f| f.just_passed.is_some() && f.passed > c.index);
             let ring = if c.budget > 0.0 {
@@ -97,7 +96,7 @@ pub fn CaptureView(
                 0.0
             };
             let secs = c.seconds_left.ceil() as u32;
-            view! {
+            EitherOf4::B(view! {
                 <div class="prompt" class:done=done>
                     <ChallengeIcon kind=c.kind/>
                     <div class="prompt-text">
@@ -115,15 +114,13 @@ pub fn CaptureView(
                         <span>{secs}<span class="sr-only">" " {t.seconds_left}</span></span>
                     </div>
                 </div>
-            }
-            .into_any()
+            })
         } else if passive.get() {
-            view! {
+            EitherOf4::C(view! {
                 <div class="prompt"><p class="prompt-main">{t.passive_prompt}</p></div>
-            }
-            .into_any()
+            })
         } else {
-            ().into_any()
+            EitherOf4::D(())
         }
     };
 
@@ -152,37 +149,37 @@ pub fn CaptureView(
                         rx=move || oval().2 ry=move || oval().3/>
                     {marker}
                 </svg>
-                <Show when=move || stage.get() == Stage::Camera>
+                {show(move || stage.get() == Stage::Camera, move || view! {
                     <div class="overlay">
                         <div class="spinner" aria-hidden="true"></div>
                         <p>{t.camera_requesting}</p>
                         <p class="small">{t.camera_allow_hint}</p>
                     </div>
-                </Show>
-                <Show when=move || stage.get() == Stage::Analyzing>
+                })}
+                {show(move || stage.get() == Stage::Analyzing, move || view! {
                     <div class="overlay">
                         <div class="spinner" aria-hidden="true"></div>
                         <p class="big">{t.analyzing}</p>
                         <p class="small">{t.analyzing_detail}</p>
                     </div>
-                </Show>
-                <Show when=move || hint.get().is_some() && stage.get() == Stage::Capturing>
+                })}
+                {show(move || hint.get().is_some() && stage.get() == Stage::Capturing, move || view! {
                     <p class="hint">
                         <span aria-hidden="true">{move || arrow.get().unwrap_or("")} " "</span>
                         {move || hint.get().unwrap_or_default()}
                     </p>
-                </Show>
+                })}
             </div>
             {prompt}
             <div class="progress" role="progressbar" aria-label=t.progress_label
                 aria-valuemin="0" aria-valuemax="100" aria-valuenow=move || progress.get()>
                 <span style=move || format!("width: {}%", progress.get())></span>
             </div>
-            <Show when=move || stage.get() != Stage::Analyzing>
+            {show(move || stage.get() != Stage::Analyzing, move || view! {
                 <button type="button" class="secondary" on:click=move |_| on_cancel.run(())>
                     {t.cancel}
                 </button>
-            </Show>
+            })}
         </div>
     }
 }

@@ -20,3 +20,18 @@ pub fn focus_heading() -> NodeRef<leptos::html::H1> {
     });
     heading
 }
+
+/// `children` while `when` holds, else nothing: Leptos's `<Show>` without its type erasure.
+/// `<Show>` (like `.into_any()`) boxes its children as `AnyView`, which compiles every way of
+/// rendering them into the browser bundle, async hydration included, which this app never uses;
+/// a typed `Option` compiles only what is used (docs/performance.md, "Page weight").
+pub fn show<V>(
+    when: impl Fn() -> bool + Send + Sync + 'static,
+    children: impl Fn() -> V + Send + Sync + 'static,
+) -> impl IntoView
+where
+    V: IntoView + 'static,
+{
+    let when = Memo::new(move |_| when());
+    move || when.get().then(&children)
+}

@@ -4,7 +4,10 @@
 #[cfg(feature = "hydrate")]
 use std::time::Duration;
 
-use leptos::prelude::*;
+use leptos::{
+    either::{EitherOf3, EitherOf4},
+    prelude::*,
+};
 
 use crate::{
     api::{Reason, Verdict},
@@ -41,28 +44,21 @@ fn NextStep(
         let delay = redirect_delay(verdict.unwrap_or(Verdict::Fail));
         let left = RwSignal::new(delay);
         start_redirect(url.clone(), left);
-        return view! {
+        return EitherOf4::A(view! {
             {(!passed && managed).then(|| view! { <p>{t.managed_retry}</p> })}
             <p class="redirect" aria-live="off">
                 {t.redirecting} " " {move || left.get()} " s. "
             </p>
             <a class="button primary" href=url>{t.continue_link}</a>
-        }
-        .into_any();
+        });
     }
     if passed {
-        if embedded {
-            return ().into_any();
-        }
-        return view! { <p class="muted">{t.close_page}</p> }.into_any();
+        return EitherOf4::B((!embedded).then(|| view! { <p class="muted">{t.close_page}</p> }));
     }
-    if managed {
-        return view! { <p>{t.managed_retry}</p> }.into_any();
-    }
-    match retry {
-        Some(retry) => {
+    match (managed, retry) {
+        (false, Some(retry)) => {
             let busy = RwSignal::new(false);
-            view! {
+            EitherOf4::C(view! {
                 <button type="button" class="primary" disabled=move || busy.get()
                     on:click=move |_| {
                         busy.set(true);
@@ -70,10 +66,10 @@ fn NextStep(
                     }>
                     {move || if busy.get() { t.starting_again } else { t.try_again }}
                 </button>
-            }
-            .into_any()
+            })
         }
-        None => view! { <p>{t.back_to_site}</p> }.into_any(),
+        (true, _) => EitherOf4::D(view! { <p>{t.managed_retry}</p> }),
+        (false, None) => EitherOf4::D(view! { <p>{t.back_to_site}</p> }),
     }
 }
 
@@ -199,16 +195,16 @@ pub fn StoppedView(
             {code.map(|c| view! { <p class="small muted">{t.error_code} ": " <code>{c}</code></p> })}
             {if busy {
                 // Refused before the link was used: the same page works once a slot frees.
-                view! { <ReloadButton lang/> }.into_any()
+                EitherOf3::A(view! { <ReloadButton lang/> })
             } else if let Some(url) = back {
-                view! {
+                EitherOf3::B(view! {
                     <p>{t.managed_retry}</p>
                     <a class="button primary" href=url>{t.return_link}</a>
-                }
-                .into_any()
+                })
             } else {
-                view! { <NextStep lang managed redirect=None verdict=None retry embedded=false/> }
-                    .into_any()
+                EitherOf3::C(view! {
+                    <NextStep lang managed redirect=None verdict=None retry embedded=false/>
+                })
             }}
         </div>
     }

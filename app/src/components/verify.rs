@@ -3,7 +3,7 @@
 //! camera-problem and stopped screens. The screens render a [`Flow`]; in the browser the
 //! [`capture`](crate::browser::capture) glue feeds it server messages. An ARIA live region
 //! announces prompts and guidance.
-use leptos::{html, prelude::*};
+use leptos::{either::EitherOf5, html, prelude::*};
 
 use crate::{
     api::Mode,
@@ -11,6 +11,7 @@ use crate::{
         camera_problem::CameraProblemView,
         capture_view::CaptureView,
         outcome::{OutcomeView, StoppedView},
+        show,
         welcome::Welcome,
     },
     flow::{Flow, Outcome, Stage},
@@ -93,31 +94,27 @@ pub fn Verify(
     });
 
     let other = move || match screen.get() {
-        Stage::Welcome => view! {
+        Stage::Welcome => EitherOf5::A(view! {
             <Welcome mode lang ready=hydrated.into() on_start=start/>
-        }
-        .into_any(),
-        Stage::CameraProblem(problem) => view! {
+        }),
+        Stage::CameraProblem(problem) => EitherOf5::B(view! {
             <CameraProblemView problem lang on_retry=start/>
-        }
-        .into_any(),
-        Stage::Done(outcome) => view! {
+        }),
+        Stage::Done(outcome) => EitherOf5::C(view! {
             <OutcomeView outcome lang managed retry embedded/>
-        }
-        .into_any(),
-        Stage::Stopped(stopped) => view! {
+        }),
+        Stage::Stopped(stopped) => EitherOf5::D(view! {
             <StoppedView stopped lang managed retry back=back.clone()/>
-        }
-        .into_any(),
-        Stage::Camera | Stage::Capturing | Stage::Analyzing => ().into_any(),
+        }),
+        Stage::Camera | Stage::Capturing | Stage::Analyzing => EitherOf5::E(()),
     };
 
     view! {
         <div class="verify">
             <p class="sr-only" aria-live="polite" role="status">{move || announcement.get()}</p>
-            <Show when=move || capturing.get()>
+            {show(move || capturing.get(), move || view! {
                 <CaptureView flow video_ref lang on_cancel=cancel/>
-            </Show>
+            })}
             {other}
         </div>
     }

@@ -1,12 +1,18 @@
 //! `/`: the developer's demo. Starts a direct session (solving the proof-of-work CAPTCHA when
 //! the server asks for it), runs the same flow a user sees, then shows what the API returns:
 //! verdict, confidence, per-layer scores, challenges, reasons and the photo.
-use leptos::prelude::*;
+use leptos::{
+    either::{Either, EitherOf3},
+    prelude::*,
+};
 use leptos_meta::{Html, Title};
 
 use crate::{
     api::{ChallengeOutcome, Layers, Mode, Verdict},
-    components::verify::{Target, Verify},
+    components::{
+        show,
+        verify::{Target, Verify},
+    },
     flow::Outcome,
     i18n::{Lang, Strings},
     use_lang,
@@ -92,7 +98,7 @@ fn Demo(lang: Lang) -> impl IntoView {
                 DemoState::Failed(e) => Some(e.clone()),
                 _ => None,
             });
-            view! {
+            Either::Left(view! {
                 <fieldset class="modes">
                     <legend>{t.demo_mode}</legend>
                     {[(Mode::Active, t.demo_active), (Mode::Passive, t.demo_passive)]
@@ -108,28 +114,27 @@ fn Demo(lang: Lang) -> impl IntoView {
                         .collect_view()}
                 </fieldset>
                 {error.map(|e| if e == "capacity" {
-                    view! { <p class="error" role="alert">{t.busy_body}</p> }.into_any()
+                    Either::Left(view! { <p class="error" role="alert">{t.busy_body}</p> })
                 } else {
-                    view! { <p class="error" role="alert">{t.demo_error} ": " <code>{e}</code></p> }
-                        .into_any()
+                    Either::Right(view! {
+                        <p class="error" role="alert">{t.demo_error} ": " <code>{e}</code></p>
+                    })
                 })}
                 <button type="button" class="primary"
                     disabled=move || !hydrated.get() || creating
                     on:click=move |_| start.run(())>
                     {if creating { t.demo_creating } else { t.demo_start }}
                 </button>
-            }
-            .into_any()
+            })
         }
         DemoState::Running { target, token } => {
             let session_id = target.session_id.clone();
             let on_done = Callback::new(move |_: Outcome| {
                 load_details(session_id.clone(), token.clone(), details);
             });
-            view! {
+            Either::Right(view! {
                 <Verify target lang on_done=Some(on_done) retry=Some(start) autostart=true/>
-            }
-            .into_any()
+            })
         }
     };
 
@@ -140,14 +145,14 @@ fn Demo(lang: Lang) -> impl IntoView {
             {body}
         </section>
         {move || details.get().map(|d| view! { <DetailsView details=d lang/> })}
-        <Show when=move || details.with(|d| matches!(d, Some(Details::Loaded { .. })))>
+        {show(move || details.with(|d| matches!(d, Some(Details::Loaded { .. }))), move || view! {
             <p class="center">
                 <button type="button" class="secondary" on:click=move |_| {
                     details.set(None);
                     state.set(DemoState::Idle);
                 }>{t.demo_again}</button>
             </p>
-        </Show>
+        })}
         <section class="card">
             <h2>{t.demo_integrate}</h2>
             <ul>
@@ -248,11 +253,10 @@ fn score_row(name: &'static str, value: Option<f64>) -> impl IntoView {
 fn DetailsView(details: Details, lang: Lang) -> impl IntoView {
     let t: &'static Strings = lang.strings();
     let inner = match details {
-        Details::Loading => view! { <p aria-busy="true">{t.demo_loading}</p> }.into_any(),
-        Details::Failed(code) => view! {
+        Details::Loading => EitherOf3::A(view! { <p aria-busy="true">{t.demo_loading}</p> }),
+        Details::Failed(code) => EitherOf3::B(view! {
             <p class="error" role="alert"><code>{code}</code></p>
-        }
-        .into_any(),
+        }),
         Details::Loaded { result, photo } => {
             let verdict_class = result.verdict.map(Verdict::as_str).unwrap_or_default();
             let verdict = result.verdict.map(Verdict::as_str).unwrap_or(t.demo_none);
@@ -291,29 +295,27 @@ fn DetailsView(details: Details, lang: Lang) -> impl IntoView {
                 });
             let reasons = result.reasons.clone().unwrap_or_default();
             let reasons = if reasons.is_empty() {
-                view! { <p class="muted">{t.demo_none}</p> }.into_any()
+                Either::Left(view! { <p class="muted">{t.demo_none}</p> })
             } else {
-                view! {
+                Either::Right(view! {
                     <ul class="plain">
                         {reasons.into_iter().map(|r| view! {
                             <li><code>{r.code()}</code> " — " {t.advice(r)}</li>
                         }).collect_view()}
                     </ul>
-                }
-                .into_any()
+                })
             };
             let photo = match photo {
-                Some(src) => view! {
+                Some(src) => Either::Left(view! {
                     <img class="photo" src=src alt=t.demo_photo width="240" height="300"/>
-                }
-                .into_any(),
+                }),
                 None => {
                     let why = if result.verdict == Some(Verdict::Pass) {
                         t.demo_photo_missing
                     } else {
                         t.demo_no_photo
                     };
-                    view! { <p class="muted">{why}</p> }.into_any()
+                    Either::Right(view! { <p class="muted">{why}</p> })
                 }
             };
             let camera = result.camera_metadata.as_ref().map(|m| {
@@ -327,7 +329,7 @@ fn DetailsView(details: Details, lang: Lang) -> impl IntoView {
                     .unwrap_or_default();
                 format!("{} {size}{fps}", m.label.clone().unwrap_or_default())
             });
-            view! {
+            EitherOf3::C(view! {
                 <dl class="facts">
                     <dt>{t.demo_verdict}</dt>
                     <dd><span class=format!("badge {verdict_class}")>{verdict}</span></dd>
@@ -343,8 +345,7 @@ fn DetailsView(details: Details, lang: Lang) -> impl IntoView {
                 {camera.map(|c| view! {
                     <p class="small muted"><code>"camera_metadata"</code> ": " {c}</p>
                 })}
-            }
-            .into_any()
+            })
         }
     };
     view! {

@@ -3,9 +3,8 @@
 //! then the [`Verify`] flow runs in the browser. An unusable link gets its own page, served with
 //! 200: it is a page that explains a state, and browsers log a non-2xx document as a console
 //! error.
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 use leptos_meta::{Html, Title};
-use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::{
     api::Mode,
@@ -17,32 +16,34 @@ use crate::{
     session_info::{load_session_page, LinkState, SessionPageInfo},
 };
 
+/// The page of session `id`, opened with the capture secret `capture` (the link's `c`).
 #[component]
-pub fn SessionPage() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let capture = move || query.read().get("c").unwrap_or_default();
-    let info = Resource::new(
-        move || (id(), capture()),
-        |(id, capture)| load_session_page(id, capture),
-    );
+pub fn SessionPage(id: String, capture: String) -> impl IntoView {
+    let info = {
+        let (id, capture) = (id.clone(), capture.clone());
+        Resource::new(
+            move || (id.clone(), capture.clone()),
+            |(id, capture)| load_session_page(id, capture),
+        )
+    };
     view! {
         <Suspense fallback=|| view! { <section class="card"><p>"…"</p></section> }>
-            {move || Suspend::new(async move {
+            {move || {
+                let (id, capture) = (id.clone(), capture.clone());
+                Suspend::new(async move {
                 let info = info.await.unwrap_or_else(|e| {
                     leptos::logging::warn!("session page lookup failed: {e}");
                     SessionPageInfo::refused(LinkState::NotFound)
                 });
                 let target = Target {
-                    session_id: id(),
-                    capture: capture(),
+                    session_id: id,
+                    capture,
                     mode: info.mode,
                     managed: info.managed,
                     back: info.back.clone(),
                 };
                 view! { <SessionBody info target/> }
-            })}
+            })}}
         </Suspense>
     }
 }
@@ -53,9 +54,9 @@ fn SessionBody(info: SessionPageInfo, target: Target) -> impl IntoView {
     let t = lang.strings();
     let body = if info.state == LinkState::Ok {
         let retry = (!info.managed).then(|| retry_callback(info.mode, lang));
-        view! { <Verify target lang retry/> }.into_any()
+        Either::Left(view! { <Verify target lang retry/> })
     } else {
-        view! { <LinkProblem state=info.state lang back=info.back/> }.into_any()
+        Either::Right(view! { <LinkProblem state=info.state lang back=info.back/> })
     };
     view! {
         <Html {..} lang=lang.tag()/>
