@@ -5,9 +5,10 @@
 //!
 //! - Input: `[N, 3, 128, 128]` RGB, raw `0..255` (no normalisation), the face box enlarged 2.7×
 //!   about its centre and shifted to stay inside the frame ([`crop_box`]), resized to 128².
-//! - Output: `[N, 3]` logits; after a softmax, class 0 is *live* (the package's own code reports
-//!   it as the liveness score; on our photos and real video it is the one near 1), classes 1 and 2
-//!   are attack kinds whose meaning the package does not state.
+//! - Output: `[N, 3]` logits; after a softmax, class 1 is *live*, as in MiniFASNet's own
+//!   training (0 and 2 are attack kinds). The package's code reports class 0 as its "liveness
+//!   result", but on real video of live people class 1 takes 0.44–0.999 and class 0 the rest,
+//!   while on photos of people (which a print shows) class 0 is near 1: class 0 is a spoof score.
 //!
 //! Weights: `pad.safetensors`, written by `ilive-models convert` from the ONNX graph with every
 //! BatchNormalization folded (see [`crate::convert::onnx`]): the convolutions are `conv{k}` in
@@ -26,7 +27,7 @@ pub const INPUT_SIZE: usize = 128;
 /// How much the face box is enlarged for the crop.
 pub const CROP_SCALE: f32 = 2.7;
 /// Index of the live class.
-pub const LIVE: usize = 0;
+pub const LIVE: usize = 1;
 
 /// The shape of the network; the channel widths (pruned, uneven) come from the weights.
 #[derive(Debug, Clone, PartialEq)]
