@@ -7,8 +7,8 @@ use std::{collections::BTreeMap, fmt::Write as _};
 
 use super::eval::ClipResult;
 
-/// The layer measures that are network scores ("higher is more live").
-pub const NET_SCORES: [&str; 2] = ["antispoof_real", "pad_live"];
+/// The layer measures that are network scores ("higher is more live"), as the outcome names them.
+pub const NET_SCORES: [&str; 2] = ["anti_spoof.antispoof_real", "anti_spoof.pad_live"];
 
 /// The probability that a bona fide score exceeds an attack score, ties counting half
 /// (Mann–Whitney); `None` when either side is empty.
@@ -42,10 +42,13 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
+/// A kind's runs' values, per kind.
+type RunsByKind<'a> = BTreeMap<&'a str, Vec<f64>>;
+
 /// Appends the separation table of every network score found in `results`.
 pub fn table(s: &mut String, results: &[ClipResult]) {
     // (width, score) → kind → the runs' values
-    let mut by: BTreeMap<(Option<u32>, &str), BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
+    let mut by: BTreeMap<(Option<u32>, &str), RunsByKind> = BTreeMap::new();
     for r in results.iter().filter(|r| r.kind != "no_face") {
         for (name, v) in &r.scores {
             if let Some(net) = NET_SCORES.iter().find(|n| *n == name) {
@@ -71,6 +74,7 @@ pub fn table(s: &mut String, results: &[ClipResult]) {
     );
     for ((width, net), kinds) in &by {
         let width = width.map_or("as recorded".to_owned(), |w| format!("{w} px"));
+        let net = net.trim_start_matches("anti_spoof.");
         let bona = kinds.get("bona_fide").cloned().unwrap_or_default();
         for (kind, values) in kinds {
             let mut v = values.clone();
@@ -96,6 +100,44 @@ pub fn table(s: &mut String, results: &[ClipResult]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn run(kind: &str, width: u32, pad: f64) -> ClipResult {
+        ClipResult {
+            clip: format!("{kind}_x"),
+            kind: kind.into(),
+            mode: app::api::Mode::Passive,
+            width: Some(width),
+            verdict: app::api::Verdict::Retry,
+            confidence: 0.5,
+            reasons: vec![],
+            frames_used: 1,
+            challenges: String::new(),
+            measures: String::new(),
+            scores: vec![("anti_spoof.pad_live".into(), pad)],
+        }
+    }
+
+    #[test]
+    fn the_table_has_a_row_per_width_score_and_kind() {
+        let rs = [
+            run("bona_fide", 320, 0.9),
+            run("bona_fide", 320, 0.7),
+            run("print", 320, 0.8),
+            run("no_face", 320, 0.1),
+        ];
+        let mut s = String::new();
+        table(&mut s, &rs);
+        let rows: Vec<&str> = s.lines().filter(|l| l.contains("320 px")).collect();
+        assert_eq!(rows.len(), 2, "{s}");
+        assert!(
+            rows[0].contains("bona_fide") && rows[0].contains("0.800"),
+            "{s}"
+        );
+        assert!(
+            rows[1].contains("print") && rows[1].ends_with("0.500"),
+            "{s}"
+        );
+    }
 
     #[test]
     fn auc_counts_wins_and_half_ties() {
