@@ -10,10 +10,10 @@
 //!   result", but on real video of live people class 1 takes 0.44–0.999 and class 0 the rest,
 //!   while on photos of people (which a print shows) class 0 is near 1: class 0 is a spoof score.
 //!
-//! Weights: `pad.safetensors`, written by `ilive-models convert` from the ONNX graph with every
-//! BatchNormalization folded (see [`crate::convert::onnx`]): the convolutions are `conv{k}` in
-//! graph order, the two dense layers `fc0`, `fc1`. Measured separation and the weight it has in
-//! the engine: `docs/architecture.md` ("Anti-spoof").
+//! Weights: `minifasnet.safetensors`, written by `ilive-models convert` from the ONNX graph
+//! with every BatchNormalization folded (see [`crate::convert::onnx`]): the convolutions are
+//! `conv{k}` in graph order, the two dense layers `fc0`, `fc1`. Measured separation and the
+//! weight it has in the engine: `docs/architecture.md` ("Anti-spoof").
 
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
@@ -196,7 +196,7 @@ impl PadScores {
 }
 
 impl MiniFasNet {
-    /// Loads `pad.safetensors`' tensors.
+    /// Loads `minifasnet.safetensors`' tensors.
     pub fn load(vb: VarBuilder, cfg: &Config) -> Result<Self> {
         let mut convs = Convs { vb: &vb, next: 0 };
         // conv1 (3×3/2) and conv2_dw (3×3 depthwise), both PReLU.
