@@ -11,7 +11,7 @@
 //! 3. **Mesh**: FaceMesh on the crop; its 468 points are mapped back to image pixels through the
 //!    same transform (z is scaled like x and y; larger z = farther from the camera).
 //! 4. **Measure**: pose, eye aspect ratios, mouth ratios, brightness, sharpness (see [`Face`]).
-//! 5. **On request**: Emotion (smile), AntiSpoof, and the 128-d face descriptor.
+//! 5. **On request**: Emotion (smile), AntiSpoof and MiniFASNet, and the 128-d face descriptor.
 
 use std::path::{Path, PathBuf};
 
@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::face::{EyePair, FaceBox, HeadPose, Landmarks};
 use crate::imageops::{laplacian_variance, luma, sample, to_nchw, Affine};
 use crate::layers::Kernels;
-use crate::nets::{antispoof, blazeface, emotion, face_recognition, facemesh};
+use crate::nets::{antispoof, blazeface, emotion, face_recognition, facemesh, minifasnet};
 use crate::tracking::Region;
 
 /// The command that creates the weight files.
@@ -86,12 +86,14 @@ impl Default for AnalyzeOptions {
     }
 }
 
-/// Output of the AntiSpoof network: a weak signal (ROC AUC ≈ 0.66 on real attacks), one among
-/// several (see `docs/architecture.md`).
+/// Outputs of the two anti-spoof networks: weak signals, one among several (their measured
+/// separation is in `docs/architecture.md`, "Anti-spoof").
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct AntiSpoofScores {
     /// AntiSpoof's sigmoid "real" score in `[0, 1]`.
     pub antispoof_real: f32,
+    /// MiniFASNet's live probability in `[0, 1]`, on the landmarks' box enlarged 2.7×.
+    pub pad_live: f32,
 }
 
 /// A 128-d face descriptor; compare with [`embedding_distance`].
@@ -160,6 +162,7 @@ pub struct FaceModels {
     detector: blazeface::BlazeFace,
     mesh: facemesh::FaceMesh,
     antispoof: antispoof::AntiSpoof,
+    pad: minifasnet::MiniFasNet,
     emotion: emotion::Emotion,
     descriptor: face_recognition::FaceRecognition,
 }
@@ -192,8 +195,8 @@ fn build<T>(
 }
 
 impl FaceModels {
-    /// Loads every network from `dir` (`blazeface`, `facemesh`, `antispoof`, `emotion`,
-    /// `face_recognition` `.safetensors`), with the kernels [`Kernels::default`] chooses for this
+    /// Loads every network from `dir` (`blazeface`, `facemesh`, `antispoof`, `minifasnet`,
+    /// `emotion`, `face_recognition` `.safetensors`), with the kernels [`Kernels::default`] chooses for this
     /// CPU (the fused kernels of [`crate::kernels`] where it has AVX2 and FMA).
     pub fn load(dir: &Path) -> std::result::Result<Self, LoadError> {
         Self::load_with(dir, Kernels::default())
@@ -205,6 +208,9 @@ impl FaceModels {
             detector: build(dir, "blazeface", |vb| blazeface::BlazeFace::load(vb, dw))?,
             mesh: build(dir, "facemesh", |vb| facemesh::FaceMesh::load(vb, dw))?,
             antispoof: build(dir, "antispoof", |vb| antispoof::AntiSpoof::load(vb, dw))?,
+            pad: build(dir, "minifasnet", |vb| {
+                minifasnet::MiniFasNet::load(vb, &minifasnet::Config::v2_se())
+            })?,
             emotion: build(dir, "emotion", |vb| emotion::Emotion::load(vb, dw))?,
             descriptor: build(
                 dir,
@@ -346,6 +352,9 @@ impl FaceModels {
                 .to_vec1::<f32>()?;
             Some(AntiSpoofScores {
                 antispoof_real: real.first().copied().unwrap_or(0.0),
+                pad_live: self
+                    .pad
+                    .live_probability(img, [bbox.x, bbox.y, bbox.w, bbox.h])?,
             })
         } else {
             None
@@ -407,6 +416,10 @@ impl FaceModels {
     /// AntiSpoof (for benchmarks and checks).
     pub fn antispoof(&self) -> &antispoof::AntiSpoof {
         &self.antispoof
+    }
+    /// MiniFASNet (for benchmarks and checks).
+    pub fn pad(&self) -> &minifasnet::MiniFasNet {
+        &self.pad
     }
     /// Emotion (for benchmarks and checks).
     pub fn emotion(&self) -> &emotion::Emotion {

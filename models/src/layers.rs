@@ -1,7 +1,8 @@
 //! Building blocks shared by the networks, with TF semantics on NCHW tensors: "SAME"/"VALID"
 //! padding (SAME pads the odd pixel after, e.g. 0 before and 1 after for a 3×3 stride-2 layer on
 //! an even size), PReLU, max-pooling padded with −∞, channel zero-padding, and the BlazeFace-style
-//! residual block. Weights are loaded from the names written by [`crate::convert`].
+//! residual block; PyTorch's symmetric padding for the networks exported from it. Weights are
+//! loaded from the names written by [`crate::convert`].
 
 use candle_core::{Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
@@ -16,12 +17,15 @@ pub enum Padding {
     Same,
     /// No padding.
     Valid,
+    /// The same number of zeros on every side, as PyTorch and ONNX pad.
+    Symmetric(usize),
 }
 
 /// (before, after) padding of one spatial axis for TF's padding mode.
 pub fn tf_pads(mode: Padding, size: usize, k: usize, stride: usize) -> (usize, usize) {
     match mode {
         Padding::Valid => (0, 0),
+        Padding::Symmetric(p) => (p, p),
         Padding::Same => {
             let out = size.div_ceil(stride);
             let total = ((out - 1) * stride + k).saturating_sub(size);

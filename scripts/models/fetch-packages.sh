@@ -7,6 +7,8 @@ source "$(dirname "$0")/../lib.sh"
 PACKAGES=(
   "@vladmandic/human@3.3.6 74397dcda15109f52db36de098de823b8497ddc5"
   "@vladmandic/face-api@1.7.15 10cddf5c405f6f52f37605c9ee28c91ac6a23ead"
+  # MIT; its ONNX networks, of which model/fr_liveness.onnx (MiniFASNet) is used.
+  "faceplugin-face-recognition-js@0.0.1 056667561ecd072add05a2a3e7e5850163fbd1a0"
 )
 
 dest_root="$ILIVE_CACHE/npm"

@@ -6,3 +6,4 @@ pub mod blazeface;
 pub mod emotion;
 pub mod face_recognition;
 pub mod facemesh;
+pub mod minifasnet;

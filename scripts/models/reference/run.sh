@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Produces the reference outputs of the face networks on the original runtime (pure-JS
-# TensorFlow.js 4.22.0, CPU backend) into $ILIVE_FIXTURES_DIR/reference/<net>.safetensors.
+# TensorFlow.js 4.22.0, CPU backend; onnxruntime for the ONNX networks, onnx.sh) into
+# $ILIVE_FIXTURES_DIR/reference/<net>.safetensors.
 # Idempotent: does nothing when every output exists and is newer than this folder's sources.
 # Needs Node.js + npm (for the JS runtime) and python3 + pip (for the test photos).
 # Usage: bash scripts/models/reference/run.sh [--force]
@@ -21,7 +22,7 @@ up_to_date() {
 }
 if [ "${1:-}" != "--force" ] && up_to_date; then
   log "reference outputs are up to date in $out"
-  exit 0
+  exec bash "$here/onnx.sh"
 fi
 
 command -v node >/dev/null || die "Node.js is required for the reference runtime"
@@ -47,3 +48,4 @@ mkdir -p "$out"
 NODE_PATH="$node_dir/node_modules" node "$here/reference.js" || die "reference.js failed"
 for n in "${nets[@]}"; do [ -s "$out/$n.safetensors" ] || die "missing $out/$n.safetensors"; done
 log "reference outputs written to $out"
+bash "$here/onnx.sh" "$@"

@@ -24,6 +24,7 @@ pub use super::playback::run_clip;
 pub use super::screen::{Lighting, SimulatedPage, INDOOR_STRENGTH, TYPICAL_LAG_MS};
 use super::{
     following::wire_name,
+    separation::{self, NET_SCORES},
     shared::{has_extension, wilson_rate},
 };
 use crate::engine::Thresholds;
@@ -63,7 +64,8 @@ pub struct EvalArgs {
     /// Clip names (without extension) to count as bona fide whatever their first word.
     #[arg(long = "bona-fide")]
     pub bona_fide: Vec<String>,
-    /// Also print each run's raw layer measures (planar residuals, sway, moiré …).
+    /// Also print each run's raw layer measures (planar residuals, sway, moiré …), and how well
+    /// each anti-spoof network's score separates bona fide runs from each attack type.
     #[arg(long)]
     pub details: bool,
     /// Also run every clip re-encoded at these frame widths (e.g. `320,480,640`), as smaller
@@ -88,6 +90,8 @@ pub struct ClipResult {
     pub challenges: String,
     /// The layers' raw measures, `name=value`.
     pub measures: String,
+    /// The anti-spoof networks' scores of the run, by measure name ([`NET_SCORES`]).
+    pub scores: Vec<(String, f64)>,
 }
 
 /// Frames of a clip: a folder of JPEGs, or a video decoded by ffmpeg at `fps`.
@@ -263,6 +267,12 @@ pub fn evaluate(
                             .map(|(k, v)| format!("{k}={v:.4}"))
                             .collect::<Vec<_>>()
                             .join(" "),
+                        scores: outcome
+                            .measures
+                            .iter()
+                            .filter(|(k, _)| NET_SCORES.contains(&k.as_str()))
+                            .cloned()
+                            .collect(),
                     });
                 }
             }
@@ -350,6 +360,9 @@ pub fn report(results: &[ClipResult], details: bool) -> String {
                 table(&mut s, mode, width, &rs);
             }
         }
+    }
+    if details {
+        separation::table(&mut s, results);
     }
     s
 }

@@ -7,6 +7,7 @@ pub mod faces_eval;
 mod following;
 mod playback;
 mod screen;
+mod separation;
 mod shared;
 
 use clap::{Parser, Subcommand};

@@ -1,6 +1,8 @@
 //! The anti-spoof layer: the AntiSpoof network and two image cues of the face region.
 //!
 //! - The network is weak (ROC AUC ≈ 0.66 on real attacks), so it only nudges the score.
+//! - MiniFASNet's live probability is reported (`pad_live`) but weighs nothing: measured, it does
+//!   not tell our live renders from prints (`docs/architecture.md`, "Anti-spoof").
 //! - A screen's pixel grid beats against the camera's sensor as spectral lines (moiré, in grey
 //!   and colour): on most of the cue frames it is a hard finding.
 //! - Specular glare off glossy paper or glass lowers the score.
@@ -59,6 +61,13 @@ pub fn anti_spoof(samples: &[Sample]) -> LayerScore {
     l.score = (0.5 * net_score + 0.5 * f64::max(cue_score, 0.0)).clamp(0.0, 1.0);
     if let Some(m) = net_median {
         l.measures.push(("antispoof_real", m));
+    }
+    let pad = faces
+        .iter()
+        .filter_map(|f| f.anti_spoof.map(|a| a.pad_live as f64))
+        .collect();
+    if let Some(m) = median(pad) {
+        l.measures.push(("pad_live", m));
     }
     if let Some(m) = median(cues.iter().map(|c| c.moire as f64).collect()) {
         l.measures.push(("moire_peak", m));

@@ -310,7 +310,7 @@ fn networks(models: &FaceModels, image_path: &Path, iters: usize) -> Result<()> 
         emotion: true,
         ..Default::default()
     };
-    let rows: [(&str, f64); 7] = [
+    let rows: [(&str, f64); 8] = [
         (
             "blazeface 256²",
             median_ms(iters, || Ok(models.detector().forward_raw(&x256)?))?,
@@ -322,6 +322,10 @@ fn networks(models: &FaceModels, image_path: &Path, iters: usize) -> Result<()> 
         (
             "antispoof 128²",
             median_ms(iters, || Ok(models.antispoof().forward(&x128)?))?,
+        ),
+        (
+            "minifasnet 128²",
+            median_ms(iters, || Ok(models.pad().forward(&x128)?))?,
         ),
         (
             "emotion 64² grey",

@@ -1,9 +1,10 @@
 //! `ilive-models`: converts the face networks' weights, checks them on real photos, and
 //! measures their latency.
 //!
-//! - `convert --npm-dir DIR --out DIR`: TF.js weights → `<net>.safetensors` (see `models::convert`).
+//! - `convert --npm-dir DIR --out DIR`: TF.js and ONNX weights → `<net>.safetensors` (see
+//!   `models::convert`).
 //! - `check [--images DIR]`: a table of what the analysis finds on real photos (faces, pose,
-//!   eye/mouth ratios, anti-spoof score) and the descriptor distances between them.
+//!   eye/mouth ratios, both anti-spoof scores) and the descriptor distances between them.
 //! - `bench`: per-stage times of the per-frame analysis on the frames of a real video, beside
 //!   MediaPipe 0.10.14 on the same frames in the same run (`scripts/bench/run.sh` pins both to
 //!   one core), and the latency of every network (see `bench.rs`).
@@ -30,7 +31,8 @@ struct Cli {
 enum Cmd {
     /// Convert the TF.js weights unpacked by `scripts/models/fetch-packages.sh` to safetensors.
     Convert {
-        /// Directory holding `human-3.3.6/` and `face-api-1.7.15/` (the npm cache).
+        /// Directory holding `human-3.3.6/`, `face-api-1.7.15/` and
+        /// `faceplugin-face-recognition-js-0.0.1/` (the npm cache).
         #[arg(long)]
         npm_dir: PathBuf,
         /// Output directory for `<net>.safetensors`.
@@ -93,8 +95,8 @@ fn check(models_dir: &Path, images: &Path) -> Result<()> {
         .collect();
     files.sort();
     println!(
-        "{:<24} {:>5} {:>5} {:>5} {:>6} {:>6} {:>6} {:>7} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6}",
-        "image", "faces", "score", "mesh", "yaw", "yaw-m", "pitch", "roll", "nose", "earL", "earR", "mouth", "smile", "spoof", "sharp"
+        "{:<24} {:>5} {:>5} {:>5} {:>6} {:>6} {:>6} {:>7} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5} {:>6}",
+        "image", "faces", "score", "mesh", "yaw", "yaw-m", "pitch", "roll", "nose", "earL", "earR", "mouth", "smile", "spoof", "pad", "sharp"
     );
     let mut embeddings = Vec::new();
     for f in &files {
@@ -118,8 +120,9 @@ fn check(models_dir: &Path, images: &Path) -> Result<()> {
         let eye_dist = (lm[263][0] - lm[33][0]).abs().max(1.0);
         let nose = (lm[1][0] - eyes_mid) / eye_dist;
         let spoof = face.anti_spoof.map_or(f32::NAN, |a| a.antispoof_real);
+        let pad = face.anti_spoof.map_or(f32::NAN, |a| a.pad_live);
         println!(
-            "{name:<24} {:>5} {:>5.2} {:>5.2} {:>6.1} {:>6.1} {:>6.1} {:>7.1} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>6.0}",
+            "{name:<24} {:>5} {:>5.2} {:>5.2} {:>6.1} {:>6.1} {:>6.1} {:>7.1} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>6.0}",
             faces.len(),
             face.score,
             face.mesh_score,
@@ -133,6 +136,7 @@ fn check(models_dir: &Path, images: &Path) -> Result<()> {
             face.mouth_open_ratio,
             face.smile.unwrap_or(f32::NAN),
             spoof,
+            pad,
             face.sharpness,
         );
         if let Some(e) = face.embedding {

