@@ -222,7 +222,7 @@ async fn detect(
 }
 
 /// The optional text fields of both compare routes.
-const DECISION_FIELDS: &[&str] = &["threshold", "operating_point"];
+pub const DECISION_FIELDS: &[&str] = &["threshold", "operating_point"];
 
 /// The request's `threshold`, else its `operating_point`, else the default operating point.
 fn decision(form: &upload::Form) -> Result<Decision> {

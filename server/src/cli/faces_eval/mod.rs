@@ -155,7 +155,7 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<Photo>) -> anyhow::Result<()> 
             .map(|c| c.to_string_lossy().into_owned())
             .collect();
         if path.is_dir() {
-            if parts.len() < 2 {
+            if parts.len() < 3 {
                 collect(root, &path, out)?;
             }
             continue;

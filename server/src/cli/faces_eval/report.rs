@@ -36,7 +36,14 @@ fn distances(pairs: &[&Pair], genuine: bool) -> Vec<f64> {
 }
 
 /// One row: a similarity threshold, its distance, FMR and FNMR.
-fn row(out: &mut String, label: &str, net: &dyn Descriptor, t: f64, genuine: &[f64], impostor: &[f64]) {
+fn row(
+    out: &mut String,
+    label: &str,
+    net: &dyn Descriptor,
+    t: f64,
+    genuine: &[f64],
+    impostor: &[f64],
+) {
     let limit = net.distance_at(t);
     let _ = writeln!(
         out,
@@ -77,7 +84,12 @@ pub fn report(eval: &Evaluation, net: &dyn Descriptor, extra: &[f64]) -> String 
 
     let all: Vec<&Pair> = eval.pairs.iter().collect();
     let (genuine, impostor) = (distances(&all, true), distances(&all, false));
-    let _ = writeln!(out, "pairs: {} genuine, {} impostor", genuine.len(), impostor.len());
+    let _ = writeln!(
+        out,
+        "pairs: {} genuine, {} impostor",
+        genuine.len(),
+        impostor.len()
+    );
 
     let _ = writeln!(out, "\nROC (accept when similarity ≥ threshold):");
     let mut points: Vec<(String, f64)> = ROC_THRESHOLDS
