@@ -35,6 +35,18 @@ fn distances(pairs: &[&Pair], genuine: bool) -> Vec<f64> {
         .collect()
 }
 
+/// The genuine and impostor distances of `pairs`, after a line counting them.
+fn split(out: &mut String, label: &str, pairs: &[&Pair]) -> (Vec<f64>, Vec<f64>) {
+    let (genuine, impostor) = (distances(pairs, true), distances(pairs, false));
+    let _ = writeln!(
+        out,
+        "{label}: {} genuine, {} impostor",
+        genuine.len(),
+        impostor.len()
+    );
+    (genuine, impostor)
+}
+
 /// One row: a similarity threshold, its distance, FMR and FNMR.
 fn row(
     out: &mut String,
@@ -83,13 +95,7 @@ pub fn report(eval: &Evaluation, net: &dyn Descriptor, extra: &[f64]) -> String 
     );
 
     let all: Vec<&Pair> = eval.pairs.iter().collect();
-    let (genuine, impostor) = (distances(&all, true), distances(&all, false));
-    let _ = writeln!(
-        out,
-        "pairs: {} genuine, {} impostor",
-        genuine.len(),
-        impostor.len()
-    );
+    let (genuine, impostor) = split(&mut out, "pairs", &all);
 
     let _ = writeln!(out, "\nROC (accept when similarity ≥ threshold):");
     let mut points: Vec<(String, f64)> = ROC_THRESHOLDS
@@ -146,13 +152,7 @@ fn per_source(out: &mut String, eval: &Evaluation, net: &dyn Descriptor) {
     let _ = writeln!(out, "\nper source (pairs whose faces both come from it):");
     for source in sources {
         let pairs: Vec<&Pair> = eval.pairs.iter().filter(|p| p.source == source).collect();
-        let (genuine, impostor) = (distances(&pairs, true), distances(&pairs, false));
-        let _ = writeln!(
-            out,
-            " {source}: {} genuine, {} impostor",
-            genuine.len(),
-            impostor.len()
-        );
+        let (genuine, impostor) = split(out, &format!(" {source}"), &pairs);
         for p in OperatingPoint::ALL {
             if let Some(t) = net.configured(p) {
                 row(out, p.as_str(), net, t, &genuine, &impostor);
