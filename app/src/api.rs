@@ -287,6 +287,50 @@ pub struct FaceBoundingBox {
     pub height: u32,
 }
 
+/// A face-comparison threshold named by the false-match rate measured for it (docs/api.md,
+/// "Operating points"): `fmr_1e-3` accepts about one pair of different people in 1,000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub enum OperatingPoint {
+    /// About 1 false match in 100 pairs of different people.
+    #[serde(rename = "fmr_1e-2")]
+    Fmr1e2,
+    /// About 1 in 1,000: the default.
+    #[default]
+    #[serde(rename = "fmr_1e-3")]
+    Fmr1e3,
+    /// About 1 in 10,000.
+    #[serde(rename = "fmr_1e-4")]
+    Fmr1e4,
+}
+
+impl OperatingPoint {
+    pub const ALL: [OperatingPoint; 3] = [Self::Fmr1e2, Self::Fmr1e3, Self::Fmr1e4];
+
+    /// The name in requests and results.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fmr1e2 => "fmr_1e-2",
+            Self::Fmr1e3 => "fmr_1e-3",
+            Self::Fmr1e4 => "fmr_1e-4",
+        }
+    }
+
+    /// The operating point of that name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
+    /// The false-match rate it is named for.
+    pub fn target_fmr(self) -> f64 {
+        match self {
+            Self::Fmr1e2 => 1e-2,
+            Self::Fmr1e3 => 1e-3,
+            Self::Fmr1e4 => 1e-4,
+        }
+    }
+}
+
 /// `POST /api/v2/faces:compare` and `POST /api/v1/session/{id}/compare`: whether two faces are
 /// the same person.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -297,8 +341,12 @@ pub struct CompareResponse {
     pub similarity: f64,
     /// `similarity >= threshold`.
     pub is_match: bool,
-    /// The threshold applied: the request's, or the default.
+    /// The threshold applied: the request's, or its operating point's.
     pub threshold: f64,
+    /// The named operating point whose threshold was applied; `null` when the request gave a
+    /// raw `threshold`.
+    #[serde(default)]
+    pub operating_point: Option<OperatingPoint>,
     /// The largest face in the source image (for a session: in the verified photo).
     pub source_face: FaceBoundingBox,
     /// The largest face in the target image.

@@ -30,6 +30,9 @@ pub enum Error {
     /// 400: malformed JSON, wrong types, bad values.
     #[error("{0}")]
     InvalidRequest(String),
+    /// 400: an `operating_point` that is not one of the named ones.
+    #[error("{0}")]
+    InvalidOperatingPoint(String),
     /// 413: a JSON body over the limit.
     #[error("the request body is too large (limit {0} bytes)")]
     RequestTooLarge(usize),
@@ -140,7 +143,9 @@ impl Error {
         match self {
             MissingApiKey | InvalidApiKey | InvalidToken => StatusCode::UNAUTHORIZED,
             AccountInactive | CaptchaRequired | CaptchaInvalid(_) => StatusCode::FORBIDDEN,
-            InvalidRequest(_) | EmptyImage | InvalidImage(_) => StatusCode::BAD_REQUEST,
+            InvalidRequest(_) | InvalidOperatingPoint(_) | EmptyImage | InvalidImage(_) => {
+                StatusCode::BAD_REQUEST
+            }
             RequestTooLarge(_) | ImageTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             InvalidRedirectUrl(_) | InvalidWebhookUrl(_) | NoFaceInSource | NoFaceInTarget => {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -156,11 +161,12 @@ impl Error {
 
     /// Every code [`Error::code`] returns. The OpenAPI document pins each error response's
     /// `detail.code` to the codes of this list that its description names.
-    pub const CODES: [&'static str; 25] = [
+    pub const CODES: [&'static str; 26] = [
         "missing_api_key",
         "invalid_api_key",
         "account_inactive",
         "invalid_request",
+        "invalid_operating_point",
         "request_too_large",
         "invalid_redirect_url",
         "invalid_webhook_url",
@@ -192,6 +198,7 @@ impl Error {
             InvalidApiKey => "invalid_api_key",
             AccountInactive => "account_inactive",
             InvalidRequest(_) => "invalid_request",
+            InvalidOperatingPoint(_) => "invalid_operating_point",
             RequestTooLarge(_) => "request_too_large",
             InvalidRedirectUrl(_) => "invalid_redirect_url",
             InvalidWebhookUrl(_) => "invalid_webhook_url",
@@ -269,6 +276,7 @@ mod tests {
             InvalidApiKey,
             AccountInactive,
             InvalidRequest(String::new()),
+            InvalidOperatingPoint(String::new()),
             RequestTooLarge(0),
             InvalidRedirectUrl(String::new()),
             InvalidWebhookUrl(String::new()),

@@ -15,7 +15,10 @@ use bytes::Bytes;
 use url::Host;
 
 use crate::{
-    api::faces::upload::{self, MAX_IMAGE_BYTES, MAX_TEXT_BYTES},
+    api::faces::{
+        upload::{self, MAX_IMAGE_BYTES, MAX_TEXT_BYTES},
+        DECISION_FIELDS,
+    },
     decode::{self, DecodeError, FRAME},
     error::Error,
     url_safety::{self, UrlPolicy},
@@ -115,8 +118,8 @@ pub fn client_message(data: &[u8]) {
 
 /// The field names of the three upload routes: `faces:compare`, `faces:detect`, `faces:analyze`.
 const ROUTES: [(&[&str], &[&str]); 3] = [
-    (&["source_image", "target_image"], &["threshold"]),
-    (&["image"], &["threshold"]),
+    (&["source_image", "target_image"], DECISION_FIELDS),
+    (&["image"], DECISION_FIELDS),
     (&["image"], &["attributes"]),
 ];
 

@@ -111,10 +111,12 @@ async fn null_upload_fields_mean_the_default_and_unknown_ones_are_refused() {
     let form = Form::new()
         .file("source_image", &face)
         .file("target_image", &face)
-        .text("threshold", "null");
+        .text("threshold", "null")
+        .text("operating_point", "null");
     let r = post(&srv, "/api/v2/faces:compare", Some(&key), form).await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.json::<Value>().await.unwrap()["threshold"], 0.5);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["operating_point"], "fmr_1e-3", "{v}");
     let form = Form::new().file("image", &face).text("attributes", "null");
     let r = post(&srv, "/api/v2/faces:detect", Some(&key), form).await;
     assert_eq!(r.status(), StatusCode::OK);

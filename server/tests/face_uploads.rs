@@ -61,14 +61,23 @@ async fn upload_errors_have_their_codes() {
     )
     .await;
     expect_error(r, StatusCode::BAD_REQUEST, "invalid_request").await;
-    for bad in ["1.5", "-0.1", "high", "NaN"] {
+    // A bad threshold is invalid_request; an operating point that is not one of the named ones
+    // has its own code.
+    let bad_fields = ["1.5", "-0.1", "high", "NaN"]
+        .map(|v| ("threshold", v, "invalid_request"))
+        .into_iter()
+        .chain(
+            ["fmr_1e-5", "1e-3", "FMR_1E-3", "fmr=1e-3"]
+                .map(|v| ("operating_point", v, "invalid_operating_point")),
+        );
+    for (field, bad, code) in bad_fields {
         let form = Form::new()
             .file("source_image", &obama)
             .file("target_image", &obama)
-            .text("threshold", bad);
+            .text(field, bad);
         let r = post(&srv, "/api/v2/faces:compare", Some(&key), form).await;
-        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "threshold {bad}");
-        assert_eq!(error_code(r).await, "invalid_request");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{field} {bad}");
+        assert_eq!(error_code(r).await, code, "{field} {bad}");
     }
     let form = Form::new().file("image", &obama).text("attributes", "some");
     let r = post(&srv, "/api/v2/faces:detect", Some(&key), form).await;

@@ -38,7 +38,7 @@ async fn compare_same_person_matches_and_different_people_do_not() {
     let same: Value = resp.json().await.unwrap();
     assert_eq!(same["is_match"], true, "{same}");
     assert!(same["similarity"].as_f64().unwrap() > 0.9, "{same}");
-    assert_eq!(same["threshold"], 0.5);
+    assert_eq!(same["operating_point"], "fmr_1e-2", "{same}");
     assert_box_inside(&same["source_face"], 910, 1137);
     assert_box_inside(&same["target_face"], 626, 1200);
 
@@ -73,6 +73,48 @@ async fn compare_same_person_matches_and_different_people_do_not() {
         .unwrap();
     assert_eq!(strict["threshold"], 0.9999);
     assert_eq!(strict["is_match"], false, "{strict}");
+    assert_eq!(
+        strict["operating_point"],
+        Value::Null,
+        "a raw threshold names no point"
+    );
+
+    // A named operating point applies its own threshold; a raw threshold beside it wins.
+    let at = |point: &'static str, threshold: Option<&'static str>| {
+        let mut form = Form::new()
+            .file("source_image", &photo("obama.jpg"))
+            .file("target_image", &photo("obama2.jpg"))
+            .text("operating_point", point);
+        if let Some(t) = threshold {
+            form = form.text("threshold", t);
+        }
+        post(&srv, "/api/v2/faces:compare", Some(&key), form)
+    };
+    let loose: Value = at("fmr_1e-2", None).await.json().await.unwrap();
+    let strictest: Value = at("fmr_1e-4", None).await.json().await.unwrap();
+    assert_eq!(loose["operating_point"], "fmr_1e-2", "{loose}");
+    assert_eq!(strictest["operating_point"], "fmr_1e-4", "{strictest}");
+    // No operating point: the default, the strict one, named in the result.
+    let form = Form::new()
+        .file("source_image", &photo("obama.jpg"))
+        .file("target_image", &photo("obama2.jpg"));
+    let default: Value = post(&srv, "/api/v2/faces:compare", Some(&key), form)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(default["operating_point"], "fmr_1e-3", "{default}");
+    let t = default["threshold"].as_f64().unwrap();
+    assert!(t > loose["threshold"].as_f64().unwrap(), "{default}");
+    let s = default["similarity"].as_f64().unwrap();
+    assert_eq!(default["is_match"], s >= t, "{default}");
+    let lo = loose["threshold"].as_f64().unwrap();
+    let hi = strictest["threshold"].as_f64().unwrap();
+    assert!(lo < t && hi > t, "{lo} {t} {hi}");
+    assert_eq!(loose["similarity"], same["similarity"]);
+    let both: Value = at("fmr_1e-2", Some("0.25")).await.json().await.unwrap();
+    assert_eq!(both["threshold"], 0.25);
+    assert_eq!(both["operating_point"], Value::Null, "{both}");
     srv.stop().await;
 }
 
@@ -318,7 +360,9 @@ async fn session_compare_uses_the_verified_face() {
         &srv,
         &path(&id, &passed.token),
         None,
-        Form::new().file("image", &photo("obama2.jpg")),
+        Form::new()
+            .file("image", &photo("obama2.jpg"))
+            .text("operating_point", "fmr_1e-2"),
     )
     .await;
     assert_eq!(r.status(), StatusCode::OK);

@@ -15,13 +15,15 @@ use axum::{
 use models::FaceModels;
 use tracing::instrument;
 
-use app::api::{CompareResponse, DetectResponse, ErrorBody, SessionStatus, Verdict};
+use app::api::{
+    CompareResponse, DetectResponse, ErrorBody, OperatingPoint, SessionStatus, Verdict,
+};
 
 use super::openapi::{RateLimited, ResultToken, SessionId};
 use crate::{
     error::{Error, Result},
     extract::ApiKey,
-    faces::{self, similarity, Attributes},
+    faces::{self, Attributes, Decision},
     store::sessions,
     AppState,
 };
@@ -54,9 +56,12 @@ struct CompareForm {
     /// JPEG, PNG or WebP, at most 8 MB.
     #[schema(value_type = String, format = Binary)]
     target_image: Vec<u8>,
-    /// In [0, 1]; absent or `null` (the text `null`): 0.5, descriptor distance 0.6.
+    /// In [0, 1]: a raw similarity threshold, which wins over `operating_point`; absent or
+    /// `null` (the text `null`): the operating point's.
     #[schema(minimum = 0.0, maximum = 1.0)]
     threshold: Option<f64>,
+    /// The threshold named by its measured false-match rate; absent or `null`: `fmr_1e-3`.
+    operating_point: Option<OperatingPoint>,
 }
 
 /// Multipart body of the session compare route (for the OpenAPI document).
@@ -66,9 +71,12 @@ struct SessionCompareForm {
     /// JPEG, PNG or WebP, at most 8 MB.
     #[schema(value_type = String, format = Binary)]
     image: Vec<u8>,
-    /// In [0, 1]; absent or `null` (the text `null`): 0.5.
+    /// In [0, 1]: a raw similarity threshold, which wins over `operating_point`; absent or
+    /// `null`: the operating point's.
     #[schema(minimum = 0.0, maximum = 1.0)]
     threshold: Option<f64>,
+    /// As for `faces:compare`; absent or `null`: `fmr_1e-3`.
+    operating_point: Option<OperatingPoint>,
 }
 
 /// Multipart body of `faces:detect` (for the OpenAPI document).
@@ -100,7 +108,7 @@ enum AttributeLevel {
     security(("api_key" = [])),
     responses(
         (status = 200, body = CompareResponse),
-        (status = 400, body = ErrorBody, description = "`invalid_request` (not multipart, a missing or repeated field, `threshold` not a number in [0, 1]) / `empty_image` / `invalid_image` (not a decodable JPEG, PNG or WebP)"),
+        (status = 400, body = ErrorBody, description = "`invalid_request` (not multipart, a missing or repeated field, `threshold` not a number in [0, 1]) / `invalid_operating_point` (not `fmr_1e-2`, `fmr_1e-3` or `fmr_1e-4`) / `empty_image` / `invalid_image` (not a decodable JPEG, PNG or WebP)"),
         (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key`"),
         (status = 403, body = ErrorBody, description = "`account_inactive`"),
         (status = 413, body = ErrorBody, description = "`image_too_large`: an image over 8 MiB"),
@@ -117,13 +125,17 @@ async fn compare(
     let rate = state
         .limits
         .check(&principal.rate_key(), state.config.key_rate_limit)?;
-    let mut form =
-        upload::read_form(multipart, &["source_image", "target_image"], &["threshold"]).await?;
-    let threshold = parse_threshold(form.text("threshold"))?;
+    let mut form = upload::read_form(
+        multipart,
+        &["source_image", "target_image"],
+        DECISION_FIELDS,
+    )
+    .await?;
+    let decision = decision(&form)?;
     let source = form.image("source_image")?;
     let target = form.image("target_image")?;
     let answer = infer(&state, move |m| {
-        faces::compare(m, &source, &target, threshold)
+        faces::compare(m, &source, &target, decision)
     })
     .await?;
     Ok((rate, Json(answer)).into_response())
@@ -136,7 +148,7 @@ async fn compare(
     request_body(content = inline(SessionCompareForm), content_type = "multipart/form-data"),
     responses(
         (status = 200, body = CompareResponse, description = "`source_face` is the face in the session's photo."),
-        (status = 400, body = ErrorBody, description = "`invalid_request` (not multipart, a missing or repeated field, `threshold` not a number in [0, 1]) / `empty_image` / `invalid_image`"),
+        (status = 400, body = ErrorBody, description = "`invalid_request` (not multipart, a missing or repeated field, `threshold` not a number in [0, 1]) / `invalid_operating_point` / `empty_image` / `invalid_image`"),
         (status = 401, body = ErrorBody, description = "`invalid_token`"),
         (status = 404, body = ErrorBody, description = "`session_not_found` / `photo_not_available` (the verdict is not `pass`)"),
         (status = 410, body = ErrorBody, description = "`session_expired`"),
@@ -164,11 +176,11 @@ async fn session_compare(
     let photo = sessions::photo(&state.db, &session.id)
         .await?
         .ok_or(Error::PhotoNotAvailable)?;
-    let mut form = upload::read_form(multipart, &["image"], &["threshold"]).await?;
-    let threshold = parse_threshold(form.text("threshold"))?;
+    let mut form = upload::read_form(multipart, &["image"], DECISION_FIELDS).await?;
+    let decision = decision(&form)?;
     let target = form.image("image")?;
     let answer = infer(&state, move |m| {
-        faces::compare(m, &photo, &target, threshold)
+        faces::compare(m, &photo, &target, decision)
     })
     .await?;
     Ok((rate, Json(answer)).into_response())
@@ -209,18 +221,38 @@ async fn detect(
     Ok((rate, Json(answer)).into_response())
 }
 
-fn parse_threshold(raw: Option<&str>) -> Result<f64> {
-    let Some(raw) = raw else {
-        return Ok(similarity::DEFAULT_THRESHOLD);
-    };
-    raw.parse::<f64>()
-        .ok()
-        .filter(|t| (0.0..=1.0).contains(t))
-        .ok_or_else(|| {
-            Error::InvalidRequest(format!(
-                "threshold must be a number between 0 and 1 (got {raw:?})"
+/// The optional text fields of both compare routes.
+pub const DECISION_FIELDS: &[&str] = &["threshold", "operating_point"];
+
+/// The request's `threshold`, else its `operating_point`, else the default operating point.
+fn decision(form: &upload::Form) -> Result<Decision> {
+    let point = match form.text("operating_point") {
+        None => None,
+        Some(name) => Some(OperatingPoint::parse(name).ok_or_else(|| {
+            Error::InvalidOperatingPoint(format!(
+                "operating_point must be one of {} (got {name:?})",
+                OperatingPoint::ALL.map(OperatingPoint::as_str).join(", ")
             ))
-        })
+        })?),
+    };
+    let threshold = match form.text("threshold") {
+        None => None,
+        Some(raw) => Some(
+            raw.parse::<f64>()
+                .ok()
+                .filter(|t| (0.0..=1.0).contains(t))
+                .ok_or_else(|| {
+                    Error::InvalidRequest(format!(
+                        "threshold must be a number between 0 and 1 (got {raw:?})"
+                    ))
+                })?,
+        ),
+    };
+    // A raw threshold is the more specific request, so it wins; the result then names no point.
+    Ok(match threshold {
+        Some(t) => Decision::raw(t),
+        None => Decision::at(point.unwrap_or_default()),
+    })
 }
 
 /// Runs face work on a blocking thread under one of the inference pool's permits.

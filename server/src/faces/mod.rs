@@ -8,8 +8,10 @@ pub mod shape;
 pub mod similarity;
 
 use app::api::{CompareResponse, DetectResponse, DetectedFace, ImageSize};
+
 use image::RgbImage;
 use models::{AnalyzeOptions, Face, FaceModels};
+pub use similarity::Decision;
 
 use crate::error::{Error, Result};
 
@@ -71,7 +73,7 @@ pub fn compare(
     models: &FaceModels,
     source: &[u8],
     target: &[u8],
-    threshold: f64,
+    decision: Decision,
 ) -> Result<CompareResponse> {
     // Both uploads are validated before any inference, so a bad target is reported as such
     // even when the source shows no face.
@@ -82,8 +84,9 @@ pub fn compare(
     let sim = similarity::similarity(distance(&s, &t)?);
     Ok(CompareResponse {
         similarity: sim,
-        is_match: sim >= threshold,
-        threshold,
+        is_match: sim >= decision.threshold,
+        threshold: decision.threshold,
+        operating_point: decision.operating_point,
         source_face: shape::bounding_box(&s, &source),
         target_face: shape::bounding_box(&t, &target),
     })
