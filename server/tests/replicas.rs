@@ -41,6 +41,20 @@ async fn first_message(url: String) -> (String, Option<common::capture::Ws>) {
     ("closed".into(), None)
 }
 
+/// A passive managed session with a webhook, created on the replica at `base`.
+async fn create(client: &reqwest::Client, base: &str, key: &str, hook: &str) -> Value {
+    let body = json!({"redirect_url": PUBLIC_URL, "webhook_url": hook, "mode": "passive"});
+    let r = client
+        .post(format!("{base}/api/v1/managed-session"))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    r.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn three_replicas_on_one_database_lose_nothing_when_one_is_killed() {
     let Some(base) = test_postgres() else {
@@ -92,16 +106,7 @@ async fn three_replicas_on_one_database_lose_nothing_when_one_is_killed() {
     let frame = Arc::new(face_frame());
     let mut created = vec![];
     for i in 0..SESSIONS {
-        let body = json!({"redirect_url": PUBLIC_URL, "webhook_url": hook, "mode": "passive"});
-        let r = client
-            .post(format!("{}/api/v1/managed-session", base_of(&replicas, i)))
-            .bearer_auth(&key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), reqwest::StatusCode::CREATED);
-        let session: Value = r.json().await.unwrap();
+        let session = create(&client, &base_of(&replicas, i), &key, &hook).await;
         let (a, b) = tokio::join!(
             first_message(socket_url(&base_of(&replicas, i + 1), &session)),
             first_message(socket_url(&base_of(&replicas, i + 2), &session)),
@@ -121,17 +126,7 @@ async fn three_replicas_on_one_database_lose_nothing_when_one_is_killed() {
     let mut streams = vec![];
     let mut on_victim = vec![];
     for i in 0..SESSIONS {
-        let body = json!({"redirect_url": PUBLIC_URL, "webhook_url": hook, "mode": "passive"});
-        let session: Value = client
-            .post(format!("{}/api/v1/managed-session", base_of(&replicas, i)))
-            .bearer_auth(&key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let session = create(&client, &base_of(&replicas, i), &key, &hook).await;
         let capture_on = (i + 1) % REPLICAS;
         if capture_on == 1 {
             on_victim.push(session["session_id"].as_str().unwrap().to_owned());
