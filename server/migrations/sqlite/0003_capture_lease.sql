@@ -4,3 +4,5 @@
 -- See docs/deployment.md, "Replicas".
 ALTER TABLE sessions ADD COLUMN capture_owner TEXT;
 ALTER TABLE sessions ADD COLUMN capture_lease_until INTEGER;
+-- Every sweep looks for running captures whose hold lapsed: keep that look cheap.
+CREATE INDEX sessions_in_progress ON sessions(status) WHERE status = 'in_progress';
