@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use app::api::{SessionStatus, Verdict};
-use common::{expect_error, holder, TestServer, PUBLIC_URL};
+use common::{capture::id_and_capture, expect_error, holder, TestServer, PUBLIC_URL};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use server::store::{
@@ -133,12 +133,6 @@ async fn results_are_kept_for_the_retention_after_completion() {
     srv.stop().await;
 }
 
-/// The capture secret of a `session_url`.
-fn capture_secret(created: &Value) -> String {
-    let url = created["session_url"].as_str().unwrap();
-    url.split_once("?c=").unwrap().1.to_owned()
-}
-
 #[tokio::test]
 async fn erasure_deletes_everything_at_once_for_the_owner_only() {
     // A webhook receiver that refuses connections: the delivery stays queued, to be erased.
@@ -202,7 +196,7 @@ async fn erasure_deletes_everything_at_once_for_the_owner_only() {
         erase(&srv, unused_id, Some(&key)).await.status(),
         StatusCode::NO_CONTENT
     );
-    let page = format!("/session/{unused_id}?c={}", capture_secret(&unused));
+    let page = format!("/session/{unused_id}?c={}", id_and_capture(&unused).1);
     assert!(!status(&srv, &page).await.is_server_error());
     assert!(sessions::get(&db, unused_id).await.unwrap().is_none());
     srv.stop().await;
@@ -217,7 +211,7 @@ async fn a_running_capture_is_not_erased_under_it() {
         .await;
     let id = created["session_id"].as_str().unwrap();
     let db = srv.db().await;
-    sessions::start_capture(&db, id, &capture_secret(&created), &holder("test", 3600))
+    sessions::start_capture(&db, id, &id_and_capture(&created).1, &holder("test", 3600))
         .await
         .unwrap();
     let r = erase(&srv, id, Some(&key)).await;

@@ -125,3 +125,42 @@ async fn dev_setting_allows_loopback_http() {
     assert_eq!(r.status(), StatusCode::CREATED);
     srv.stop().await;
 }
+
+/// Only the person's browser follows `redirect_url`, so its name is not resolved: a name no
+/// resolver knows (`.invalid`, RFC 6761) is accepted there — a tour or a backend without DNS
+/// works — and refused as `webhook_url`, which the server itself calls.
+#[tokio::test]
+async fn redirect_names_are_not_resolved_webhook_names_are() {
+    let srv = TestServer::start(&[]).await;
+    let (key, _) = srv.create_key("acme").await;
+    let redirect = "https://shop.invalid/back?order=7";
+    let r = srv
+        .managed(&key, &json!({ "redirect_url": redirect }))
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = srv
+        .managed(
+            &key,
+            &json!({ "redirect_url": redirect, "webhook_url": "https://hooks.invalid/ilive" }),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(r).await, "invalid_webhook_url");
+    srv.stop().await;
+}
+
+/// A server listening where other machines reach it must be told the address their browsers
+/// use: without `ILIVE_PUBLIC_URL` it would hand out links to an address nobody can open.
+#[tokio::test]
+async fn a_server_reachable_from_elsewhere_needs_its_public_url() {
+    use clap::Parser;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("ilive.db").display());
+    let cli = server::cli::Cli::try_parse_from(["ilive", "--database-url", db.as_str()]).unwrap();
+    assert!(cli.config.public_url.is_none());
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let err = server::serve(cli.config, listener, async {})
+        .await
+        .expect_err("refused without a public URL");
+    assert!(err.to_string().contains("ILIVE_PUBLIC_URL"), "{err}");
+}
