@@ -2,6 +2,8 @@
 //! the generated OpenAPI document. Field names here are the contract: add only optional fields.
 use serde::{Deserialize, Serialize};
 
+pub mod collections;
+
 pub use crate::reason::Reason;
 
 #[cfg(feature = "ssr")]

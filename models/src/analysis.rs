@@ -108,8 +108,13 @@ impl Serialize for Embedding {
 
 /// Euclidean distance between two descriptors; dlib's same-person cut-off is 0.6.
 pub fn embedding_distance(a: &Embedding, b: &Embedding) -> f32 {
-    a.0.iter()
-        .zip(b.0.iter())
+    descriptor_distance(&a.0, &b.0)
+}
+
+/// [`embedding_distance`] on descriptors held as slices (stored ones, read back as values).
+pub fn descriptor_distance(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
         .map(|(x, y)| (x - y) * (x - y))
         .sum::<f32>()
         .sqrt()

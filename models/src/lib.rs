@@ -68,8 +68,8 @@ pub fn cache_dir(var: &str, sub: &str) -> std::path::PathBuf {
 }
 
 pub use analysis::{
-    embedding_distance, AnalyzeError, AnalyzeOptions, AntiSpoofScores, Embedding, Face, FaceModels,
-    LoadError,
+    descriptor_distance, embedding_distance, AnalyzeError, AnalyzeOptions, AntiSpoofScores,
+    Embedding, Face, FaceModels, LoadError,
 };
 pub use face::{EyePair, FaceBox, HeadPose, Landmarks};
 pub use tracking::FaceTracker;

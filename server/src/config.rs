@@ -113,6 +113,16 @@ pub struct Config {
     #[arg(long, env = "ILIVE_LEGACY_API_KEY", hide_env_values = true)]
     pub legacy_api_key: Option<Secret>,
 
+    /// The most faces one collection may hold (enrolment beyond it answers `collection_full`).
+    /// Searches scan a collection's descriptors in memory: 100,000 faces are about 51 MB.
+    #[arg(long, env = "ILIVE_COLLECTION_MAX_FACES", default_value_t = 100_000)]
+    pub collection_max_faces: i64,
+
+    /// Megabytes of collection descriptors a replica keeps in memory for searches; the least
+    /// recently searched collections are dropped beyond it (and read again when searched).
+    #[arg(long, env = "ILIVE_COLLECTION_CACHE_MB", default_value_t = 256)]
+    pub collection_cache_mb: usize,
+
     /// Origins whose pages may call the public routes (direct-session creation, its CAPTCHA,
     /// result and photo by token) from the browser: comma-separated, each exactly
     /// `scheme://host[:port]`. Empty (the default): no CORS. Keyed routes never answer CORS.

@@ -97,6 +97,20 @@ pub enum Error {
     )]
     Capacity { retry_after: u64 },
     /// 500: anything internal; logged, never echoed.
+    #[error("no collection with this collection_id")]
+    CollectionNotFound,
+    #[error("a collection with this collection_id already exists")]
+    CollectionExists,
+    #[error("no face with this face_id in the collection")]
+    FaceNotFound,
+    #[error("no face was found in the image")]
+    NoFace,
+    #[error("the collection already holds {0} faces, its most")]
+    CollectionFull(i64),
+    #[error("{0}")]
+    CollectionTooLarge(String),
+    #[error("the collection's faces were enrolled with a face descriptor this server no longer uses ({0}): enrol them again in a new collection")]
+    CollectionOutdated(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -131,6 +145,8 @@ impl From<store::Error> for Error {
             S::TenantDisabled => Error::AccountInactive,
             S::NotOpen => Error::InvalidRequest(e.to_string()),
             S::Invalid(why) => Error::InvalidRequest(why),
+            S::Exists => Error::CollectionExists,
+            S::Full(n) => Error::CollectionFull(n),
             S::Database(e) => Error::Internal(e.into()),
             S::Json(e) => Error::Internal(e.into()),
         }
@@ -147,12 +163,21 @@ impl Error {
                 StatusCode::BAD_REQUEST
             }
             RequestTooLarge(_) | ImageTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            InvalidRedirectUrl(_) | InvalidWebhookUrl(_) | NoFaceInSource | NoFaceInTarget => {
-                StatusCode::UNPROCESSABLE_ENTITY
+            InvalidRedirectUrl(_)
+            | InvalidWebhookUrl(_)
+            | NoFaceInSource
+            | NoFaceInTarget
+            | NoFace
+            | CollectionTooLarge(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            SessionNotFound | PhotoNotAvailable | NotFound | CollectionNotFound | FaceNotFound => {
+                StatusCode::NOT_FOUND
             }
-            SessionNotFound | PhotoNotAvailable | NotFound => StatusCode::NOT_FOUND,
             SessionExpired => StatusCode::GONE,
-            SessionAlreadyStarted | CaptureInProgress => StatusCode::CONFLICT,
+            SessionAlreadyStarted
+            | CaptureInProgress
+            | CollectionExists
+            | CollectionFull(_)
+            | CollectionOutdated(_) => StatusCode::CONFLICT,
             RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Unavailable(_) | Capacity { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -161,7 +186,7 @@ impl Error {
 
     /// Every code [`Error::code`] returns. The OpenAPI document pins each error response's
     /// `detail.code` to the codes of this list that its description names.
-    pub const CODES: [&'static str; 26] = [
+    pub const CODES: [&'static str; 33] = [
         "missing_api_key",
         "invalid_api_key",
         "account_inactive",
@@ -187,6 +212,13 @@ impl Error {
         "not_found",
         "not_ready",
         "capacity",
+        "collection_not_found",
+        "collection_exists",
+        "face_not_found",
+        "no_face",
+        "collection_full",
+        "collection_too_large",
+        "collection_outdated",
         "internal_error",
     ];
 
@@ -219,6 +251,13 @@ impl Error {
             NotFound => "not_found",
             Unavailable(_) => "not_ready",
             Capacity { .. } => "capacity",
+            CollectionNotFound => "collection_not_found",
+            CollectionExists => "collection_exists",
+            FaceNotFound => "face_not_found",
+            NoFace => "no_face",
+            CollectionFull(_) => "collection_full",
+            CollectionTooLarge(_) => "collection_too_large",
+            CollectionOutdated(_) => "collection_outdated",
             Internal(_) => "internal_error",
         }
     }
@@ -300,6 +339,13 @@ mod tests {
             NotFound,
             Unavailable(String::new()),
             Capacity { retry_after: 1 },
+            CollectionNotFound,
+            CollectionExists,
+            FaceNotFound,
+            NoFace,
+            CollectionFull(1),
+            CollectionTooLarge(String::new()),
+            CollectionOutdated(String::new()),
             Internal(anyhow::anyhow!("x")),
         ];
         let codes: Vec<&str> = one_of_each.iter().map(Error::code).collect();

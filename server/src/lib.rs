@@ -66,6 +66,8 @@ pub struct AppState {
     pub cors: Option<tower_http::cors::CorsLayer>,
     /// This replica's name and hold on the captures it runs.
     pub holder: store::sessions::Holder,
+    /// The collections' descriptors held in memory for 1:N searches.
+    pub collections: Arc<faces::collections::Indexes>,
 }
 
 /// How long a replica's hold on a running capture counts without renewal: a capture whose
@@ -150,6 +152,9 @@ pub async fn serve(
         capacity: Arc::new(capacity),
         cors,
         holder,
+        collections: Arc::new(faces::collections::Indexes::new(
+            config.collection_cache_mb * 1024 * 1024,
+        )),
     };
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

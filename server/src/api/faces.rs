@@ -225,8 +225,13 @@ async fn detect(
 pub const DECISION_FIELDS: &[&str] = &["threshold", "operating_point"];
 
 /// The request's `threshold`, else its `operating_point`, else the default operating point.
-fn decision(form: &upload::Form) -> Result<Decision> {
-    let point = match form.text("operating_point") {
+pub(crate) fn decision(form: &upload::Form) -> Result<Decision> {
+    decision_of(form.text("operating_point"), form.text("threshold"))
+}
+
+/// [`decision`] from the two fields' text, wherever they came from (a form, a query).
+pub(crate) fn decision_of(point: Option<&str>, threshold: Option<&str>) -> Result<Decision> {
+    let point = match point {
         None => None,
         Some(name) => Some(OperatingPoint::parse(name).ok_or_else(|| {
             Error::InvalidOperatingPoint(format!(
@@ -235,7 +240,7 @@ fn decision(form: &upload::Form) -> Result<Decision> {
             ))
         })?),
     };
-    let threshold = match form.text("threshold") {
+    let threshold = match threshold {
         None => None,
         Some(raw) => Some(
             raw.parse::<f64>()
@@ -256,7 +261,7 @@ fn decision(form: &upload::Form) -> Result<Decision> {
 }
 
 /// Runs face work on a blocking thread under one of the inference pool's permits.
-async fn infer<T: Send + 'static>(
+pub(crate) async fn infer<T: Send + 'static>(
     state: &AppState,
     job: impl FnOnce(&FaceModels) -> Result<T> + Send + 'static,
 ) -> Result<T> {

@@ -1,4 +1,5 @@
 //! The REST API: one module per resource, each with its own `router()`.
+pub mod collections;
 pub mod faces;
 pub mod openapi;
 pub mod service;
@@ -14,6 +15,7 @@ pub fn router(cors: Option<CorsLayer>) -> Router<AppState> {
     Router::new()
         .merge(sessions::router(cors))
         .merge(faces::router())
+        .merge(collections::router())
         .merge(service::router())
         .merge(openapi::router())
 }

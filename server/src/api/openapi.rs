@@ -47,6 +47,15 @@ use crate::{error::Error, AppState};
         super::faces::compare,
         super::faces::session_compare,
         super::faces::detect,
+        super::collections::create,
+        super::collections::list,
+        super::collections::read,
+        super::collections::delete,
+        super::collections::faces::enrol,
+        super::collections::faces::list,
+        super::collections::faces::delete,
+        super::collections::faces::search,
+        super::collections::faces::duplicates,
         super::service::healthz,
         super::service::readyz,
         super::service::metrics,
@@ -57,6 +66,7 @@ use crate::{error::Error, AppState};
     tags(
         (name = "sessions", description = "Liveness sessions"),
         (name = "faces", description = "Face comparison and detection"),
+        (name = "collections", description = "Enrolled faces: 1:N search and duplicates"),
         (name = "service", description = "Probes, metrics and this document"),
     )
 )]

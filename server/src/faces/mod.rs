@@ -4,16 +4,21 @@
 //! handlers are in `api::faces`; `ilive faces-eval` measures this same code on real photos.
 //!
 //! When an image holds several faces, the largest (by box area) is the one compared.
+pub mod collections;
 pub mod shape;
 pub mod similarity;
 
-use app::api::{CompareResponse, DetectResponse, DetectedFace, ImageSize};
+use app::api::{CompareResponse, DetectResponse, DetectedFace, FaceBoundingBox, ImageSize};
 
 use image::RgbImage;
 use models::{AnalyzeOptions, Face, FaceModels};
 pub use similarity::Decision;
 
 use crate::error::{Error, Result};
+
+/// The descriptor the faces' vectors come from; a collection records it, so that vectors of
+/// another descriptor are never compared with this one's.
+pub const DESCRIPTOR: &str = "face-api-resnet-128";
 
 /// Decodes an uploaded photo under the upload caps ([`crate::decode::UPLOAD`]).
 pub fn decode(bytes: &[u8]) -> Result<RgbImage> {
@@ -56,6 +61,20 @@ pub fn largest_face(models: &FaceModels, img: &RgbImage) -> Result<Option<Face>>
         ..AnalyzeOptions::default()
     };
     Ok(faces_in(models, img, &opts)?.into_iter().next())
+}
+
+/// The descriptor of the largest face of an encoded image, with that face's box; `no_face`
+/// when it shows none (enrolment and search in collections).
+pub fn describe(models: &FaceModels, bytes: &[u8]) -> Result<(Vec<f32>, FaceBoundingBox)> {
+    let img = decode(bytes)?;
+    let face = largest_face(models, &img)?.ok_or(Error::NoFace)?;
+    let descriptor = face
+        .embedding
+        .as_ref()
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("face without a descriptor")))?
+        .0
+        .to_vec();
+    Ok((descriptor, shape::bounding_box(&face, &img)))
 }
 
 /// The descriptor distance between two faces analysed with embeddings.

@@ -7,6 +7,7 @@
 //! accept (`$1` parameters, `ON CONFLICT`, `RETURNING`, `IS NOT DISTINCT FROM`), and
 //! [`on_db!`] runs it on whichever pool the URL chose; the few statements that differ (row
 //! locks, the sweeper's lock) say so where they are.
+pub mod collections;
 pub mod retention;
 pub mod secrets;
 pub mod sessions;
@@ -87,6 +88,12 @@ pub enum Error {
     /// The API key's tenant is disabled.
     #[error("this account is inactive")]
     TenantDisabled,
+    /// A record of that name already exists (a collection's name, per owner).
+    #[error("a record of that name already exists")]
+    Exists,
+    /// The collection already holds its most faces.
+    #[error("the collection already holds {0} faces, its most")]
+    Full(i64),
     /// An argument the store cannot act on (e.g. a key-id prefix that is too short or matches
     /// several keys).
     #[error("{0}")]

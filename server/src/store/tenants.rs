@@ -32,6 +32,11 @@ impl Principal {
         }
     }
 
+    /// Who owns what the caller creates in collections: the tenant's id, or `legacy`.
+    pub fn owner(&self) -> &str {
+        self.tenant_id().unwrap_or("legacy")
+    }
+
     /// Identifies the caller for per-key rate limits.
     pub fn rate_key(&self) -> String {
         match self {
