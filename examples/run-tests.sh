@@ -143,5 +143,20 @@ curl_example() {
 }
 curl_example
 
+# --- collections: enrol one photo, find the same person in another ------------------------------
+collections_example() {
+  local images=$ILIVE_FIXTURES_DIR/images out
+  echo "collections:"
+  if [ ! -f "$images/obama.jpg" ]; then bad "collections need the test photos (bash scripts/fixtures/fetch-images.sh)"; return; fi
+  out=$(python3 "$HERE/python/collections.py" "$images/obama.jpg" "$images/obama2.jpg" py-members 2>&1)
+  if echo "$out" | grep -q '^enrolled=' && echo "$out" | grep -q '^match=customer-42 '; then ok "python collections.py"
+  else bad "python collections.py" "$out"; fi
+  out=$(bash "$HERE/curl/collections.sh" "$images/obama.jpg" "$images/obama2.jpg" curl-members 2>&1)
+  if echo "$out" | grep -q '"external_id":"customer-42"' && echo "$out" | grep -q '"face_count":1' \
+     && echo "$out" | tail -1 | grep -qx 204; then ok "curl collections.sh"
+  else bad "curl collections.sh" "$out"; fi
+}
+collections_example
+
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
