@@ -279,7 +279,7 @@ impl FaceModels {
     }
 
     /// `None` when FaceMesh does not see a face in the crop.
-    fn analyze_detection(
+    pub(crate) fn analyze_detection(
         &self,
         img: &RgbImage,
         det: &blazeface::Detection,

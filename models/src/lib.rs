@@ -47,6 +47,7 @@ pub mod light;
 pub mod nets;
 pub mod onnx;
 pub mod parallax;
+pub mod tiled;
 pub mod tracking;
 
 /// A directory of iLive's cache, laid out as `scripts/lib.sh` sets it up: `$var` when set, else

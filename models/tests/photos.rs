@@ -144,3 +144,53 @@ fn optional_outputs_follow_the_options() {
     // MiniFASNet takes a photo of a person for what it is, a photo (a print's content).
     assert!(a.pad_live < 0.5, "pad_live {}", a.pad_live);
 }
+
+/// A large grey "group photo": each portrait shrunk to `scale` and pasted on a 2400×1600 grey
+/// canvas, its colour dropped, as in an old print; the pasted portraits' rectangles.
+fn small_grey_faces(names: &[&str], scale: f32) -> (RgbImage, Vec<[u32; 4]>) {
+    let mut canvas = RgbImage::from_pixel(2400, 1600, image::Rgb([128, 128, 128]));
+    let mut placed = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let p = photo(name);
+        let (w, h) = (
+            (p.width() as f32 * scale) as u32,
+            (p.height() as f32 * scale) as u32,
+        );
+        let small = image::imageops::resize(&p, w, h, image::imageops::FilterType::Triangle);
+        let grey = image::DynamicImage::ImageRgb8(small).grayscale().to_rgb8();
+        let (x, y) = (300 + i as u32 * 700, 500 + (i as u32 % 2) * 300);
+        image::imageops::replace(&mut canvas, &grey, x as i64, y as i64);
+        placed.push([x, y, w, h]);
+    }
+    (canvas, placed)
+}
+
+#[test]
+fn small_faces_in_a_large_grey_photo_are_found_by_the_tiled_pass() {
+    let m = models();
+    let names = ["obama.jpg", "biden.jpg", "grace_hopper.jpg"];
+    // Faces about 70–90 px wide in a 2400 px wide photo: 4–5 px at the detector's 128×128 view.
+    let (img, placed) = small_grey_faces(&names, 0.3);
+    let opts = AnalyzeOptions {
+        max_faces: 16,
+        ..AnalyzeOptions::default()
+    };
+    assert!(
+        analyze(&m, &img, &opts).is_empty(),
+        "one look at the whole photo should be too coarse for these faces"
+    );
+    let faces = m.analyze_any_size(&img, &opts).unwrap();
+    assert_eq!(faces.len(), names.len(), "{} faces found", faces.len());
+    for [x, y, w, h] in placed {
+        let inside = faces.iter().any(|f| {
+            let (cx, cy) = (f.bbox.x + f.bbox.w / 2.0, f.bbox.y + f.bbox.h / 2.0);
+            (x as f32..(x + w) as f32).contains(&cx) && (y as f32..(y + h) as f32).contains(&cy)
+        });
+        assert!(inside, "no face found in the portrait at ({x}, {y})");
+    }
+    // A photo that one look handles is answered the same by the tiled pass: one face each.
+    for name in names {
+        let faces = m.analyze_any_size(&photo(name), &opts).unwrap();
+        assert_eq!(faces.len(), 1, "{name}: {} faces", faces.len());
+    }
+}

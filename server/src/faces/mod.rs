@@ -45,22 +45,37 @@ impl Attributes {
     }
 }
 
-/// An image's faces, largest first.
+/// An image's faces, largest first, however small their share of it: the detector also runs
+/// on tiles of the image (`models::tiled`), which finds the small faces of group photos and
+/// distant ones that a single look at the whole photo misses.
 pub fn faces_in(models: &FaceModels, img: &RgbImage, opts: &AnalyzeOptions) -> Result<Vec<Face>> {
-    let mut faces = models
-        .analyze(img, opts)
+    let faces = models
+        .analyze_any_size(img, opts)
         .map_err(|e| Error::Internal(anyhow::Error::from(e)))?;
-    faces.sort_by(|a, b| (b.bbox.w * b.bbox.h).total_cmp(&(a.bbox.w * a.bbox.h)));
-    Ok(faces)
+    Ok(largest_first(faces))
 }
 
-/// The largest face of an image, with its descriptor.
+fn largest_first(mut faces: Vec<Face>) -> Vec<Face> {
+    faces.sort_by(|a, b| (b.bbox.w * b.bbox.h).total_cmp(&(a.bbox.w * a.bbox.h)));
+    faces
+}
+
+/// The largest face of an image, with its descriptor. One look at the whole photo finds a
+/// face that fills a fair part of it; only when it finds none are the tiles searched too.
 pub fn largest_face(models: &FaceModels, img: &RgbImage) -> Result<Option<Face>> {
     let opts = AnalyzeOptions {
         embedding: true,
         ..AnalyzeOptions::default()
     };
-    Ok(faces_in(models, img, &opts)?.into_iter().next())
+    let whole = models
+        .analyze(img, &opts)
+        .map_err(|e| Error::Internal(anyhow::Error::from(e)))?;
+    let faces = if whole.is_empty() {
+        faces_in(models, img, &opts)?
+    } else {
+        largest_first(whole)
+    };
+    Ok(faces.into_iter().next())
 }
 
 /// The descriptor of the largest face of an encoded image, with that face's box; `no_face`
