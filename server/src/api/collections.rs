@@ -109,7 +109,7 @@ pub(crate) fn check_label(field: &str, value: &str) -> Result<()> {
 
 /// Create a collection.
 #[utoipa::path(
-    post, path = "/api/v2/collections", tag = "collections",
+    post, path = "/api/v2/collections", tag = "collections", operation_id = "create_collection",
     request_body = CreateCollectionRequest,
     security(("api_key" = [])),
     responses(
@@ -150,7 +150,7 @@ async fn create(
 
 /// The tenant's collections.
 #[utoipa::path(
-    get, path = "/api/v2/collections", tag = "collections",
+    get, path = "/api/v2/collections", tag = "collections", operation_id = "list_collections",
     security(("api_key" = [])),
     responses(
         (status = 200, body = CollectionList),
@@ -172,7 +172,7 @@ async fn list(State(state): State<AppState>, ApiKey(principal): ApiKey) -> Resul
 
 /// One collection.
 #[utoipa::path(
-    get, path = "/api/v2/collections/{collection_id}", tag = "collections",
+    get, path = "/api/v2/collections/{collection_id}", tag = "collections", operation_id = "get_collection",
     params(CollectionPath),
     security(("api_key" = [])),
     responses(
@@ -196,7 +196,7 @@ async fn read(
 
 /// Delete a collection and every face enrolled in it.
 #[utoipa::path(
-    delete, path = "/api/v2/collections/{collection_id}", tag = "collections",
+    delete, path = "/api/v2/collections/{collection_id}", tag = "collections", operation_id = "delete_collection",
     params(CollectionPath),
     security(("api_key" = [])),
     responses(

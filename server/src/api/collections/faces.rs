@@ -50,6 +50,8 @@ const DUPLICATE_PAIRS: (usize, usize) = (100, 1000);
 #[into_params(parameter_in = Path)]
 #[allow(dead_code)]
 pub(crate) struct FacePath {
+    /// The `collection_id` given at creation.
+    #[param(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     collection_id: String,
     /// The `face_id` from enrolment.
     #[param(format = Uuid)]
@@ -61,7 +63,7 @@ pub(crate) struct FacePath {
 #[allow(dead_code)]
 struct EnrolForm {
     /// JPEG, PNG or WebP, at most 8 MB; or give `session_id` and `session_token` instead.
-    #[schema(value_type = Option<String>, format = Binary)]
+    #[schema(value_type = String, format = Binary)]
     image: Option<Vec<u8>>,
     /// A managed session of this tenant that passed: its verified photo is enrolled.
     #[schema(format = Uuid)]
@@ -220,7 +222,7 @@ async fn enrolment_image(
 
 /// Enrol a face: the largest face of an image, or of a verified session's photo.
 #[utoipa::path(
-    post, path = "/api/v2/collections/{collection_id}/faces", tag = "collections",
+    post, path = "/api/v2/collections/{collection_id}/faces", tag = "collections", operation_id = "enrol_face",
     params(CollectionPath),
     request_body(content = inline(EnrolForm), content_type = "multipart/form-data"),
     security(("api_key" = [])),
@@ -296,7 +298,7 @@ pub(super) async fn enrol(
 
 /// The collection's faces, one page at a time.
 #[utoipa::path(
-    get, path = "/api/v2/collections/{collection_id}/faces", tag = "collections",
+    get, path = "/api/v2/collections/{collection_id}/faces", tag = "collections", operation_id = "list_faces",
     params(CollectionPath, ListQuery),
     security(("api_key" = [])),
     responses(
@@ -344,7 +346,7 @@ pub(super) async fn list(
 
 /// Delete one enrolled face.
 #[utoipa::path(
-    delete, path = "/api/v2/collections/{collection_id}/faces/{face_id}", tag = "collections",
+    delete, path = "/api/v2/collections/{collection_id}/faces/{face_id}", tag = "collections", operation_id = "delete_face",
     params(FacePath),
     security(("api_key" = [])),
     responses(
@@ -371,7 +373,7 @@ pub(super) async fn delete(
 
 /// Search the collection for the largest face of an image (1:N).
 #[utoipa::path(
-    post, path = "/api/v2/collections/{collection_id}/faces:search", tag = "collections",
+    post, path = "/api/v2/collections/{collection_id}/faces:search", tag = "collections", operation_id = "search_faces",
     params(CollectionPath),
     request_body(content = inline(SearchForm), content_type = "multipart/form-data"),
     security(("api_key" = [])),
@@ -423,7 +425,7 @@ pub(super) async fn search(
 
 /// Pairs of enrolled faces that match each other: people enrolled more than once.
 #[utoipa::path(
-    get, path = "/api/v2/collections/{collection_id}/duplicates", tag = "collections",
+    get, path = "/api/v2/collections/{collection_id}/duplicates", tag = "collections", operation_id = "find_duplicates",
     params(CollectionPath, DuplicatesQuery),
     security(("api_key" = [])),
     responses(
