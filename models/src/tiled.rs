@@ -74,7 +74,10 @@ impl FaceModels {
                     let center = [x0 + side / 2.0, y0 + side / 2.0];
                     let map = Affine::square_crop(center, side, 0.0, n);
                     let input = to_nchw(&sample(img, &map, n, n), n, n, 1.0 / 127.5, -1.0)?;
-                    for d in self.detector().detect(&input, opts.min_score, 0.3, PER_TILE)? {
+                    for d in self
+                        .detector()
+                        .detect(&input, opts.min_score, 0.3, PER_TILE)?
+                    {
                         let d = Detection {
                             score: d.score,
                             start: map.apply(d.start),
@@ -106,7 +109,10 @@ impl FaceModels {
                 // Two detections of one face at different scales can overlap too little for
                 // the detector's suppression, yet the meshes show one face: a face whose centre
                 // lies in a better one already kept is that face again.
-                if !faces.iter().any(|kept: &Face| contains_centre(&kept.bbox, &face.bbox)) {
+                if !faces
+                    .iter()
+                    .any(|kept: &Face| contains_centre(&kept.bbox, &face.bbox))
+                {
                     faces.push(face);
                 }
             }
@@ -142,9 +148,30 @@ mod tests {
             keypoints: [[0.0; 2]; 6],
         };
         // A tile at (100, 100) of side 200 inside a 1000×1000 image.
-        assert!(whole(&det(150.0, 150.0, 50.0), 100.0, 100.0, 200.0, 1000.0, 1000.0));
-        assert!(!whole(&det(100.5, 150.0, 50.0), 100.0, 100.0, 200.0, 1000.0, 1000.0));
-        assert!(!whole(&det(150.0, 150.0, 149.0), 100.0, 100.0, 200.0, 1000.0, 1000.0));
+        assert!(whole(
+            &det(150.0, 150.0, 50.0),
+            100.0,
+            100.0,
+            200.0,
+            1000.0,
+            1000.0
+        ));
+        assert!(!whole(
+            &det(100.5, 150.0, 50.0),
+            100.0,
+            100.0,
+            200.0,
+            1000.0,
+            1000.0
+        ));
+        assert!(!whole(
+            &det(150.0, 150.0, 149.0),
+            100.0,
+            100.0,
+            200.0,
+            1000.0,
+            1000.0
+        ));
         // At the image's own border a face may touch the tile's edge.
         assert!(whole(&det(0.0, 0.0, 50.0), 0.0, 0.0, 200.0, 1000.0, 1000.0));
     }

@@ -42,7 +42,10 @@ async fn measure(db: &store::Db, faces: usize) -> anyhow::Result<()> {
 
     let indexes = Indexes::new(1 << 30);
     let start = Instant::now();
-    indexes.current(db, &c.id).await?.expect("the collection exists");
+    indexes
+        .current(db, &c.id)
+        .await?
+        .expect("the collection exists");
     let cold = start.elapsed();
 
     let mut warm = Vec::new();
@@ -50,7 +53,10 @@ async fn measure(db: &store::Db, faces: usize) -> anyhow::Result<()> {
     for _ in 0..50 {
         let probe = unit(&mut rng);
         let start = Instant::now();
-        let v = indexes.current(db, &c.id).await?.expect("the collection exists");
+        let v = indexes
+            .current(db, &c.id)
+            .await?
+            .expect("the collection exists");
         let checked = start.elapsed();
         let hits = search(&v, &probe, 0.5, 10);
         std::hint::black_box(hits);
@@ -80,7 +86,10 @@ async fn main() -> anyhow::Result<()> {
         _ => vec![10_000, 100_000],
     };
     let dir = tempfile::tempdir()?;
-    let mut stores = vec![format!("sqlite://{}", dir.path().join("bench.db").display())];
+    let mut stores = vec![format!(
+        "sqlite://{}",
+        dir.path().join("bench.db").display()
+    )];
     if let Ok(base) = std::env::var("ILIVE_TEST_POSTGRES") {
         use sqlx::Connection;
         let base = base.trim_end_matches('/').to_owned();

@@ -465,46 +465,32 @@ async fn enrolment_from_a_session_needs_a_pass_its_token_and_its_tenant() {
     )
     .await;
 
-    let from = |id: &str, token: &str| {
-        Form::new()
-            .text("session_id", id)
-            .text("session_token", token)
-            .text("external_id", "customer-1")
+    let faces = srv.url(&format!("{COLLECTIONS}/verified/faces:fromSession"));
+    let from = |key: &str, id: &str, token: &str| {
+        let body = json!({"session_id": id, "session_token": token, "external_id": "customer-1"});
+        Client::new()
+            .post(&faces)
+            .json(&body)
+            .bearer_auth(key)
+            .send()
     };
-    let faces = format!("{COLLECTIONS}/verified/faces");
     let (id, token) = (passed.session.id.as_str(), passed.token.as_str());
-    let r = post(&srv, &faces, Some(&key), from(id, &failed.token)).await;
+    let r = from(&key, id, &failed.token).await.unwrap();
     expect_error(r, StatusCode::UNAUTHORIZED, "invalid_token").await;
     // Another tenant holding the session's token still cannot enrol it.
-    let r = post(&srv, &faces, Some(&other), from(id, token)).await;
+    let r = from(&other, id, token).await.unwrap();
     expect_error(r, StatusCode::NOT_FOUND, "session_not_found").await;
-    let r = post(
-        &srv,
-        &faces,
-        Some(&key),
-        from(&direct.session.id, &direct.token),
-    )
-    .await;
+    let r = from(&key, &direct.session.id, &direct.token).await.unwrap();
     expect_error(r, StatusCode::NOT_FOUND, "session_not_found").await;
-    let r = post(
-        &srv,
-        &faces,
-        Some(&key),
-        from(&failed.session.id, &failed.token),
-    )
-    .await;
+    let r = from(&key, &failed.session.id, &failed.token).await.unwrap();
     expect_error(r, StatusCode::NOT_FOUND, "photo_not_available").await;
-    let r = post(&srv, &faces, Some(&key), from("not-a-session", token)).await;
+    let r = from(&key, "not-a-session", token).await.unwrap();
     expect_error(r, StatusCode::NOT_FOUND, "session_not_found").await;
-    let both = from(id, token).file("image", &photo("biden.jpg"));
-    let r = post(&srv, &faces, Some(&key), both).await;
+    let extra = json!({"session_id": id, "session_token": token, "image": "x"});
+    let r = send(Client::new().post(&faces).json(&extra), &key).await;
     expect_error(r, StatusCode::BAD_REQUEST, "invalid_request").await;
 
-    let enrolled = json(
-        post(&srv, &faces, Some(&key), from(id, token)).await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let enrolled = json(from(&key, id, token).await.unwrap(), StatusCode::CREATED).await;
     assert_eq!(enrolled["face"]["external_id"], "customer-1");
     let found = json(
         search(&srv, &key, "verified", probe("obama2.jpg")).await,

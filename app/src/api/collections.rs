@@ -35,6 +35,31 @@ pub struct CreateCollectionRequest {
     pub description: Option<String>,
 }
 
+/// `POST /api/v2/collections/{collection_id}/faces:fromSession` request: enrol the face verified
+/// in a managed session of the same tenant that passed. Unknown fields are refused.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EnrolSessionRequest {
+    /// The session's `session_id`.
+    #[cfg_attr(feature = "ssr", schema(format = Uuid))]
+    pub session_id: String,
+    /// The session's result token (`token` at creation).
+    #[cfg_attr(feature = "ssr", schema(pattern = r"^[0-9a-f]{64}$"))]
+    pub session_token: String,
+    /// The integrator's id for the person (at most 128 characters).
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(max_length = 128))]
+    pub external_id: Option<String>,
+    /// For `matches`, as in `faces:compare`; a raw threshold wins over `operating_point`.
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(minimum = 0.0, maximum = 1.0))]
+    pub threshold: Option<f64>,
+    /// For `matches`, as in `faces:compare`; absent or `null`: `fmr_1e-3`.
+    #[serde(default)]
+    pub operating_point: Option<OperatingPoint>,
+}
+
 /// A collection.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]

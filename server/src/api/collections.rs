@@ -44,6 +44,10 @@ pub fn router() -> Router<AppState> {
                 .layer(DefaultBodyLimit::max(SINGLE_BODY_LIMIT)),
         )
         .route(
+            &format!("{collection}/faces:fromSession"),
+            post(faces::enrol_session),
+        )
+        .route(
             &format!("{collection}/faces/{{face_id}}"),
             axum::routing::delete(faces::delete),
         )
@@ -97,11 +101,11 @@ fn shown(c: &stored::Collection) -> Collection {
 }
 
 /// Checks a short label (`description`, `external_id`): at most [`MAX_LABEL_CHARS`]
-/// characters, no control characters.
+/// characters. Labels are the integrator's own text, returned as JSON strings.
 pub(crate) fn check_label(field: &str, value: &str) -> Result<()> {
-    if value.chars().count() > MAX_LABEL_CHARS || value.chars().any(char::is_control) {
+    if value.chars().count() > MAX_LABEL_CHARS {
         return Err(Error::InvalidRequest(format!(
-            "{field} must be at most {MAX_LABEL_CHARS} characters, without control characters"
+            "{field} must be at most {MAX_LABEL_CHARS} characters"
         )));
     }
     Ok(())

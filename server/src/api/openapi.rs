@@ -52,6 +52,7 @@ use crate::{error::Error, AppState};
         super::collections::read,
         super::collections::delete,
         super::collections::faces::enrol,
+        super::collections::faces::enrol_session,
         super::collections::faces::list,
         super::collections::faces::delete,
         super::collections::faces::search,

@@ -14,8 +14,8 @@ use tracing::instrument;
 
 use app::api::{
     collections::{
-        DuplicatePair, DuplicatesResponse, EnrolResponse, EnrolledFace, FaceList, FaceMatch,
-        FaceMatchRef, SearchResponse,
+        DuplicatePair, DuplicatesResponse, EnrolResponse, EnrolSessionRequest, EnrolledFace,
+        FaceList, FaceMatch, FaceMatchRef, SearchResponse,
     },
     ErrorBody, SessionStatus, Verdict,
 };
@@ -27,7 +27,7 @@ use crate::{
         openapi::RateLimited,
     },
     error::{Error, Result},
-    extract::ApiKey,
+    extract::{ApiJson, ApiKey},
     faces::{self, collections as index, similarity::Decision},
     store::{
         self, collections as stored,
@@ -62,15 +62,9 @@ pub(crate) struct FacePath {
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 struct EnrolForm {
-    /// JPEG, PNG or WebP, at most 8 MB; or give `session_id` and `session_token` instead.
+    /// JPEG, PNG or WebP, at most 8 MB.
     #[schema(value_type = String, format = Binary)]
-    image: Option<Vec<u8>>,
-    /// A managed session of this tenant that passed: its verified photo is enrolled.
-    #[schema(format = Uuid)]
-    session_id: Option<String>,
-    /// That session's result token.
-    #[schema(pattern = "^[0-9a-f]{64}$")]
-    session_token: Option<String>,
+    image: Vec<u8>,
     /// The integrator's id for the person (at most 128 characters).
     #[schema(max_length = 128)]
     external_id: Option<String>,
@@ -186,85 +180,46 @@ fn matches(v: &stored::Vectors, hits: Vec<index::Hit>) -> Vec<FaceMatch> {
         .collect()
 }
 
-/// The image an enrolment describes: the upload, or the verified photo of a session of this
-/// tenant that passed (with the session's result token).
-async fn enrolment_image(
+/// The verified photo of a managed session of the caller's tenant that passed, with the
+/// session's result token.
+async fn session_photo(
     state: &AppState,
     owner: Option<&str>,
-    form: &mut upload::Form,
+    id: &str,
+    token: &str,
 ) -> Result<Bytes> {
-    let session = (form.text("session_id"), form.text("session_token"));
-    match (form.has_image("image"), session) {
-        (true, (None, None)) => form.image("image"),
-        (false, (Some(id), Some(token))) => {
-            // Session ids are UUIDs; anything else is no session (and no database lookup).
-            if uuid::Uuid::parse_str(id).is_err() {
-                return Err(Error::SessionNotFound);
-            }
-            let s = sessions::require(&state.db, id).await?;
-            // Another tenant's session, or a direct one (whose token the browser holds), is
-            // not this key's to enrol: the same answer as an unknown id.
-            if s.kind != SessionKind::Managed || s.tenant_id.as_deref() != owner {
-                return Err(Error::SessionNotFound);
-            }
-            s.check_token(token)?;
-            if s.status != SessionStatus::Completed || s.verdict != Some(Verdict::Pass) {
-                return Err(Error::PhotoNotAvailable);
-            }
-            let photo = sessions::photo(&state.db, &s.id).await?;
-            photo.map(Bytes::from).ok_or(Error::PhotoNotAvailable)
-        }
-        _ => Err(Error::InvalidRequest(
-            "give either `image`, or both `session_id` and `session_token`".into(),
-        )),
+    // Session ids are UUIDs; anything else is no session (and no database lookup).
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(Error::SessionNotFound);
     }
+    let s = sessions::require(&state.db, id).await?;
+    // Another tenant's session, or a direct one (whose token the browser holds), is not this
+    // key's to enrol: the same answer as an unknown id.
+    if s.kind != SessionKind::Managed || s.tenant_id.as_deref() != owner {
+        return Err(Error::SessionNotFound);
+    }
+    s.check_token(token)?;
+    if s.status != SessionStatus::Completed || s.verdict != Some(Verdict::Pass) {
+        return Err(Error::PhotoNotAvailable);
+    }
+    let photo = sessions::photo(&state.db, &s.id).await?;
+    photo.map(Bytes::from).ok_or(Error::PhotoNotAvailable)
 }
 
-/// Enrol a face: the largest face of an image, or of a verified session's photo.
-#[utoipa::path(
-    post, path = "/api/v2/collections/{collection_id}/faces", tag = "collections", operation_id = "enrol_face",
-    params(CollectionPath),
-    request_body(content = inline(EnrolForm), content_type = "multipart/form-data"),
-    security(("api_key" = [])),
-    responses(
-        (status = 201, body = EnrolResponse),
-        (status = 400, body = ErrorBody, description = "`invalid_request` (not multipart, an unknown or repeated field, neither or both of `image` and the session fields, an `external_id` over 128 characters) / `invalid_operating_point` / `empty_image` / `invalid_image`"),
-        (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key` / `invalid_token` (not the session's result token)"),
-        (status = 403, body = ErrorBody, description = "`account_inactive`"),
-        (status = 404, body = ErrorBody, description = "`collection_not_found` / `session_not_found` (no such managed session of this tenant) / `photo_not_available` (the session did not pass)"),
-        (status = 409, body = ErrorBody, description = "`collection_full` (`ILIVE_COLLECTION_MAX_FACES`) / `collection_outdated` (enrolled with a descriptor this server no longer uses)"),
-        (status = 410, body = ErrorBody, description = "`session_expired`"),
-        (status = 413, body = ErrorBody, description = "`image_too_large`"),
-        (status = 422, body = ErrorBody, description = "`no_face`: no face in the image"),
-        (status = 429, response = RateLimited),
-    )
-)]
-#[instrument(skip_all, err)]
-pub(super) async fn enrol(
-    State(state): State<AppState>,
-    ApiKey(principal): ApiKey,
-    Path(name): Path<String>,
-    multipart: std::result::Result<Multipart, MultipartRejection>,
-) -> Result<Response> {
-    let rate = spend(&state, &principal)?;
-    let c = owned(&state, &principal, &name).await?;
-    let texts = [
-        "external_id",
-        "session_id",
-        "session_token",
-        "threshold",
-        "operating_point",
-    ];
-    let mut form = upload::read_form(multipart, &["image"], &texts).await?;
-    let decision = decision(&form)?;
-    let external_id = form.text("external_id").map(str::to_owned);
+/// Enrols the largest face of `image` in `c`, with the faces already enrolled that match it.
+async fn enrol_image(
+    state: &AppState,
+    c: &stored::Collection,
+    image: Bytes,
+    external_id: Option<String>,
+    decision: Decision,
+) -> Result<EnrolResponse> {
     if let Some(e) = &external_id {
         check_label("external_id", e)?;
     }
-    let image = enrolment_image(&state, principal.tenant_id(), &mut form).await?;
-    let v = vectors(&state, &c).await?;
+    let v = vectors(state, c).await?;
     let held = v.clone();
-    let (descriptor, bounding_box, hits) = infer(&state, move |m| {
+    let (descriptor, bounding_box, hits) = infer(state, move |m| {
         let (descriptor, bbox) = faces::describe(m, &image)?;
         let hits = index::search(&held, &descriptor, decision.threshold, ENROL_MATCHES);
         Ok((descriptor, bbox, hits))
@@ -282,7 +237,7 @@ pub(super) async fn enrol(
         store::Error::NotFound => Error::CollectionNotFound,
         other => other.into(),
     })?;
-    let body = EnrolResponse {
+    Ok(EnrolResponse {
         face: EnrolledFace {
             face_id: face.id,
             external_id: face.external_id,
@@ -292,7 +247,91 @@ pub(super) async fn enrol(
         matches: matches(&v, hits),
         threshold: decision.threshold,
         operating_point: decision.operating_point,
+    })
+}
+
+/// Enrol a face: the largest face of an image.
+#[utoipa::path(
+    post, path = "/api/v2/collections/{collection_id}/faces", tag = "collections", operation_id = "enrol_face",
+    params(CollectionPath),
+    request_body(content = inline(EnrolForm), content_type = "multipart/form-data"),
+    security(("api_key" = [])),
+    responses(
+        (status = 201, body = EnrolResponse),
+        (status = 400, body = ErrorBody, description = "`invalid_request` (not multipart, a missing, unknown or repeated field, an `external_id` over 128 characters) / `invalid_operating_point` / `empty_image` / `invalid_image`"),
+        (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key`"),
+        (status = 403, body = ErrorBody, description = "`account_inactive`"),
+        (status = 404, body = ErrorBody, description = "`collection_not_found`"),
+        (status = 409, body = ErrorBody, description = "`collection_full` (`ILIVE_COLLECTION_MAX_FACES`) / `collection_outdated` (enrolled with a descriptor this server no longer uses)"),
+        (status = 413, body = ErrorBody, description = "`image_too_large`"),
+        (status = 422, body = ErrorBody, description = "`no_face`: no face in the image"),
+        (status = 429, response = RateLimited),
+    )
+)]
+#[instrument(skip_all, err)]
+pub(super) async fn enrol(
+    State(state): State<AppState>,
+    ApiKey(principal): ApiKey,
+    Path(name): Path<String>,
+    multipart: std::result::Result<Multipart, MultipartRejection>,
+) -> Result<Response> {
+    let rate = spend(&state, &principal)?;
+    let c = owned(&state, &principal, &name).await?;
+    let texts = ["external_id", "threshold", "operating_point"];
+    let mut form = upload::read_form(multipart, &["image"], &texts).await?;
+    let decision = decision(&form)?;
+    let external_id = form.text("external_id").map(str::to_owned);
+    let image = form.image("image")?;
+    let body = enrol_image(&state, &c, image, external_id, decision).await?;
+    Ok((StatusCode::CREATED, rate, Json(body)).into_response())
+}
+
+/// Enrol the face verified in a session: a managed session of this tenant that passed, with its
+/// result token — a key alone cannot enrol a session's face, nor can a token alone.
+#[utoipa::path(
+    post, path = "/api/v2/collections/{collection_id}/faces:fromSession", tag = "collections", operation_id = "enrol_session_face",
+    params(CollectionPath),
+    request_body = EnrolSessionRequest,
+    security(("api_key" = [])),
+    responses(
+        (status = 201, body = EnrolResponse, description = "`bounding_box` is the face in the session's photo."),
+        (status = 400, body = ErrorBody, description = "`invalid_request` (not a JSON object, an unknown field, an `external_id` over 128 characters, `threshold` not in [0, 1]) / `invalid_operating_point`"),
+        (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key` / `invalid_token` (not the session's result token)"),
+        (status = 403, body = ErrorBody, description = "`account_inactive`"),
+        (status = 404, body = ErrorBody, description = "`collection_not_found` / `session_not_found` (no managed session of this tenant with this id) / `photo_not_available` (the session did not pass)"),
+        (status = 409, body = ErrorBody, description = "`collection_full` / `collection_outdated`"),
+        (status = 410, body = ErrorBody, description = "`session_expired`"),
+        (status = 413, body = ErrorBody, description = "`request_too_large`"),
+        (status = 422, body = ErrorBody, description = "`no_face`: the session's photo shows no face"),
+        (status = 429, response = RateLimited),
+    )
+)]
+#[instrument(skip_all, err)]
+pub(super) async fn enrol_session(
+    State(state): State<AppState>,
+    ApiKey(principal): ApiKey,
+    Path(name): Path<String>,
+    ApiJson(req): ApiJson<EnrolSessionRequest>,
+) -> Result<Response> {
+    let rate = spend(&state, &principal)?;
+    let c = owned(&state, &principal, &name).await?;
+    if req.threshold.is_some_and(|t| !(0.0..=1.0).contains(&t)) {
+        return Err(Error::InvalidRequest(
+            "threshold must be a number between 0 and 1".into(),
+        ));
+    }
+    let decision = match req.threshold {
+        Some(t) => Decision::raw(t),
+        None => Decision::at(req.operating_point.unwrap_or_default()),
     };
+    let photo = session_photo(
+        &state,
+        principal.tenant_id(),
+        &req.session_id,
+        &req.session_token,
+    )
+    .await?;
+    let body = enrol_image(&state, &c, photo, req.external_id, decision).await?;
     Ok((StatusCode::CREATED, rate, Json(body)).into_response())
 }
 
@@ -451,7 +490,7 @@ pub(super) async fn duplicates(
         query.as_deref(),
         &["threshold", "operating_point", "max_results"],
     )?;
-    let text = |k: &str| q.get(k).map(String::as_str).filter(|v| *v != "null");
+    let text = |k: &str| q.get(k).map(String::as_str);
     let decision: Decision = decision_of(text("operating_point"), text("threshold"))?;
     let max = count("max_results", text("max_results"), DUPLICATE_PAIRS)?;
     let c = owned(&state, &principal, &name).await?;

@@ -39,11 +39,6 @@ impl Form {
         Ok(bytes)
     }
 
-    /// Whether the image field `name` was sent (even empty).
-    pub fn has_image(&self, name: &str) -> bool {
-        self.files.contains_key(name)
-    }
-
     /// The text field `name`, trimmed; `None` when absent or blank.
     /// An optional text field; absent, empty or `null` all mean "use the default". A multipart
     /// part cannot be null, so clients generated from the OpenAPI document (where these fields
