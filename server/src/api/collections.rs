@@ -1,10 +1,12 @@
 //! The collection routes (docs/api.md, "Collections"): a tenant's named sets of enrolled faces.
 //! This module holds the collections themselves — create, list, read, delete — and the router;
-//! [`faces`] holds what is done with their faces: enrol, list, delete, search, de-duplicate.
+//! [`enrol`] and [`faces`] hold what is done with their faces: enrol; list, delete, search,
+//! de-duplicate.
 //!
 //! Every route takes an API key, and every lookup is by the key's owner and the
 //! `collection_id`: another tenant's collection of the same name is a different collection, and
 //! an unknown one is `collection_not_found` whether or not someone else has one by that name.
+pub mod enrol;
 pub mod faces;
 
 use axum::{
@@ -39,13 +41,13 @@ pub fn router() -> Router<AppState> {
         .route(collection, get(read).delete(delete))
         .route(
             &format!("{collection}/faces"),
-            post(faces::enrol)
+            post(enrol::enrol)
                 .get(faces::list)
                 .layer(DefaultBodyLimit::max(SINGLE_BODY_LIMIT)),
         )
         .route(
             &format!("{collection}/faces:fromSession"),
-            post(faces::enrol_session),
+            post(enrol::enrol_session),
         )
         .route(
             &format!("{collection}/faces/{{face_id}}"),

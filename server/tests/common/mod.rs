@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod capture;
+pub mod collections;
 pub mod process;
 pub mod protocol;
 pub mod upload;
