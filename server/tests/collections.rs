@@ -6,18 +6,18 @@ mod common;
 
 use std::sync::Arc;
 
-use app::api::{Mode, Verdict};
+use app::api::Verdict;
 use common::{
     collections::{
         create, delete, enrol, external_ids, get, json, probe, search, send, COLLECTIONS,
     },
-    expect_error,
+    completion, expect_error, new_session,
     upload::{photo, post, Form},
     TestServer,
 };
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use server::store::sessions::{self, Completion, NewSession, Photo, ResultDetails, SessionKind};
+use server::store::sessions::{self, SessionKind};
 #[tokio::test]
 async fn enrol_search_list_deduplicate_and_delete() {
     let dir = Arc::new(tempfile::tempdir().unwrap());
@@ -343,51 +343,35 @@ async fn enrolment_from_a_session_needs_a_pass_its_token_and_its_tenant() {
     let db = srv.db().await;
     let (key, tenant) = srv.create_key("acme").await;
     let (other, _) = srv.create_key("other").await;
-    let new = |tenant_id: Option<String>, kind| NewSession {
-        tenant_id,
-        kind,
-        mode: Mode::Passive,
-        signed_webhooks: false,
-        redirect_url: None,
-        webhook_url: None,
-        reference_id: None,
-        locale: None,
-        ttl_secs: 600,
-        retention_secs: 600,
-    };
-    let done = |verdict, jpeg: Option<Vec<u8>>| Completion {
-        verdict,
-        confidence: 0.9,
-        details: ResultDetails::default(),
-        camera_metadata: None,
-        photo: jpeg.map(|jpeg| Photo {
-            jpeg,
-            geometry: json!({}),
-        }),
-    };
-    let passed = sessions::create(&db, new(Some(tenant.id.clone()), SessionKind::Managed))
-        .await
-        .unwrap();
-    sessions::complete(
+    let passed = sessions::create(
         &db,
-        &passed.session.id,
-        done(Verdict::Pass, Some(photo("obama.jpg"))),
+        new_session(Some(tenant.id.clone()), SessionKind::Managed),
     )
     .await
     .unwrap();
-    let failed = sessions::create(&db, new(Some(tenant.id.clone()), SessionKind::Managed))
+    sessions::complete(
+        &db,
+        &passed.session.id,
+        completion(Verdict::Pass, Some(photo("obama.jpg"))),
+    )
+    .await
+    .unwrap();
+    let failed = sessions::create(
+        &db,
+        new_session(Some(tenant.id.clone()), SessionKind::Managed),
+    )
+    .await
+    .unwrap();
+    sessions::complete(&db, &failed.session.id, completion(Verdict::Fail, None))
         .await
         .unwrap();
-    sessions::complete(&db, &failed.session.id, done(Verdict::Fail, None))
-        .await
-        .unwrap();
-    let direct = sessions::create(&db, new(None, SessionKind::Direct))
+    let direct = sessions::create(&db, new_session(None, SessionKind::Direct))
         .await
         .unwrap();
     sessions::complete(
         &db,
         &direct.session.id,
-        done(Verdict::Pass, Some(photo("biden.jpg"))),
+        completion(Verdict::Pass, Some(photo("biden.jpg"))),
     )
     .await
     .unwrap();

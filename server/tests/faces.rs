@@ -3,15 +3,15 @@
 //! PNGs, and comparison against the face verified in a session.
 mod common;
 
-use app::api::{Mode, Verdict};
+use app::api::Verdict;
 use common::{
-    error_code, expect_error,
+    completion, error_code, expect_error, new_session,
     upload::{compare, detect, photo, post, Form},
     TestServer,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use server::store::sessions::{self, Completion, NewSession, Photo, ResultDetails, SessionKind};
+use server::store::sessions::{self, SessionKind};
 
 fn assert_box_inside(b: &Value, width: u64, height: u64) {
     let (l, t, w, h) = (
@@ -317,29 +317,9 @@ async fn exif_orientation_and_alpha_png_are_handled() {
 async fn session_compare_uses_the_verified_face() {
     let srv = TestServer::start(&[]).await;
     let db = srv.db().await;
-    let new = || NewSession {
-        tenant_id: None,
-        kind: SessionKind::Direct,
-        mode: Mode::Passive,
-        signed_webhooks: false,
-        redirect_url: None,
-        webhook_url: None,
-        reference_id: None,
-        locale: None,
-        ttl_secs: 600,
-        retention_secs: 600,
-    };
-    let done = |verdict, jpeg: Option<Vec<u8>>| Completion {
-        verdict,
-        confidence: 0.9,
-        details: ResultDetails::default(),
-        camera_metadata: None,
-        photo: jpeg.map(|jpeg| Photo {
-            jpeg,
-            geometry: json!({}),
-        }),
-    };
-    let passed = sessions::create(&db, new()).await.unwrap();
+    let passed = sessions::create(&db, new_session(None, SessionKind::Direct))
+        .await
+        .unwrap();
     let id = passed.session.id.clone();
     let path = |id: &str, token: &str| format!("/api/v1/session/{id}/compare?token={token}");
 
@@ -353,9 +333,13 @@ async fn session_compare_uses_the_verified_face() {
     .await;
     expect_error(r, StatusCode::NOT_FOUND, "photo_not_available").await;
 
-    sessions::complete(&db, &id, done(Verdict::Pass, Some(photo("obama.jpg"))))
-        .await
-        .unwrap();
+    sessions::complete(
+        &db,
+        &id,
+        completion(Verdict::Pass, Some(photo("obama.jpg"))),
+    )
+    .await
+    .unwrap();
     let r = post(
         &srv,
         &path(&id, &passed.token),
@@ -415,8 +399,10 @@ async fn session_compare_uses_the_verified_face() {
     )
     .await;
     expect_error(r, StatusCode::NOT_FOUND, "session_not_found").await;
-    let failed = sessions::create(&db, new()).await.unwrap();
-    sessions::complete(&db, &failed.session.id, done(Verdict::Fail, None))
+    let failed = sessions::create(&db, new_session(None, SessionKind::Direct))
+        .await
+        .unwrap();
+    sessions::complete(&db, &failed.session.id, completion(Verdict::Fail, None))
         .await
         .unwrap();
     let r = post(

@@ -161,6 +161,43 @@ pub fn holder(replica: &str, lease_secs: i64) -> store::sessions::Holder {
     }
 }
 
+/// A passive session of `kind` for `tenant_id`, as the store creates it, for tests that give it a
+/// verdict with [`completion`] instead of running a capture.
+pub fn new_session(
+    tenant_id: Option<String>,
+    kind: store::sessions::SessionKind,
+) -> store::sessions::NewSession {
+    store::sessions::NewSession {
+        tenant_id,
+        kind,
+        mode: app::api::Mode::Passive,
+        signed_webhooks: false,
+        redirect_url: None,
+        webhook_url: None,
+        reference_id: None,
+        locale: None,
+        ttl_secs: 600,
+        retention_secs: 600,
+    }
+}
+
+/// The end of a capture with `verdict` and, for a pass, its photo (a JPEG).
+pub fn completion(
+    verdict: app::api::Verdict,
+    jpeg: Option<Vec<u8>>,
+) -> store::sessions::Completion {
+    store::sessions::Completion {
+        verdict,
+        confidence: 0.9,
+        details: store::sessions::ResultDetails::default(),
+        camera_metadata: None,
+        photo: jpeg.map(|jpeg| store::sessions::Photo {
+            jpeg,
+            geometry: serde_json::json!({}),
+        }),
+    }
+}
+
 /// The PostgreSQL server the tests may use, if any (`ILIVE_TEST_POSTGRES`).
 pub fn test_postgres() -> Option<String> {
     std::env::var("ILIVE_TEST_POSTGRES")
