@@ -23,7 +23,9 @@ use serde::Serialize;
 use crate::face::{EyePair, FaceBox, HeadPose, Landmarks};
 use crate::imageops::{laplacian_variance, luma, sample, to_nchw, Affine};
 use crate::layers::Kernels;
-use crate::nets::{antispoof, blazeface, emotion, face_recognition, facemesh, minifasnet};
+use crate::nets::{
+    antispoof, blazeface, emotion, face_recognition, facemesh, minifasnet, mobilefacenet,
+};
 use crate::tracking::Region;
 
 /// The command that creates the weight files.
@@ -165,6 +167,7 @@ pub struct FaceModels {
     pad: minifasnet::MiniFasNet,
     emotion: emotion::Emotion,
     descriptor: face_recognition::FaceRecognition,
+    recognizer: mobilefacenet::MobileFaceNet,
 }
 
 /// Loads `<dir>/<stem>.safetensors` into a `VarBuilder`.
@@ -196,7 +199,7 @@ fn build<T>(
 
 impl FaceModels {
     /// Loads every network from `dir` (`blazeface`, `facemesh`, `antispoof`, `minifasnet`,
-    /// `emotion`, `face_recognition` `.safetensors`), with the kernels [`Kernels::default`] chooses for this
+    /// `emotion`, `face_recognition`, `mobilefacenet` `.safetensors`), with the kernels [`Kernels::default`] chooses for this
     /// CPU (the fused kernels of [`crate::kernels`] where it has AVX2 and FMA).
     pub fn load(dir: &Path) -> std::result::Result<Self, LoadError> {
         Self::load_with(dir, Kernels::default())
@@ -217,6 +220,7 @@ impl FaceModels {
                 "face_recognition",
                 face_recognition::FaceRecognition::load,
             )?,
+            recognizer: build(dir, "mobilefacenet", mobilefacenet::MobileFaceNet::load)?,
         })
     }
 
@@ -428,6 +432,11 @@ impl FaceModels {
     /// The face descriptor network (for benchmarks and checks).
     pub fn descriptor(&self) -> &face_recognition::FaceRecognition {
         &self.descriptor
+    }
+    /// MobileFaceNet, the descriptor that face comparison uses: aligned by
+    /// [`Landmarks::five_points`], compared by cosine similarity.
+    pub fn recognizer(&self) -> &mobilefacenet::MobileFaceNet {
+        &self.recognizer
     }
 }
 

@@ -3,7 +3,8 @@
 //! ([`similarity`]) and shaping what the API reports about each face ([`shape`]). The HTTP
 //! handlers are in `api::faces`; `ilive faces-eval` measures this same code on real photos.
 //!
-//! When an image holds several faces, the largest (by box area) is the one compared.
+//! When an image holds several faces, the largest (by box area) is the one compared, by its
+//! MobileFaceNet descriptor ([`descriptor`]).
 pub mod shape;
 pub mod similarity;
 
@@ -49,23 +50,24 @@ pub fn faces_in(models: &FaceModels, img: &RgbImage, opts: &AnalyzeOptions) -> R
     Ok(faces)
 }
 
-/// The largest face of an image, with its descriptor.
+/// The largest face of an image.
 pub fn largest_face(models: &FaceModels, img: &RgbImage) -> Result<Option<Face>> {
-    let opts = AnalyzeOptions {
-        embedding: true,
-        ..AnalyzeOptions::default()
-    };
-    Ok(faces_in(models, img, &opts)?.into_iter().next())
+    Ok(faces_in(models, img, &AnalyzeOptions::default())?
+        .into_iter()
+        .next())
 }
 
-/// The descriptor distance between two faces analysed with embeddings.
-pub fn distance(a: &Face, b: &Face) -> Result<f32> {
-    match (&a.embedding, &b.embedding) {
-        (Some(x), Some(y)) => Ok(models::embedding_distance(x, y)),
-        _ => Err(Error::Internal(anyhow::anyhow!(
-            "face without a descriptor"
-        ))),
-    }
+/// The unit-length MobileFaceNet descriptor of a face found in `img`, aligned by its landmarks.
+pub fn descriptor(models: &FaceModels, img: &RgbImage, face: &Face) -> Result<Vec<f32>> {
+    models
+        .recognizer()
+        .describe(img, &face.landmarks.five_points())
+        .map_err(|e| Error::Internal(anyhow::Error::from(e)))
+}
+
+/// The cosine distance `1 − cos` between two descriptors.
+pub fn distance(a: &[f32], b: &[f32]) -> f32 {
+    1.0 - models::nets::mobilefacenet::cosine(a, b)
 }
 
 /// Compares the largest face of two encoded images.
@@ -81,7 +83,11 @@ pub fn compare(
     let target = decode(target)?;
     let s = largest_face(models, &source)?.ok_or(Error::NoFaceInSource)?;
     let t = largest_face(models, &target)?.ok_or(Error::NoFaceInTarget)?;
-    let sim = similarity::similarity(distance(&s, &t)?);
+    let d = distance(
+        &descriptor(models, &source, &s)?,
+        &descriptor(models, &target, &t)?,
+    );
+    let sim = similarity::similarity(d);
     Ok(CompareResponse {
         similarity: sim,
         is_match: sim >= decision.threshold,
