@@ -22,7 +22,7 @@ use candle_core::{Device, Tensor};
 use models::analysis::load_weights;
 use models::layers::Kernels;
 use models::nets::{
-    antispoof, blazeface, emotion, face_recognition, facemesh, minifasnet, mobilefacenet,
+    antispoof, blazeface, emotion, face_recognition, facemesh, minifasnet, mobilefacenet, ultraface,
 };
 
 const TOLERANCE: f32 = 1e-3;
@@ -248,5 +248,17 @@ fn mobilefacenet_matches_onnxruntime() {
         .unwrap_or_else(|e| panic!("{e}"));
     check("mobilefacenet", |x| {
         Ok(HashMap::from([("output".to_string(), net.forward(x)?)]))
+    });
+}
+
+#[test]
+fn ultraface_matches_onnxruntime() {
+    let net = ultraface::UltraFace::load(weights("ultraface")).unwrap_or_else(|e| panic!("{e}"));
+    check("ultraface", |x| {
+        let (scores, boxes) = net.forward(x)?;
+        Ok(HashMap::from([
+            ("scores".to_string(), scores),
+            ("boxes".to_string(), boxes),
+        ]))
     });
 }

@@ -114,6 +114,8 @@ pub const FACE_RECOGNITION: &str = "face_recognition";
 pub const MINIFASNET: &str = "minifasnet";
 /// Output stem of the MobileFaceNet face descriptor (`fr_feature.onnx`).
 pub const MOBILEFACENET: &str = "mobilefacenet";
+/// Output stem of the second face detector, for uploads (`fr_detect.onnx`).
+pub const ULTRAFACE: &str = "ultraface";
 
 /// One raw weight read from a manifest, before any renaming.
 struct RawWeight {
@@ -374,6 +376,9 @@ pub fn convert_all(npm_dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     let t = convert_onnx_file(&layout.faceplugin.join("fr_feature.onnx"))
         .map_err(in_net(MOBILEFACENET))?;
     save(MOBILEFACENET, t)?;
+    let t =
+        convert_onnx_file(&layout.faceplugin.join("fr_detect.onnx")).map_err(in_net(ULTRAFACE))?;
+    save(ULTRAFACE, t)?;
     Ok(written)
 }
 

@@ -9,3 +9,4 @@ pub mod facemesh;
 pub mod minifasnet;
 mod mobile_blocks;
 pub mod mobilefacenet;
+pub mod ultraface;

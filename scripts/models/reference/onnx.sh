@@ -2,7 +2,7 @@
 # Reference outputs of the ONNX networks on their original runtime: onnxruntime (pinned, CPU
 # provider) from pip, in a virtual environment of its own at $ILIVE_CACHE/onnxruntime-<version>,
 # fed with real photos and fixed-seed noise, into $ILIVE_FIXTURES_DIR/reference/<net>.safetensors
-# (minifasnet, mobilefacenet). Idempotent: does nothing when both outputs are newer than this
+# (minifasnet, mobilefacenet, ultraface). Idempotent: does nothing when every output is newer than this
 # script and onnx_reference.py.
 # Run by run.sh after the TF.js references (the photos' face boxes come from those).
 # Usage: bash scripts/models/reference/onnx.sh [--force]
@@ -12,7 +12,7 @@ ORT_VERSION=1.20.1
 PINS=("onnxruntime==$ORT_VERSION" "numpy==2.4.6" "pillow==13.0.0")
 here="$ILIVE_ROOT/scripts/models/reference"
 out="$ILIVE_FIXTURES_DIR/reference"
-dests=("$out/minifasnet.safetensors" "$out/mobilefacenet.safetensors")
+dests=("$out/minifasnet.safetensors" "$out/mobilefacenet.safetensors" "$out/ultraface.safetensors")
 
 fresh=1
 for dest in "${dests[@]}"; do

