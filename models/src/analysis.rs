@@ -23,7 +23,9 @@ use serde::Serialize;
 use crate::face::{EyePair, FaceBox, HeadPose, Landmarks};
 use crate::imageops::{laplacian_variance, luma, sample, to_nchw, Affine};
 use crate::layers::Kernels;
-use crate::nets::{antispoof, blazeface, emotion, face_recognition, facemesh, minifasnet};
+use crate::nets::{
+    antispoof, blazeface, emotion, face_recognition, facemesh, minifasnet, mobilefacenet, ultraface,
+};
 use crate::tracking::Region;
 
 /// The command that creates the weight files.
@@ -108,13 +110,8 @@ impl Serialize for Embedding {
 
 /// Euclidean distance between two descriptors; dlib's same-person cut-off is 0.6.
 pub fn embedding_distance(a: &Embedding, b: &Embedding) -> f32 {
-    descriptor_distance(&a.0, &b.0)
-}
-
-/// [`embedding_distance`] on descriptors held as slices (stored ones, read back as values).
-pub fn descriptor_distance(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
+    a.0.iter()
+        .zip(b.0.iter())
         .map(|(x, y)| (x - y) * (x - y))
         .sum::<f32>()
         .sqrt()
@@ -170,6 +167,9 @@ pub struct FaceModels {
     pad: minifasnet::MiniFasNet,
     emotion: emotion::Emotion,
     descriptor: face_recognition::FaceRecognition,
+    recognizer: mobilefacenet::MobileFaceNet,
+    /// The uploads' second detector ([`crate::uploads`]).
+    pub(crate) fallback: ultraface::UltraFace,
 }
 
 /// Loads `<dir>/<stem>.safetensors` into a `VarBuilder`.
@@ -201,7 +201,7 @@ fn build<T>(
 
 impl FaceModels {
     /// Loads every network from `dir` (`blazeface`, `facemesh`, `antispoof`, `minifasnet`,
-    /// `emotion`, `face_recognition` `.safetensors`), with the kernels [`Kernels::default`] chooses for this
+    /// `emotion`, `face_recognition`, `mobilefacenet`, `ultraface` `.safetensors`), with the kernels [`Kernels::default`] chooses for this
     /// CPU (the fused kernels of [`crate::kernels`] where it has AVX2 and FMA).
     pub fn load(dir: &Path) -> std::result::Result<Self, LoadError> {
         Self::load_with(dir, Kernels::default())
@@ -222,6 +222,8 @@ impl FaceModels {
                 "face_recognition",
                 face_recognition::FaceRecognition::load,
             )?,
+            recognizer: build(dir, "mobilefacenet", mobilefacenet::MobileFaceNet::load)?,
+            fallback: build(dir, "ultraface", ultraface::UltraFace::load)?,
         })
     }
 
@@ -433,6 +435,11 @@ impl FaceModels {
     /// The face descriptor network (for benchmarks and checks).
     pub fn descriptor(&self) -> &face_recognition::FaceRecognition {
         &self.descriptor
+    }
+    /// MobileFaceNet, the descriptor that face comparison uses: aligned by
+    /// [`Landmarks::five_points`], compared by cosine similarity.
+    pub fn recognizer(&self) -> &mobilefacenet::MobileFaceNet {
+        &self.recognizer
     }
 }
 

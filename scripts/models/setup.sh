@@ -4,7 +4,7 @@
 # with `ilive-models convert`. Idempotent: converts only when a file is missing (--force redoes it).
 source "$(dirname "$0")/../lib.sh"
 
-nets=(blazeface facemesh antispoof emotion face_recognition minifasnet)
+nets=(blazeface facemesh antispoof emotion face_recognition minifasnet mobilefacenet ultraface)
 missing=0
 for n in "${nets[@]}"; do
   [ -s "$ILIVE_MODELS_DIR/$n.safetensors" ] || missing=1

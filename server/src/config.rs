@@ -114,13 +114,13 @@ pub struct Config {
     pub legacy_api_key: Option<Secret>,
 
     /// The most faces one collection may hold (enrolment beyond it answers `collection_full`).
-    /// Searches scan a collection's descriptors in memory: 100,000 faces are about 51 MB.
+    /// Searches scan a collection's descriptors in memory: 100,000 faces are about 205 MB.
     #[arg(long, env = "ILIVE_COLLECTION_MAX_FACES", default_value_t = 100_000)]
     pub collection_max_faces: i64,
 
     /// Megabytes of collection descriptors a replica keeps in memory for searches; the least
     /// recently searched collections are dropped beyond it (and read again when searched).
-    #[arg(long, env = "ILIVE_COLLECTION_CACHE_MB", default_value_t = 256)]
+    #[arg(long, env = "ILIVE_COLLECTION_CACHE_MB", default_value_t = 512)]
     pub collection_cache_mb: usize,
 
     /// Origins whose pages may call the public routes (direct-session creation, its CAPTCHA,

@@ -112,6 +112,10 @@ pub const HUMAN_NETS: [&str; 4] = ["blazeface", "facemesh", "antispoof", "emotio
 pub const FACE_RECOGNITION: &str = "face_recognition";
 /// Output stem of the MiniFASNet presentation-attack network (`fr_liveness.onnx`).
 pub const MINIFASNET: &str = "minifasnet";
+/// Output stem of the MobileFaceNet face descriptor (`fr_feature.onnx`).
+pub const MOBILEFACENET: &str = "mobilefacenet";
+/// Output stem of the second face detector, for uploads (`fr_detect.onnx`).
+pub const ULTRAFACE: &str = "ultraface";
 
 /// One raw weight read from a manifest, before any renaming.
 struct RawWeight {
@@ -369,6 +373,12 @@ pub fn convert_all(npm_dir: &Path, out: &Path) -> Result<Vec<PathBuf>> {
     let t = convert_onnx_file(&layout.faceplugin.join("fr_liveness.onnx"))
         .map_err(in_net(MINIFASNET))?;
     save(MINIFASNET, t)?;
+    let t = convert_onnx_file(&layout.faceplugin.join("fr_feature.onnx"))
+        .map_err(in_net(MOBILEFACENET))?;
+    save(MOBILEFACENET, t)?;
+    let t =
+        convert_onnx_file(&layout.faceplugin.join("fr_detect.onnx")).map_err(in_net(ULTRAFACE))?;
+    save(ULTRAFACE, t)?;
     Ok(written)
 }
 

@@ -13,8 +13,12 @@
 //! | any other `BatchNormalization` (the `i`-th) | `bn{i}.scale` = `s`, `bn{i}.offset` = `β − mean·s` |
 //!
 //! Constants of the graph's plumbing (`Reshape` shapes, `Concat`/`Gather` indices, any integer
-//! tensor) are not written: the candle modules hard-code them. A float constant that feeds any
-//! other op is an error, so that a graph the converter does not understand is never half-read.
+//! tensor) are not written: the candle modules hard-code them. Nor are two kinds of float
+//! constant that carry no learnt weight: a `Mul` by the scalar 1 (PyTorch's `x * scale` exported
+//! with `scale = 1`), and whatever feeds the nodes after the last `Conv`/`MatMul`/`Gemm` (a
+//! detector's box decoding, whose priors for one input size the candle module computes for any
+//! size). Any other float constant feeding another op is an error, so that a graph the converter
+//! does not understand is never half-read.
 
 use std::collections::HashMap;
 
@@ -44,12 +48,16 @@ pub fn convert_onnx(model: &Model) -> Result<HashMap<String, Tensor>> {
     // value name → the layer ("conv3", "fc0") that produced it
     let mut layer_of: HashMap<&str, String> = HashMap::new();
     let (mut convs, mut fcs, mut bns) = (0usize, 0usize, 0usize);
+    let last_layer = g
+        .nodes
+        .iter()
+        .rposition(|n| matches!(n.op_type.as_str(), "Conv" | "MatMul" | "Gemm"));
     let get = |n: &Node, i: usize| -> Option<&TensorProto> {
         n.inputs
             .get(i)
             .and_then(|name| consts.get(name.as_str()).copied())
     };
-    for n in &g.nodes {
+    for (index, n) in g.nodes.iter().enumerate() {
         let out0 = n.outputs.first().map(String::as_str).unwrap_or_default();
         match n.op_type.as_str() {
             "Conv" => {
@@ -120,6 +128,8 @@ pub fn convert_onnx(model: &Model) -> Result<HashMap<String, Tensor>> {
                 let alpha = tensor(need_const(n, get(n, 1), "slope")?)?.flatten_all()?;
                 out.insert(format!("{layer}.alpha"), alpha);
             }
+            _ if last_layer.is_some_and(|l| index > l) => {}
+            "Mul" if is_scalar_one(n, &consts)? => {}
             op => {
                 if let Some(t) = n
                     .inputs
@@ -141,6 +151,16 @@ pub fn convert_onnx(model: &Model) -> Result<HashMap<String, Tensor>> {
         }
     }
     Ok(out)
+}
+
+/// Whether one of `n`'s inputs is a constant scalar 1 (a multiplication that does nothing).
+fn is_scalar_one(n: &Node, consts: &HashMap<&str, &TensorProto>) -> Result<bool> {
+    for t in n.inputs.iter().filter_map(|i| consts.get(i.as_str())) {
+        if t.data_type == data_type::FLOAT && t.to_f32()? == [1.0] {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The values of `Constant` nodes, by output name (they hold the plumbing's integers).
@@ -303,5 +323,31 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("Add"), "{e}");
+    }
+
+    #[test]
+    fn a_unit_scale_and_the_decoding_after_the_last_layer_are_not_weights() -> Result<()> {
+        // x · 1 → MatMul → + priors: only the MatMul's weight is written.
+        let model = Model {
+            graph: Graph {
+                nodes: vec![
+                    node("Mul", &["x", "one"], "a"),
+                    node("MatMul", &["a", "w"], "m"),
+                    node("Add", &["m", "priors"], "y"),
+                ],
+                initializers: vec![
+                    constant("one", &[], &[1.0]),
+                    constant("w", &[1, 1], &[2.0]),
+                    constant("priors", &[1], &[0.5]),
+                ],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let t = convert_onnx(&model)?;
+        let mut names: Vec<&String> = t.keys().collect();
+        names.sort();
+        assert_eq!(names, ["fc0.bias", "fc0.weight"]);
+        Ok(())
     }
 }

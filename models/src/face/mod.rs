@@ -85,6 +85,22 @@ impl Landmarks {
         ]
     }
 
+    /// The five points face descriptors are aligned by, `x, y` in image pixels, in the order of
+    /// ArcFace's template ([`crate::nets::mobilefacenet::TEMPLATE`]) for an unmirrored photo:
+    /// the subject's right eye (on the image's left), the left eye, the nose tip, the right and
+    /// the left mouth corner.
+    pub fn five_points(&self) -> [[f32; 2]; 5] {
+        let [right, left] = self.eye_centres();
+        let xy = |i: usize| [self.0[i][0], self.0[i][1]];
+        [
+            [right[0], right[1]],
+            [left[0], left[1]],
+            xy(NOSE_TIP),
+            xy(MOUTH_RIGHT),
+            xy(MOUTH_LEFT),
+        ]
+    }
+
     /// Distance between the eye centres in the image plane, in pixels: the scale of every
     /// landmark measure.
     pub fn inter_eye(&self) -> f32 {

@@ -18,9 +18,9 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
-use crate::depthwise::{DepthwiseKernel, Pad2d};
+use super::mobile_blocks::{Block, Convs, Unit};
 use crate::imageops::{sample, to_nchw, Affine};
-use crate::layers::{softmax, Act, Conv2d, Padding};
+use crate::layers::softmax;
 
 /// Side of the square input.
 pub const INPUT_SIZE: usize = 128;
@@ -46,129 +46,6 @@ impl Config {
             blocks: [4, 6, 2],
             classes: 3,
         }
-    }
-}
-
-/// Hands out the convolutions `conv0`, `conv1`, … in graph order.
-struct Convs<'a> {
-    vb: &'a VarBuilder<'a>,
-    next: usize,
-}
-
-/// One convolution with its folded batch norm: dense, or depthwise when it has one input
-/// channel per group.
-#[derive(Debug, Clone)]
-enum Unit {
-    Dense(Conv2d),
-    Depthwise(DepthwiseKernel, Act),
-}
-
-impl Convs<'_> {
-    /// The next convolution: `stride`, PyTorch's symmetric padding `pad`, PReLU or linear.
-    fn next(&mut self, stride: usize, pad: usize, prelu: bool) -> Result<Unit> {
-        let vb = self.vb.pp(format!("conv{}", self.next));
-        self.next += 1;
-        let weight = vb.get_unchecked("weight")?;
-        let (c_out, c_in, _, _) = weight.dims4()?;
-        let bias = vb.get(c_out, "bias")?;
-        let act = if prelu {
-            Act::PRelu(vb.get(c_out, "alpha")?.reshape((1, c_out, 1, 1))?)
-        } else {
-            Act::None
-        };
-        if c_in == 1 && c_out > 1 {
-            let p = Pad2d {
-                top: pad,
-                bottom: pad,
-                left: pad,
-                right: pad,
-            };
-            Ok(Unit::Depthwise(
-                DepthwiseKernel::new(&weight, Some(&bias), stride, p)?,
-                act,
-            ))
-        } else {
-            let padding = Padding::Symmetric(pad);
-            Ok(Unit::Dense(Conv2d::from_parts(
-                weight, bias, stride, padding, act,
-            )?))
-        }
-    }
-}
-
-impl Module for Unit {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        match self {
-            Unit::Dense(c) => c.forward(x),
-            Unit::Depthwise(k, act) => act.forward(&k.forward(&x.contiguous()?)?),
-        }
-    }
-}
-
-/// Squeeze-and-excitation: the block's output scaled per channel by a gate computed from its
-/// global mean.
-#[derive(Debug, Clone)]
-struct SqueezeExcite {
-    reduce: Unit,
-    expand: Unit,
-}
-
-impl Module for SqueezeExcite {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let pooled = x.mean_keepdim(3)?.mean_keepdim(2)?;
-        let gate = self
-            .expand
-            .forward(&self.reduce.forward(&pooled)?.relu()?)?;
-        x.broadcast_mul(&candle_nn::ops::sigmoid(&gate)?)
-    }
-}
-
-/// MobileFaceNet's depthwise block: 1×1 expand (PReLU), 3×3 depthwise (PReLU), 1×1 project
-/// (linear); residual when it keeps the size, with squeeze-and-excitation on the branch if any.
-#[derive(Debug, Clone)]
-struct Block {
-    expand: Unit,
-    depthwise: Unit,
-    project: Unit,
-    residual: bool,
-    se: Option<SqueezeExcite>,
-}
-
-impl Block {
-    fn load(convs: &mut Convs, stride: usize, residual: bool, se: bool) -> Result<Self> {
-        let expand = convs.next(1, 0, true)?;
-        let depthwise = convs.next(stride, 1, true)?;
-        let project = convs.next(1, 0, false)?;
-        let se = if se {
-            Some(SqueezeExcite {
-                reduce: convs.next(1, 0, false)?,
-                expand: convs.next(1, 0, false)?,
-            })
-        } else {
-            None
-        };
-        Ok(Self {
-            expand,
-            depthwise,
-            project,
-            residual,
-            se,
-        })
-    }
-}
-
-impl Module for Block {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let mut y = self
-            .project
-            .forward(&self.depthwise.forward(&self.expand.forward(x)?)?)?;
-        if let Some(se) = &self.se {
-            y = se.forward(&y)?;
-        }
-        if self.residual {
-            y = (y + x)?;
-        }
-        Ok(y)
     }
 }
 
@@ -198,16 +75,13 @@ impl PadScores {
 impl MiniFasNet {
     /// Loads `minifasnet.safetensors`' tensors.
     pub fn load(vb: VarBuilder, cfg: &Config) -> Result<Self> {
-        let mut convs = Convs { vb: &vb, next: 0 };
+        let mut convs = Convs::new(&vb);
         // conv1 (3×3/2) and conv2_dw (3×3 depthwise), both PReLU.
         let stem = [convs.next(2, 1, true)?, convs.next(1, 1, true)?];
         let mut blocks = Vec::new();
         // Block conv_23 halves the size; then stage 3; conv_34 halves; stage 4; conv_45; stage 5.
         for &n in &cfg.blocks {
-            blocks.push(Block::load(&mut convs, 2, false, false)?);
-            for i in 0..n {
-                blocks.push(Block::load(&mut convs, 1, true, i + 1 == n)?);
-            }
+            blocks.extend(Block::stage(&mut convs, n, true)?);
         }
         // conv_6_sep (1×1, PReLU) and conv_6_dw (8×8 depthwise over the whole map, linear).
         let head = [convs.next(1, 0, true)?, convs.next(1, 0, false)?];

@@ -7,3 +7,6 @@ pub mod emotion;
 pub mod face_recognition;
 pub mod facemesh;
 pub mod minifasnet;
+mod mobile_blocks;
+pub mod mobilefacenet;
+pub mod ultraface;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Reference outputs of the ONNX networks on their original runtime: onnxruntime (pinned, CPU
 # provider) from pip, in a virtual environment of its own at $ILIVE_CACHE/onnxruntime-<version>,
-# fed with real photos and fixed-seed noise, into $ILIVE_FIXTURES_DIR/reference/<net>.safetensors.
-# Idempotent: does nothing when the output is newer than this script and onnx_reference.py.
+# fed with real photos and fixed-seed noise, into $ILIVE_FIXTURES_DIR/reference/<net>.safetensors
+# (minifasnet, mobilefacenet, ultraface). Idempotent: does nothing when every output is newer than this
+# script and onnx_reference.py.
 # Run by run.sh after the TF.js references (the photos' face boxes come from those).
 # Usage: bash scripts/models/reference/onnx.sh [--force]
 source "$(dirname "$0")/../../lib.sh"
@@ -11,10 +12,13 @@ ORT_VERSION=1.20.1
 PINS=("onnxruntime==$ORT_VERSION" "numpy==2.4.6" "pillow==13.0.0")
 here="$ILIVE_ROOT/scripts/models/reference"
 out="$ILIVE_FIXTURES_DIR/reference"
-dest="$out/minifasnet.safetensors"
+dests=("$out/minifasnet.safetensors" "$out/mobilefacenet.safetensors" "$out/ultraface.safetensors")
 
-if [ "${1:-}" != "--force" ] && [ -s "$dest" ] && [ "$dest" -nt "$here/onnx.sh" ] \
-   && [ "$dest" -nt "$here/onnx_reference.py" ]; then
+fresh=1
+for dest in "${dests[@]}"; do
+  [ -s "$dest" ] && [ "$dest" -nt "$here/onnx.sh" ] && [ "$dest" -nt "$here/onnx_reference.py" ] || fresh=0
+done
+if [ "${1:-}" != "--force" ] && [ "$fresh" = 1 ]; then
   log "ONNX reference outputs are up to date in $out"
   exit 0
 fi
@@ -34,5 +38,7 @@ log "running the ONNX networks on onnxruntime $ORT_VERSION"
 "$venv/bin/python" "$here/onnx_reference.py" \
   "$npm_dir/faceplugin-face-recognition-js-0.0.1/package/model" "$ILIVE_FIXTURES_DIR/images" "$out" \
   || die "onnx_reference.py failed"
-[ -s "$dest" ] || die "missing $dest"
+for dest in "${dests[@]}"; do
+  [ -s "$dest" ] || die "missing $dest"
+done
 log "ONNX reference outputs written to $out"

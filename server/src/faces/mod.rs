@@ -3,7 +3,8 @@
 //! ([`similarity`]) and shaping what the API reports about each face ([`shape`]). The HTTP
 //! handlers are in `api::faces`; `ilive faces-eval` measures this same code on real photos.
 //!
-//! When an image holds several faces, the largest (by box area) is the one compared.
+//! When an image holds several faces, the largest (by box area) is the one compared, by its
+//! MobileFaceNet descriptor ([`descriptor`]).
 pub mod collections;
 pub mod shape;
 pub mod similarity;
@@ -18,7 +19,7 @@ use crate::error::{Error, Result};
 
 /// The descriptor the faces' vectors come from; a collection records it, so that vectors of
 /// another descriptor are never compared with this one's.
-pub const DESCRIPTOR: &str = "face-api-resnet-128";
+pub const DESCRIPTOR: &str = "mobilefacenet-512";
 
 /// Decodes an uploaded photo under the upload caps ([`crate::decode::UPLOAD`]).
 pub fn decode(bytes: &[u8]) -> Result<RgbImage> {
@@ -45,12 +46,12 @@ impl Attributes {
     }
 }
 
-/// An image's faces, largest first, however small their share of it: the detector also runs
-/// on tiles of the image (`models::tiled`), which finds the small faces of group photos and
-/// distant ones that a single look at the whole photo misses.
+/// An image's faces, largest first, however small their share of it or turned their head: the
+/// detector also runs on tiles of the image (`models::tiled`), and where it still finds no face,
+/// the second detector does (`models::uploads`).
 pub fn faces_in(models: &FaceModels, img: &RgbImage, opts: &AnalyzeOptions) -> Result<Vec<Face>> {
     let faces = models
-        .analyze_any_size(img, opts)
+        .analyze_upload(img, opts)
         .map_err(|e| Error::Internal(anyhow::Error::from(e)))?;
     Ok(largest_first(faces))
 }
@@ -60,13 +61,10 @@ fn largest_first(mut faces: Vec<Face>) -> Vec<Face> {
     faces
 }
 
-/// The largest face of an image, with its descriptor. One look at the whole photo finds a
-/// face that fills a fair part of it; only when it finds none are the tiles searched too.
+/// The largest face of an image. One look at the whole photo finds a face that fills a fair
+/// part of it; only when it finds none is the rest of [`faces_in`] tried.
 pub fn largest_face(models: &FaceModels, img: &RgbImage) -> Result<Option<Face>> {
-    let opts = AnalyzeOptions {
-        embedding: true,
-        ..AnalyzeOptions::default()
-    };
+    let opts = AnalyzeOptions::default();
     let whole = models
         .analyze(img, &opts)
         .map_err(|e| Error::Internal(anyhow::Error::from(e)))?;
@@ -83,23 +81,24 @@ pub fn largest_face(models: &FaceModels, img: &RgbImage) -> Result<Option<Face>>
 pub fn describe(models: &FaceModels, bytes: &[u8]) -> Result<(Vec<f32>, FaceBoundingBox)> {
     let img = decode(bytes)?;
     let face = largest_face(models, &img)?.ok_or(Error::NoFace)?;
-    let descriptor = face
-        .embedding
-        .as_ref()
-        .ok_or_else(|| Error::Internal(anyhow::anyhow!("face without a descriptor")))?
-        .0
-        .to_vec();
-    Ok((descriptor, shape::bounding_box(&face, &img)))
+    Ok((
+        descriptor(models, &img, &face)?,
+        shape::bounding_box(&face, &img),
+    ))
 }
 
-/// The descriptor distance between two faces analysed with embeddings.
-pub fn distance(a: &Face, b: &Face) -> Result<f32> {
-    match (&a.embedding, &b.embedding) {
-        (Some(x), Some(y)) => Ok(models::embedding_distance(x, y)),
-        _ => Err(Error::Internal(anyhow::anyhow!(
-            "face without a descriptor"
-        ))),
-    }
+/// The unit-length MobileFaceNet descriptor of a face found in `img`, aligned by its landmarks.
+pub fn descriptor(models: &FaceModels, img: &RgbImage, face: &Face) -> Result<Vec<f32>> {
+    models
+        .recognizer()
+        .describe(img, &face.landmarks.five_points())
+        .map_err(|e| Error::Internal(anyhow::Error::from(e)))
+}
+
+/// The cosine distance `1 − cos` between two descriptors of [`descriptor`], which are unit
+/// length: one dot product (a collection search runs it once per enrolled face).
+pub fn distance(a: &[f32], b: &[f32]) -> f32 {
+    1.0 - a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>()
 }
 
 /// Compares the largest face of two encoded images.
@@ -115,7 +114,11 @@ pub fn compare(
     let target = decode(target)?;
     let s = largest_face(models, &source)?.ok_or(Error::NoFaceInSource)?;
     let t = largest_face(models, &target)?.ok_or(Error::NoFaceInTarget)?;
-    let sim = similarity::similarity(distance(&s, &t)?);
+    let d = distance(
+        &descriptor(models, &source, &s)?,
+        &descriptor(models, &target, &t)?,
+    );
+    let sim = similarity::similarity(d);
     Ok(CompareResponse {
         similarity: sim,
         is_match: sim >= decision.threshold,

@@ -1,5 +1,6 @@
 //! The face-recognition networks `ilive faces-eval` can measure, behind one small trait so that
-//! another network (a MobileFaceNet port, say) plugs in as one more [`DescriptorKind`].
+//! another network plugs in as one more [`DescriptorKind`]: MobileFaceNet (the API's) and
+//! face-api's dlib ResNet (the API's before it).
 use app::api::OperatingPoint;
 use image::RgbImage;
 use models::{AnalyzeOptions, FaceModels};
@@ -26,16 +27,22 @@ pub trait Descriptor {
     fn similarity(&self, distance: f64) -> f64;
     /// The largest distance that a similarity threshold accepts.
     fn distance_at(&self, threshold: f64) -> f64;
-    /// The similarity threshold the API applies at an operating point, where this network is
-    /// the API's.
+    /// The similarity threshold of an operating point, measured for this network.
     fn configured(&self, point: OperatingPoint) -> Option<f64>;
+    /// A further similarity threshold the report names (a published cut-off), if any.
+    fn reference(&self) -> Option<(&'static str, f64)> {
+        None
+    }
 }
 
 /// The networks that can be measured (`--descriptor`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum DescriptorKind {
-    /// face-api's dlib ResNet (128-d, Euclidean distance): what the API uses.
+    /// MobileFaceNet (512-d, aligned by five landmarks, cosine distance `1 − cos`): what the API
+    /// uses.
     #[default]
+    MobileFaceNet,
+    /// face-api's dlib ResNet (128-d, Euclidean distance): the API's before MobileFaceNet.
     FaceApi,
 }
 
@@ -44,11 +51,39 @@ impl DescriptorKind {
     pub fn with<'a>(self, models: &'a FaceModels) -> Box<dyn Descriptor + 'a> {
         match self {
             DescriptorKind::FaceApi => Box::new(FaceApi(models)),
+            DescriptorKind::MobileFaceNet => Box::new(MobileFaceNet(models)),
         }
     }
 }
 
-/// The API's own detector and descriptor.
+/// The faces of `img` as the API finds them, largest first, each described by `describe`.
+fn found(
+    models: &FaceModels,
+    img: &RgbImage,
+    max: usize,
+    embedding: bool,
+    describe: impl Fn(&models::Face) -> anyhow::Result<Option<Vec<f32>>>,
+) -> anyhow::Result<Vec<Described>> {
+    let opts = AnalyzeOptions {
+        embedding,
+        max_faces: max,
+        ..AnalyzeOptions::default()
+    };
+    let faces = faces::faces_in(models, img, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut out = Vec::new();
+    for f in &faces {
+        if let Some(descriptor) = describe(f)? {
+            out.push(Described {
+                width: f.bbox.w,
+                height: f.bbox.h,
+                descriptor,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// face-api's descriptor on the API's detector.
 struct FaceApi<'a>(&'a FaceModels);
 
 impl Descriptor for FaceApi<'_> {
@@ -57,22 +92,9 @@ impl Descriptor for FaceApi<'_> {
     }
 
     fn describe(&self, img: &RgbImage, max: usize) -> anyhow::Result<Vec<Described>> {
-        let opts = AnalyzeOptions {
-            embedding: true,
-            max_faces: max,
-            ..AnalyzeOptions::default()
-        };
-        let found = faces::faces_in(self.0, img, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok(found
-            .into_iter()
-            .filter_map(|f| {
-                Some(Described {
-                    width: f.bbox.w,
-                    height: f.bbox.h,
-                    descriptor: f.embedding?.0.to_vec(),
-                })
-            })
-            .collect())
+        found(self.0, img, max, true, |f| {
+            Ok(f.embedding.map(|e| e.0.to_vec()))
+        })
     }
 
     fn distance(&self, a: &[f32], b: &[f32]) -> f64 {
@@ -81,11 +103,46 @@ impl Descriptor for FaceApi<'_> {
     }
 
     fn similarity(&self, distance: f64) -> f64 {
-        similarity::similarity(distance as f32)
+        similarity::FACE_API.similarity(distance as f32)
     }
 
     fn distance_at(&self, threshold: f64) -> f64 {
-        similarity::distance_at(threshold)
+        similarity::FACE_API.distance_at(threshold)
+    }
+
+    fn configured(&self, point: OperatingPoint) -> Option<f64> {
+        Some(similarity::face_api_threshold(point))
+    }
+
+    fn reference(&self) -> Option<(&'static str, f64)> {
+        Some(("dlib 0.6", similarity::DLIB_THRESHOLD))
+    }
+}
+
+/// The API's detector, landmarks and descriptor.
+struct MobileFaceNet<'a>(&'a FaceModels);
+
+impl Descriptor for MobileFaceNet<'_> {
+    fn name(&self) -> &'static str {
+        "MobileFaceNet (512-d, cosine)"
+    }
+
+    fn describe(&self, img: &RgbImage, max: usize) -> anyhow::Result<Vec<Described>> {
+        found(self.0, img, max, false, |f| {
+            Ok(Some(faces::descriptor(self.0, img, f)?))
+        })
+    }
+
+    fn distance(&self, a: &[f32], b: &[f32]) -> f64 {
+        f64::from(faces::distance(a, b))
+    }
+
+    fn similarity(&self, distance: f64) -> f64 {
+        similarity::MOBILEFACENET.similarity(distance as f32)
+    }
+
+    fn distance_at(&self, threshold: f64) -> f64 {
+        similarity::MOBILEFACENET.distance_at(threshold)
     }
 
     fn configured(&self, point: OperatingPoint) -> Option<f64> {

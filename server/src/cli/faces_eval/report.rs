@@ -8,7 +8,6 @@ use super::{
     stats::{empirical_limit, mean_sd, normal_limit, Count},
     Described, Descriptor, Evaluation, Identity, Pair,
 };
-use crate::faces::similarity::DLIB_THRESHOLD;
 
 /// The similarity thresholds of the ROC table, besides the operating points.
 const ROC_THRESHOLDS: &[f64] = &[0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 0.97, 0.99, 0.999];
@@ -102,7 +101,7 @@ pub fn report(eval: &Evaluation, net: &dyn Descriptor, extra: &[f64]) -> String 
         .iter()
         .map(|t| (String::new(), *t))
         .chain(extra.iter().map(|t| ("requested".to_owned(), *t)))
-        .chain(std::iter::once(("dlib 0.6".to_owned(), DLIB_THRESHOLD)))
+        .chain(net.reference().map(|(label, t)| (label.to_owned(), t)))
         .chain(
             OperatingPoint::ALL
                 .iter()

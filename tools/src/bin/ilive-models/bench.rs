@@ -296,12 +296,13 @@ fn networks(models: &FaceModels, image_path: &Path, iters: usize) -> Result<()> 
     }
     let dev = Device::Cpu;
     let input = |c: usize, s: usize| Tensor::rand(0f32, 1.0, (1, c, s, s), &dev);
-    let (x256, x192, x128, x64g, x150) = (
+    let (x256, x192, x128, x64g, x150, x112) = (
         input(3, 256)?,
         input(3, 192)?,
         input(3, 128)?,
         input(1, 64)?,
         input(3, 150)?,
+        input(3, 112)?,
     );
     println!("\nnetworks: {iters} iterations, median ms");
     let all = AnalyzeOptions {
@@ -310,7 +311,7 @@ fn networks(models: &FaceModels, image_path: &Path, iters: usize) -> Result<()> 
         emotion: true,
         ..Default::default()
     };
-    let rows: [(&str, f64); 8] = [
+    let rows: [(&str, f64); 9] = [
         (
             "blazeface 256²",
             median_ms(iters, || Ok(models.detector().forward_raw(&x256)?))?,
@@ -334,6 +335,10 @@ fn networks(models: &FaceModels, image_path: &Path, iters: usize) -> Result<()> 
         (
             "face descriptor 150²",
             median_ms(iters, || Ok(models.descriptor().forward(&x150)?))?,
+        ),
+        (
+            "mobilefacenet 112²",
+            median_ms(iters, || Ok(models.recognizer().forward(&x112)?))?,
         ),
         (
             "frame: decode+detect+mesh+measures",
