@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use server::{
-    faces::collections::{search, Indexes, DIM},
+    faces::collections::{duplicates, search, Indexes, DIM, DUPLICATES_MAX_FACES},
     store::{self, collections},
 };
 
@@ -63,10 +63,22 @@ async fn measure(db: &store::Db, faces: usize) -> anyhow::Result<()> {
         warm.push(ms(start.elapsed()));
         scans.push(ms(start.elapsed() - checked));
     }
+    // All pairs, where the route allows it.
+    let pairs = if faces <= DUPLICATES_MAX_FACES {
+        let v = indexes
+            .current(db, &c.id)
+            .await?
+            .expect("the collection exists");
+        let start = Instant::now();
+        std::hint::black_box(duplicates(&v, 0.9, 100));
+        format!("{:.0}", ms(start.elapsed()))
+    } else {
+        "—".to_owned()
+    };
     warm.sort_by(f64::total_cmp);
     scans.sort_by(f64::total_cmp);
     println!(
-        "| {} | {faces} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} |",
+        "| {} | {faces} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {pairs} |",
         db.kind(),
         faces as f64 / enrol.as_secs_f64(),
         ms(cold),
@@ -83,7 +95,7 @@ async fn main() -> anyhow::Result<()> {
     let parsed: Result<Vec<usize>, _> = std::env::args().skip(1).map(|a| a.parse()).collect();
     let sizes = match parsed {
         Ok(v) if !v.is_empty() => v,
-        _ => vec![10_000, 100_000],
+        _ => vec![DUPLICATES_MAX_FACES, 10_000, 100_000],
     };
     let dir = tempfile::tempdir()?;
     let mut stores = vec![format!(
@@ -100,8 +112,8 @@ async fn main() -> anyhow::Result<()> {
             .await?;
         stores.push(format!("{base}/{name}"));
     }
-    println!("| store | faces | enrolments/s (one at a time) | cold read ms | scan p50 ms | warm search p50 ms | p99 ms |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| store | faces | enrolments/s (one at a time) | cold read ms | scan p50 ms | warm search p50 ms | p99 ms | duplicates ms |");
+    println!("|---|---|---|---|---|---|---|---|");
     for url in &stores {
         let db = store::connect(url).await?;
         for &n in &sizes {

@@ -19,8 +19,9 @@ use crate::store::{self, collections::Vectors, Db};
 /// Descriptor values per face.
 pub const DIM: usize = models::nets::mobilefacenet::DIM;
 
-/// The most faces [`duplicates`] compares all pairs of (50 million pairs, a few seconds).
-pub const DUPLICATES_MAX_FACES: usize = 10_000;
+/// The most faces [`duplicates`] compares all pairs of: 12.5 million pairs, seconds of one core
+/// (docs/api.md, "Collections").
+pub const DUPLICATES_MAX_FACES: usize = 5_000;
 
 /// One face found by a search.
 #[derive(Debug, Clone, PartialEq)]

@@ -296,7 +296,7 @@ pub(super) async fn search(
         (status = 403, body = ErrorBody, description = "`account_inactive`"),
         (status = 404, body = ErrorBody, description = "`collection_not_found`"),
         (status = 409, body = ErrorBody, description = "`collection_outdated`"),
-        (status = 422, body = ErrorBody, description = "`collection_too_large`: more than 10,000 faces to compare pairwise; search them one by one instead"),
+        (status = 422, body = ErrorBody, description = "`collection_too_large`: more than 5,000 faces to compare pairwise; search them one by one instead"),
         (status = 429, response = RateLimited),
     )
 )]
