@@ -12,6 +12,8 @@ use crate::faces::{self, similarity};
 pub struct Described {
     pub width: f32,
     pub height: f32,
+    /// The five points the descriptor networks align by (image pixels).
+    pub points: [[f32; 2]; 5],
     pub descriptor: Vec<f32>,
 }
 
@@ -76,6 +78,7 @@ fn found(
             out.push(Described {
                 width: f.bbox.w,
                 height: f.bbox.h,
+                points: f.landmarks.five_points(),
                 descriptor,
             });
         }
@@ -147,5 +150,37 @@ impl Descriptor for MobileFaceNet<'_> {
 
     fn configured(&self, point: OperatingPoint) -> Option<f64> {
         Some(similarity::operating_threshold(point))
+    }
+}
+
+/// Descriptors computed outside iLive (`--external`), by another network on the crops that
+/// `--crops` wrote, compared by cosine distance `1 − cos`; the similarity reported is the cosine
+/// itself, clamped to [0, 1]. No operating point is configured for them: the report's
+/// thresholds for a target FMR are what compares networks.
+pub struct External;
+
+impl Descriptor for External {
+    fn name(&self) -> &'static str {
+        "external descriptors (cosine)"
+    }
+
+    fn describe(&self, _: &RgbImage, _: usize) -> anyhow::Result<Vec<Described>> {
+        anyhow::bail!("external descriptors are read from a file, not computed")
+    }
+
+    fn distance(&self, a: &[f32], b: &[f32]) -> f64 {
+        f64::from(1.0 - models::nets::mobilefacenet::cosine(a, b))
+    }
+
+    fn similarity(&self, distance: f64) -> f64 {
+        (1.0 - distance).clamp(0.0, 1.0)
+    }
+
+    fn distance_at(&self, threshold: f64) -> f64 {
+        1.0 - threshold
+    }
+
+    fn configured(&self, _: OperatingPoint) -> Option<f64> {
+        None
     }
 }

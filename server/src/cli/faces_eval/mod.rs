@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use models::FaceModels;
 
-pub use descriptor::{Described, Descriptor, DescriptorKind};
+pub use descriptor::{Described, Descriptor, DescriptorKind, External};
 
 use super::shared::has_extension;
 use crate::faces;
@@ -50,6 +50,16 @@ pub struct FacesEvalArgs {
     /// The detector and descriptor to measure.
     #[arg(long, value_enum, default_value_t)]
     pub descriptor: DescriptorKind,
+    /// Also write every compared face as the descriptor networks see it (aligned to the
+    /// five-point template, 112×112): `DIR/crops.f32` (N×112×112×3 RGB, 0–255, little-endian
+    /// f32) and `DIR/samples.tsv` (one face name per line, in the same order), so that another
+    /// network can describe the same faces (`scripts/models/reference/describe_crops.py`).
+    #[arg(long, value_name = "DIR")]
+    pub crops: Option<PathBuf>,
+    /// Score descriptors computed elsewhere for the faces `--crops` wrote: a file of lines
+    /// `name<TAB>v1,v2,…`, compared by cosine distance. The detection is still iLive's.
+    #[arg(long, value_name = "FILE")]
+    pub external: Option<PathBuf>,
 }
 
 fn unit_interval(raw: &str) -> Result<f64, String> {
@@ -192,6 +202,7 @@ pub fn evaluate(args: &FacesEvalArgs, models: &FaceModels) -> anyhow::Result<Eva
         dir.display()
     );
     let net = args.descriptor.with(models);
+    let mut crops = args.crops.as_deref().map(Crops::new).transpose()?;
     let mut eval = Evaluation {
         descriptor: net.name().to_owned(),
         ..Evaluation::default()
@@ -227,11 +238,15 @@ pub fn evaluate(args: &FacesEvalArgs, models: &FaceModels) -> anyhow::Result<Eva
         };
         let keep = if person.is_some() { 1 } else { found.len() };
         for (k, face) in found.into_iter().take(keep).enumerate() {
+            let name = match person {
+                Some(_) => photo.name.clone(),
+                None => format!("{}#{}", photo.name, k + 1),
+            };
+            if let Some(crops) = crops.as_mut() {
+                crops.push(&img, &face.points, &name)?;
+            }
             eval.samples.push(Sample {
-                name: match person {
-                    Some(_) => photo.name.clone(),
-                    None => format!("{}#{}", photo.name, k + 1),
-                },
+                name,
                 photo: photo.name.clone(),
                 source: photo.source.clone(),
                 person: person.clone(),
@@ -239,8 +254,77 @@ pub fn evaluate(args: &FacesEvalArgs, models: &FaceModels) -> anyhow::Result<Eva
             });
         }
     }
+    if let Some(crops) = crops {
+        crops.finish()?;
+    }
     eval.pairs = pairs(&eval.samples, net.as_ref());
     Ok(eval)
+}
+
+/// The faces' aligned crops, written as `--crops` describes.
+struct Crops {
+    dir: PathBuf,
+    pixels: std::io::BufWriter<std::fs::File>,
+    names: Vec<String>,
+}
+
+impl Crops {
+    fn new(dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let file = std::fs::File::create(dir.join("crops.f32"))?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            pixels: std::io::BufWriter::new(file),
+            names: Vec::new(),
+        })
+    }
+
+    fn push(
+        &mut self,
+        img: &image::RgbImage,
+        points: &[[f32; 2]; 5],
+        name: &str,
+    ) -> anyhow::Result<()> {
+        use std::io::Write;
+        use models::nets::mobilefacenet::{align, INPUT_SIZE};
+        let crop = models::imageops::sample(img, &align(points), INPUT_SIZE, INPUT_SIZE);
+        for v in crop {
+            self.pixels.write_all(&v.to_le_bytes())?;
+        }
+        anyhow::ensure!(!name.contains(['\t', '\n']), "face name {name:?} has a tab or a line break");
+        self.names.push(name.to_owned());
+        Ok(())
+    }
+
+    fn finish(mut self) -> anyhow::Result<()> {
+        use std::io::Write;
+        self.pixels.flush()?;
+        std::fs::write(self.dir.join("samples.tsv"), self.names.join("\n") + "\n")?;
+        Ok(())
+    }
+}
+
+/// Replaces every sample's descriptor with the one `file` gives for its name.
+fn read_external(file: &Path, samples: &mut [Sample]) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file)?;
+    let mut given = std::collections::HashMap::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.is_empty()) {
+        let (name, values) = line
+            .split_once('\t')
+            .ok_or_else(|| anyhow::anyhow!("{}:{}: no tab", file.display(), i + 1))?;
+        let v = values
+            .split(',')
+            .map(str::parse::<f32>)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("{}:{}: {e}", file.display(), i + 1))?;
+        given.insert(name.to_owned(), v);
+    }
+    for s in samples {
+        s.descriptor = given.remove(&s.name).ok_or_else(|| {
+            anyhow::anyhow!("{} has no descriptor for {}", file.display(), s.name)
+        })?;
+    }
+    Ok(())
 }
 
 /// Whether a pair is genuine, impostor, or of unknown relation (`None`).
@@ -278,12 +362,15 @@ fn pairs(samples: &[Sample], net: &dyn Descriptor) -> Vec<Pair> {
 
 /// Runs `ilive faces-eval` with the models loaded: scores the photos, returns the report.
 pub fn run(args: &FacesEvalArgs, models: &FaceModels) -> anyhow::Result<String> {
-    let eval = evaluate(args, models)?;
-    Ok(report::report(
-        &eval,
-        args.descriptor.with(models).as_ref(),
-        &args.thresholds,
-    ))
+    let mut eval = evaluate(args, models)?;
+    let Some(file) = &args.external else {
+        let net = args.descriptor.with(models);
+        return Ok(report::report(&eval, net.as_ref(), &args.thresholds));
+    };
+    read_external(file, &mut eval.samples)?;
+    eval.descriptor = format!("{} ({})", External.name(), file.display());
+    eval.pairs = pairs(&eval.samples, &External);
+    Ok(report::report(&eval, &External, &args.thresholds))
 }
 
 #[cfg(test)]
