@@ -285,13 +285,16 @@ impl Crops {
         points: &[[f32; 2]; 5],
         name: &str,
     ) -> anyhow::Result<()> {
-        use std::io::Write;
         use models::nets::mobilefacenet::{align, INPUT_SIZE};
+        use std::io::Write;
         let crop = models::imageops::sample(img, &align(points), INPUT_SIZE, INPUT_SIZE);
         for v in crop {
             self.pixels.write_all(&v.to_le_bytes())?;
         }
-        anyhow::ensure!(!name.contains(['\t', '\n']), "face name {name:?} has a tab or a line break");
+        anyhow::ensure!(
+            !name.contains(['\t', '\n']),
+            "face name {name:?} has a tab or a line break"
+        );
         self.names.push(name.to_owned());
         Ok(())
     }
