@@ -48,6 +48,10 @@ async fn enrol_search_list_deduplicate_and_delete() {
         json!({"collection_id": "x".repeat(65)}),
         json!({"collection_id": "ok", "colour": "blue"}),
         json!({"collection_id": "ok", "description": "d".repeat(129)}),
+        // Path segments that clients drop, and a NUL that PostgreSQL's text refuses.
+        json!({"collection_id": ".."}),
+        json!({"collection_id": ".hidden"}),
+        json!({"collection_id": "ok", "description": "nul \u{0} inside"}),
     ] {
         let r = create(&srv, &key, bad.clone()).await;
         expect_error(r, StatusCode::BAD_REQUEST, "invalid_request").await;
@@ -196,6 +200,12 @@ async fn enrol_search_list_deduplicate_and_delete() {
     }
     let unique: std::collections::HashSet<_> = seen.iter().collect();
     assert_eq!((seen.len(), unique.len()), (5, 5), "{seen:?}");
+    // A cursor that is no face id (here a NUL, which PostgreSQL's text refuses) is the client's
+    // mistake, and so is a face id that is no UUID.
+    let r = get(&srv, &key, &format!("{COLLECTIONS}/staff/faces?after=%00")).await;
+    expect_error(r, StatusCode::BAD_REQUEST, "invalid_request").await;
+    let r = delete(&srv, &key, &format!("{COLLECTIONS}/staff/faces/%00")).await;
+    expect_error(r, StatusCode::NOT_FOUND, "face_not_found").await;
 
     // Nothing is lost on a restart.
     srv.stop().await;
@@ -409,6 +419,12 @@ async fn enrolment_from_a_session_needs_a_pass_its_token_and_its_tenant() {
     expect_error(r, StatusCode::NOT_FOUND, "session_not_found").await;
     let extra = json!({"session_id": id, "session_token": token, "image": "x"});
     let r = send(Client::new().post(&faces).json(&extra), &key).await;
+    expect_error(r, StatusCode::BAD_REQUEST, "invalid_request").await;
+    let point = json!({"session_id": id, "session_token": token, "operating_point": "fmr_1e-9"});
+    let r = send(Client::new().post(&faces).json(&point), &key).await;
+    expect_error(r, StatusCode::BAD_REQUEST, "invalid_operating_point").await;
+    let nul = json!({"session_id": id, "session_token": token, "external_id": "a\u{0}b"});
+    let r = send(Client::new().post(&faces).json(&nul), &key).await;
     expect_error(r, StatusCode::BAD_REQUEST, "invalid_request").await;
 
     let enrolled = json(from(&key, id, token).await.unwrap(), StatusCode::CREATED).await;

@@ -8,14 +8,16 @@ use utoipa::ToSchema;
 
 use super::{FaceBoundingBox, OperatingPoint};
 
-/// What a `collection_id` may be: letters, digits, `.`, `_` and `-`, 1 to 64 of them.
-pub const COLLECTION_ID_PATTERN: &str = r"^[A-Za-z0-9._-]{1,64}$";
+/// What a `collection_id` may be: letters, digits, `.`, `_` and `-`, 1 to 64 of them, the first
+/// a letter or digit (so that `.` and `..`, which HTTP clients drop from a path, cannot be one).
+pub const COLLECTION_ID_PATTERN: &str = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
 /// Longest `external_id` and `description`, in characters.
 pub const MAX_LABEL_CHARS: usize = 128;
 
 /// Whether `id` is a valid `collection_id` ([`COLLECTION_ID_PATTERN`]).
 pub fn valid_collection_id(id: &str) -> bool {
     (1..=64).contains(&id.len())
+        && id.as_bytes()[0].is_ascii_alphanumeric()
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
@@ -27,7 +29,10 @@ pub fn valid_collection_id(id: &str) -> bool {
 #[serde(deny_unknown_fields)]
 pub struct CreateCollectionRequest {
     /// The name the collection is known by, unique per tenant.
-    #[cfg_attr(feature = "ssr", schema(pattern = r"^[A-Za-z0-9._-]{1,64}$"))]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    )]
     pub collection_id: String,
     /// Free text, at most 128 characters.
     #[serde(default)]
@@ -55,9 +60,11 @@ pub struct EnrolSessionRequest {
     #[serde(default)]
     #[cfg_attr(feature = "ssr", schema(minimum = 0.0, maximum = 1.0))]
     pub threshold: Option<f64>,
-    /// For `matches`, as in `faces:compare`; absent or `null`: `fmr_1e-3`.
+    /// For `matches`, as in `faces:compare`; absent or `null`: `fmr_1e-3`. Read as text so that an
+    /// unknown name is `invalid_operating_point`, as on every route that takes one.
     #[serde(default)]
-    pub operating_point: Option<OperatingPoint>,
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<OperatingPoint>))]
+    pub operating_point: Option<String>,
 }
 
 /// A collection.

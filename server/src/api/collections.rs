@@ -66,7 +66,7 @@ pub fn router() -> Router<AppState> {
 #[allow(dead_code)]
 pub(crate) struct CollectionPath {
     /// The `collection_id` given at creation.
-    #[param(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
+    #[param(pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     collection_id: String,
 }
 
@@ -103,11 +103,18 @@ fn shown(c: &stored::Collection) -> Collection {
 }
 
 /// Checks a short label (`description`, `external_id`): at most [`MAX_LABEL_CHARS`]
-/// characters. Labels are the integrator's own text, returned as JSON strings.
+/// characters, none of them a control character (PostgreSQL's text refuses U+0000, and a line
+/// break in an id is a mistake on either store). Labels are the integrator's own text,
+/// returned as JSON strings.
 pub(crate) fn check_label(field: &str, value: &str) -> Result<()> {
     if value.chars().count() > MAX_LABEL_CHARS {
         return Err(Error::InvalidRequest(format!(
             "{field} must be at most {MAX_LABEL_CHARS} characters"
+        )));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Error::InvalidRequest(format!(
+            "{field} must not contain control characters"
         )));
     }
     Ok(())
@@ -120,7 +127,7 @@ pub(crate) fn check_label(field: &str, value: &str) -> Result<()> {
     security(("api_key" = [])),
     responses(
         (status = 201, body = Collection),
-        (status = 400, body = ErrorBody, description = "`invalid_request`: not a JSON object, an unknown field, a `collection_id` that is not 1–64 of `A-Z a-z 0-9 . _ -`, a `description` over 128 characters"),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: not a JSON object, an unknown field, a `collection_id` that is not 1–64 of `A-Z a-z 0-9 . _ -` starting with a letter or digit, a `description` over 128 characters"),
         (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key`"),
         (status = 403, body = ErrorBody, description = "`account_inactive`"),
         (status = 409, body = ErrorBody, description = "`collection_exists`: this tenant already has a collection with this `collection_id`"),
@@ -137,7 +144,7 @@ async fn create(
     let rate = spend(&state, &principal)?;
     if !valid_collection_id(&req.collection_id) {
         return Err(Error::InvalidRequest(
-            "collection_id must be 1 to 64 letters, digits, `.`, `_` or `-`".into(),
+            "collection_id must be 1 to 64 letters, digits, `.`, `_` or `-`, starting with a letter or digit".into(),
         ));
     }
     if let Some(d) = &req.description {

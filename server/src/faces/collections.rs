@@ -72,6 +72,41 @@ impl Indexes {
         Ok(Some(read))
     }
 
+    /// Adds the face an enrolment just stored (`face_id`, `external_id`, `descriptor`) to the
+    /// held copy of `collection` when this enrolment is the only change since that copy was read
+    /// (its generation is `generation − 1`), so that loading a collection one face at a time
+    /// does not read it whole after every face. Otherwise the next use reads it, as after any
+    /// change made elsewhere.
+    pub fn enrolled(
+        &self,
+        collection: &str,
+        generation: i64,
+        face_id: &str,
+        external_id: Option<&str>,
+        descriptor: &[f32],
+    ) {
+        let mut held = self.lock();
+        let Some((copy, used)) = held.get_mut(collection) else {
+            return;
+        };
+        if copy.generation + 1 != generation || descriptor.len() != DIM {
+            return;
+        }
+        // Searches still holding the old copy keep it; this one is changed in place when no
+        // one does.
+        let copy = Arc::make_mut(copy);
+        // A copy read while this face was being committed may hold it already (its generation
+        // is read before its faces).
+        if !copy.faces.iter().any(|(id, _)| id == face_id) {
+            copy.values.extend_from_slice(descriptor);
+            copy.faces
+                .push((face_id.to_owned(), external_id.map(str::to_owned)));
+        }
+        copy.generation = generation;
+        *used = Instant::now();
+        self.evict(&mut held, collection);
+    }
+
     /// Drops the least recently used collections (never `keep`) until the rest fit the budget.
     fn evict(&self, held: &mut HashMap<String, (Arc<Vectors>, Instant)>, keep: &str) {
         let size = |v: &Vectors| v.values.len() * 4 + v.faces.len() * 96;
@@ -170,6 +205,37 @@ mod tests {
                 .collect(),
             values: descriptors.concat(),
         }
+    }
+
+    #[test]
+    fn an_enrolment_extends_the_held_copy_only_when_it_is_the_only_change() {
+        let indexes = Indexes::new(1 << 20);
+        let held = Arc::new(vectors(&[descriptor(0, 0.0)]));
+        indexes
+            .lock()
+            .insert("c".into(), (held.clone(), Instant::now()));
+        let copy = || indexes.lock().get("c").unwrap().0.clone();
+
+        // Generation 2 follows the copy's 1: the face joins it, and the old copy, still held by
+        // a search, is left as it was.
+        indexes.enrolled("c", 2, "f1", Some("bob"), &descriptor(3, 0.0));
+        assert_eq!((copy().generation, copy().faces.len()), (2, 2));
+        assert_eq!(copy().faces[1], ("f1".into(), Some("bob".into())));
+        assert_eq!(&copy().values[DIM..], descriptor(3, 0.0).as_slice());
+        assert_eq!((held.generation, held.faces.len()), (1, 1));
+        // The same face again (a copy read while it was committed holds it): not twice.
+        indexes.lock().get_mut("c").unwrap().0 = Arc::new(Vectors {
+            generation: 2,
+            ..(*copy()).clone()
+        });
+        indexes.enrolled("c", 3, "f1", Some("bob"), &descriptor(3, 0.0));
+        assert_eq!((copy().generation, copy().faces.len()), (3, 2));
+        // A gap (another replica's change came between): the copy is left for the next read.
+        indexes.enrolled("c", 5, "f2", None, &descriptor(4, 0.0));
+        assert_eq!((copy().generation, copy().faces.len()), (3, 2));
+        // A collection not held: nothing to do.
+        indexes.enrolled("other", 1, "f3", None, &descriptor(4, 0.0));
+        assert!(indexes.lock().get("other").is_none());
     }
 
     #[test]

@@ -96,46 +96,36 @@ pub async fn find(db: &Db, owner: &str, name: &str) -> Result<Option<Collection>
         .await?))
 }
 
-/// The owner's collections, by name.
+/// The owner's collections, by name in byte order (sorted here: PostgreSQL's `ORDER BY` follows
+/// the database's locale, SQLite's the bytes, and both stores must list alike).
 #[instrument(skip_all, err)]
 pub async fn list(db: &Db, owner: &str) -> Result<Vec<Collection>> {
-    let sql = format!("SELECT {COLUMNS} FROM collections WHERE owner = $1 ORDER BY name");
-    Ok(on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let sql = format!("SELECT {COLUMNS} FROM collections WHERE owner = $1");
+    let mut found: Vec<Collection> = on_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(owner)
         .fetch_all(pool)
-        .await?))
+        .await?);
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(found)
 }
 
-/// Deletes the owner's collection `name` with all its faces; whether there was one.
+/// Deletes the owner's collection `name` with all its faces (the faces' foreign key cascades);
+/// whether there was one. One statement: a read-then-write transaction could meet another
+/// writer's commit between the two, which SQLite's WAL answers with an immediate busy error.
 #[instrument(skip_all, err)]
 pub async fn delete(db: &Db, owner: &str, name: &str) -> Result<bool> {
-    on_db!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let found: Option<(String,)> =
-            sqlx::query_as("SELECT id FROM collections WHERE owner = $1 AND name = $2")
-                .bind(owner)
-                .bind(name)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some((id,)) = found else {
-            return Ok(false);
-        };
-        sqlx::query("DELETE FROM collection_faces WHERE collection_id = $1")
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM collections WHERE id = $1")
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(true)
-    })
+    let gone = on_db!(db, pool => sqlx::query("DELETE FROM collections WHERE owner = $1 AND name = $2")
+        .bind(owner)
+        .bind(name)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(gone == 1)
 }
 
 /// Enrols a face in the collection with internal id `collection`, unless it already holds
 /// `max_faces` ([`Error::Full`]) or was deleted meanwhile ([`Error::NotFound`]). Returns the
-/// face as listed.
+/// face as listed and the collection's generation that this enrolment made.
 #[instrument(skip_all, err)]
 pub async fn add_face(
     db: &Db,
@@ -143,7 +133,7 @@ pub async fn add_face(
     external_id: Option<&str>,
     descriptor: &[f32],
     max_faces: i64,
-) -> Result<FaceRecord> {
+) -> Result<(FaceRecord, i64)> {
     let face = FaceRecord {
         id: uuid::Uuid::new_v4().to_string(),
         external_id: external_id.map(str::to_owned),
@@ -154,16 +144,15 @@ pub async fn add_face(
         let mut tx = pool.begin().await?;
         // The count is checked and raised in one statement, which also takes the row's write
         // lock: concurrent enrolments cannot overshoot the cap.
-        let counted = sqlx::query(
+        let counted: Option<(i64,)> = sqlx::query_as(
             "UPDATE collections SET face_count = face_count + 1, generation = generation + 1 \
-             WHERE id = $1 AND face_count < $2",
+             WHERE id = $1 AND face_count < $2 RETURNING generation",
         )
         .bind(collection)
         .bind(max_faces)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if counted == 0 {
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((generation,)) = counted else {
             let exists: Option<(i64,)> =
                 sqlx::query_as("SELECT face_count FROM collections WHERE id = $1")
                     .bind(collection)
@@ -173,7 +162,7 @@ pub async fn add_face(
                 Some(_) => Error::Full(max_faces),
                 None => Error::NotFound,
             });
-        }
+        };
         sqlx::query(
             "INSERT INTO collection_faces (id, collection_id, external_id, embedding, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -186,7 +175,7 @@ pub async fn add_face(
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(face)
+        Ok((face, generation))
     })
 }
 

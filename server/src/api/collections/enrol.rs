@@ -22,7 +22,7 @@ use super::{
 };
 use crate::{
     api::{
-        faces::{decision, infer, upload},
+        faces::{decision, decision_of, infer, upload},
         openapi::RateLimited,
     },
     error::{Error, Result},
@@ -100,7 +100,7 @@ async fn enrol_image(
         Ok((descriptor, bbox, hits))
     })
     .await?;
-    let face = stored::add_face(
+    let (face, generation) = stored::add_face(
         &state.db,
         &c.id,
         external_id.as_deref(),
@@ -112,6 +112,16 @@ async fn enrol_image(
         store::Error::NotFound => Error::CollectionNotFound,
         other => other.into(),
     })?;
+    let matches = matches(&v, hits);
+    // Released first, so that the held copy can take the new face in place.
+    drop(v);
+    state.collections.enrolled(
+        &c.id,
+        generation,
+        &face.id,
+        face.external_id.as_deref(),
+        &descriptor,
+    );
     Ok(EnrolResponse {
         face: EnrolledFace {
             face_id: face.id,
@@ -119,7 +129,7 @@ async fn enrol_image(
             created_at: store::rfc3339(face.created_at),
         },
         bounding_box,
-        matches: matches(&v, hits),
+        matches,
         threshold: decision.threshold,
         operating_point: decision.operating_point,
     })
@@ -195,9 +205,10 @@ pub(super) async fn enrol_session(
             "threshold must be a number between 0 and 1".into(),
         ));
     }
+    let point = decision_of(req.operating_point.as_deref(), None)?;
     let decision = match req.threshold {
         Some(t) => Decision::raw(t),
-        None => Decision::at(req.operating_point.unwrap_or_default()),
+        None => point,
     };
     let photo = session_photo(
         &state,

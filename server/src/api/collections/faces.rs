@@ -45,7 +45,7 @@ const DUPLICATE_PAIRS: (usize, usize) = (100, 1000);
 #[allow(dead_code)]
 pub(crate) struct FacePath {
     /// The `collection_id` given at creation.
-    #[param(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
+    #[param(pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
     collection_id: String,
     /// The `face_id` from enrolment.
     #[param(format = Uuid)]
@@ -74,7 +74,8 @@ struct SearchForm {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 struct ListQuery {
-    /// `next_after` of the previous page.
+    /// `next_after` of the previous page (a `face_id`).
+    #[param(format = Uuid)]
     after: Option<String>,
     /// 1 to 1000; absent: 100.
     #[param(minimum = 1, maximum = 1000)]
@@ -164,7 +165,7 @@ pub(super) fn matches(v: &stored::Vectors, hits: Vec<index::Hit>) -> Vec<FaceMat
     security(("api_key" = [])),
     responses(
         (status = 200, body = FaceList),
-        (status = 400, body = ErrorBody, description = "`invalid_request`: an unknown query parameter, `limit` not 1–1000"),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: an unknown query parameter, `limit` not 1–1000, an `after` that is not a `face_id`"),
         (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key`"),
         (status = 403, body = ErrorBody, description = "`account_inactive`"),
         (status = 404, body = ErrorBody, description = "`collection_not_found`"),
@@ -181,14 +182,16 @@ pub(super) async fn list(
     let rate = spend(&state, &principal)?;
     let q = query_params(query.as_deref(), &["after", "limit"])?;
     let limit = count("limit", q.get("limit").map(String::as_str), LIST_PAGE)?;
+    let after = q.get("after").map(String::as_str);
+    // Cursors are face ids, which are UUIDs: anything else is a client's mistake (and a NUL in
+    // it would reach the database's text).
+    if after.is_some_and(|a| uuid::Uuid::parse_str(a).is_err()) {
+        return Err(Error::InvalidRequest(
+            "after must be a face_id (the previous page's next_after)".into(),
+        ));
+    }
     let c = owned(&state, &principal, &name).await?;
-    let page = stored::faces(
-        &state.db,
-        &c.id,
-        q.get("after").map(String::as_str),
-        limit as i64 + 1,
-    )
-    .await?;
+    let page = stored::faces(&state.db, &c.id, after, limit as i64 + 1).await?;
     let more = page.len() > limit;
     let faces: Vec<EnrolledFace> = page
         .into_iter()
@@ -226,7 +229,10 @@ pub(super) async fn delete(
 ) -> Result<Response> {
     let rate = spend(&state, &principal)?;
     let c = owned(&state, &principal, &name).await?;
-    if !stored::delete_face(&state.db, &c.id, &face_id).await? {
+    // Face ids are UUIDs; anything else is no face (and no database lookup).
+    if uuid::Uuid::parse_str(&face_id).is_err()
+        || !stored::delete_face(&state.db, &c.id, &face_id).await?
+    {
         return Err(Error::FaceNotFound);
     }
     Ok((StatusCode::NO_CONTENT, rate, ()).into_response())
@@ -316,13 +322,20 @@ pub(super) async fn duplicates(
     let decision: Decision = decision_of(text("operating_point"), text("threshold"))?;
     let max = count("max_results", text("max_results"), DUPLICATE_PAIRS)?;
     let c = owned(&state, &principal, &name).await?;
+    let too_large = |faces: usize| {
+        Error::CollectionTooLarge(format!(
+            "the collection holds {faces} faces: duplicates are found among at most {}",
+            index::DUPLICATES_MAX_FACES
+        ))
+    };
+    // Refused before its descriptors are read (seconds for the largest collections); checked
+    // again on what was read, which an enrolment may have grown meanwhile.
+    if c.face_count.max(0) as usize > index::DUPLICATES_MAX_FACES {
+        return Err(too_large(c.face_count as usize));
+    }
     let v = vectors(&state, &c).await?;
     if v.faces.len() > index::DUPLICATES_MAX_FACES {
-        return Err(Error::CollectionTooLarge(format!(
-            "the collection holds {} faces: duplicates are found among at most {}",
-            v.faces.len(),
-            index::DUPLICATES_MAX_FACES
-        )));
+        return Err(too_large(v.faces.len()));
     }
     let held = v.clone();
     let (pairs, truncated) = infer(&state, move |_| {
