@@ -122,9 +122,9 @@ pub struct ManagedSessionRequest {
     #[serde(default)]
     #[cfg_attr(feature = "ssr", schema(schema_with = openapi::webhook_url))]
     pub webhook_url: Option<String>,
-    /// The integrator's own reference, echoed back (at most 128 characters).
+    /// The integrator's own reference, echoed back (at most 128 characters, without U+0000).
     #[serde(default)]
-    #[cfg_attr(feature = "ssr", schema(max_length = 128))]
+    #[cfg_attr(feature = "ssr", schema(max_length = 128, pattern = r"^[^\u0000]*$"))]
     pub reference_id: Option<String>,
     /// `null` or absent: `active`.
     #[serde(default)]

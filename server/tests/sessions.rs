@@ -258,6 +258,13 @@ async fn bad_bodies_are_clear_4xx() {
             StatusCode::BAD_REQUEST,
             "invalid_request",
         ),
+        // U+0000, which PostgreSQL's text cannot hold (this test also runs on PostgreSQL).
+        (
+            format!(r#"{{"redirect_url":"{PUBLIC_URL}","reference_id":"a\u0000b"}}"#).into_bytes(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
         (
             format!(r#"{{"redirect_url":"{PUBLIC_URL}","locale":"<script>"}}"#).into_bytes(),
             "application/json",

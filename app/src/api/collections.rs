@@ -34,9 +34,9 @@ pub struct CreateCollectionRequest {
         schema(pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
     )]
     pub collection_id: String,
-    /// Free text, at most 128 characters.
+    /// Free text, at most 128 characters, without U+0000.
     #[serde(default)]
-    #[cfg_attr(feature = "ssr", schema(max_length = 128))]
+    #[cfg_attr(feature = "ssr", schema(max_length = 128, pattern = r"^[^\u0000]*$"))]
     pub description: Option<String>,
 }
 
@@ -52,9 +52,9 @@ pub struct EnrolSessionRequest {
     /// The session's result token (`token` at creation).
     #[cfg_attr(feature = "ssr", schema(pattern = r"^[0-9a-f]{64}$"))]
     pub session_token: String,
-    /// The integrator's id for the person (at most 128 characters).
+    /// The integrator's id for the person (at most 128 characters, without U+0000).
     #[serde(default)]
-    #[cfg_attr(feature = "ssr", schema(max_length = 128))]
+    #[cfg_attr(feature = "ssr", schema(max_length = 128, pattern = r"^[^\u0000]*$"))]
     pub external_id: Option<String>,
     /// For `matches`, as in `faces:compare`; a raw threshold wins over `operating_point`.
     #[serde(default)]

@@ -103,21 +103,9 @@ fn shown(c: &stored::Collection) -> Collection {
 }
 
 /// Checks a short label (`description`, `external_id`): at most [`MAX_LABEL_CHARS`]
-/// characters, none of them a control character (PostgreSQL's text refuses U+0000, and a line
-/// break in an id is a mistake on either store). Labels are the integrator's own text,
-/// returned as JSON strings.
+/// characters, as every stored text ([`super::check_text`]).
 pub(crate) fn check_label(field: &str, value: &str) -> Result<()> {
-    if value.chars().count() > MAX_LABEL_CHARS {
-        return Err(Error::InvalidRequest(format!(
-            "{field} must be at most {MAX_LABEL_CHARS} characters"
-        )));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(Error::InvalidRequest(format!(
-            "{field} must not contain control characters"
-        )));
-    }
-    Ok(())
+    super::check_text(field, value, MAX_LABEL_CHARS)
 }
 
 /// Create a collection.
@@ -127,7 +115,7 @@ pub(crate) fn check_label(field: &str, value: &str) -> Result<()> {
     security(("api_key" = [])),
     responses(
         (status = 201, body = Collection),
-        (status = 400, body = ErrorBody, description = "`invalid_request`: not a JSON object, an unknown field, a `collection_id` that is not 1–64 of `A-Z a-z 0-9 . _ -` starting with a letter or digit, a `description` over 128 characters"),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: not a JSON object, an unknown field, a `collection_id` that is not 1–64 of `A-Z a-z 0-9 . _ -` starting with a letter or digit, a `description` over 128 characters or with U+0000"),
         (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key`"),
         (status = 403, body = ErrorBody, description = "`account_inactive`"),
         (status = 409, body = ErrorBody, description = "`collection_exists`: this tenant already has a collection with this `collection_id`"),

@@ -52,7 +52,7 @@ pub fn router(cors: Option<CorsLayer>) -> Router<AppState> {
     responses(
         (status = 201, body = SessionCreated,
             description = "Created; send the user to `session_url`. The links name the routes that use its id and token."),
-        (status = 400, body = ErrorBody, description = "`invalid_request`: not a JSON object (or no `Content-Type: application/json`), a field of the wrong type, an unknown field, a `reference_id` over 128 characters, a `locale` that is not a language tag"),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: not a JSON object (or no `Content-Type: application/json`), a field of the wrong type, an unknown field, a `reference_id` over 128 characters or with U+0000, a `locale` that is not a language tag"),
         (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key`"),
         (status = 403, body = ErrorBody, description = "`account_inactive`"),
         (status = 413, body = ErrorBody, description = "`request_too_large`: over 64 KiB"),
@@ -84,11 +84,7 @@ async fn create_managed(
         None => None,
     };
     if let Some(r) = &req.reference_id {
-        if r.chars().count() > MAX_REFERENCE_CHARS {
-            return Err(Error::InvalidRequest(format!(
-                "reference_id must be at most {MAX_REFERENCE_CHARS} characters"
-            )));
-        }
+        super::check_text("reference_id", r, MAX_REFERENCE_CHARS)?;
     }
     let new = NewSession {
         tenant_id: principal.tenant_id().map(str::to_owned),

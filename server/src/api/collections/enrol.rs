@@ -45,8 +45,8 @@ struct EnrolForm {
     /// JPEG, PNG or WebP, at most 8 MB.
     #[schema(value_type = String, format = Binary)]
     image: Vec<u8>,
-    /// The integrator's id for the person (at most 128 characters).
-    #[schema(max_length = 128)]
+    /// The integrator's id for the person (at most 128 characters, without U+0000).
+    #[schema(max_length = 128, pattern = r"^[^\u0000]*$")]
     external_id: Option<String>,
     /// For `matches`, as in `faces:compare`.
     #[schema(minimum = 0.0, maximum = 1.0)]
@@ -143,7 +143,7 @@ async fn enrol_image(
     security(("api_key" = [])),
     responses(
         (status = 201, body = EnrolResponse),
-        (status = 400, body = ErrorBody, description = "`invalid_request` (not multipart, a missing, unknown or repeated field, an `external_id` over 128 characters) / `invalid_operating_point` / `empty_image` / `invalid_image`"),
+        (status = 400, body = ErrorBody, description = "`invalid_request` (not multipart, a missing, unknown or repeated field, an `external_id` over 128 characters or with U+0000) / `invalid_operating_point` / `empty_image` / `invalid_image`"),
         (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key`"),
         (status = 403, body = ErrorBody, description = "`account_inactive`"),
         (status = 404, body = ErrorBody, description = "`collection_not_found`"),
@@ -180,7 +180,7 @@ pub(super) async fn enrol(
     security(("api_key" = [])),
     responses(
         (status = 201, body = EnrolResponse, description = "`bounding_box` is the face in the session's photo."),
-        (status = 400, body = ErrorBody, description = "`invalid_request` (not a JSON object, an unknown field, an `external_id` over 128 characters, `threshold` not in [0, 1]) / `invalid_operating_point`"),
+        (status = 400, body = ErrorBody, description = "`invalid_request` (not a JSON object, an unknown field, an `external_id` over 128 characters or with U+0000, `threshold` not in [0, 1]) / `invalid_operating_point`"),
         (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key` / `invalid_token` (not the session's result token)"),
         (status = 403, body = ErrorBody, description = "`account_inactive`"),
         (status = 404, body = ErrorBody, description = "`collection_not_found` / `session_not_found` (no managed session of this tenant with this id) / `photo_not_available` (the session did not pass)"),

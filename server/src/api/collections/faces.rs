@@ -74,8 +74,8 @@ struct SearchForm {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 struct ListQuery {
-    /// `next_after` of the previous page (a `face_id`).
-    #[param(format = Uuid)]
+    /// `next_after` of the previous page.
+    #[param(pattern = r"^[^\u0000]*$")]
     after: Option<String>,
     /// 1 to 1000; absent: 100.
     #[param(minimum = 1, maximum = 1000)]
@@ -165,7 +165,7 @@ pub(super) fn matches(v: &stored::Vectors, hits: Vec<index::Hit>) -> Vec<FaceMat
     security(("api_key" = [])),
     responses(
         (status = 200, body = FaceList),
-        (status = 400, body = ErrorBody, description = "`invalid_request`: an unknown query parameter, `limit` not 1–1000, an `after` that is not a `face_id`"),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: an unknown query parameter, `limit` not 1–1000, an `after` with U+0000"),
         (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key`"),
         (status = 403, body = ErrorBody, description = "`account_inactive`"),
         (status = 404, body = ErrorBody, description = "`collection_not_found`"),
@@ -183,11 +183,10 @@ pub(super) async fn list(
     let q = query_params(query.as_deref(), &["after", "limit"])?;
     let limit = count("limit", q.get("limit").map(String::as_str), LIST_PAGE)?;
     let after = q.get("after").map(String::as_str);
-    // Cursors are face ids, which are UUIDs: anything else is a client's mistake (and a NUL in
-    // it would reach the database's text).
-    if after.is_some_and(|a| uuid::Uuid::parse_str(a).is_err()) {
+    // Any text orders the faces' ids, but PostgreSQL's text cannot hold U+0000.
+    if after.is_some_and(|a| a.contains('\0')) {
         return Err(Error::InvalidRequest(
-            "after must be a face_id (the previous page's next_after)".into(),
+            "after must not contain the character U+0000".into(),
         ));
     }
     let c = owned(&state, &principal, &name).await?;
