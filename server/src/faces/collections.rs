@@ -132,11 +132,18 @@ impl Indexes {
     }
 }
 
+/// The farthest distance whose similarity, rounded to four decimals as the API reports it, can
+/// still reach `threshold`: the scans compare distances and keep the few within it, whose
+/// rounded similarities then decide. Rounding lifts similarities by up to 5e-5, which near a
+/// threshold of 1 (or 0) is a long way in distance, so the cut is taken that much lower.
+fn reach(threshold: f64) -> f32 {
+    similarity::distance_at(threshold - 5e-5) as f32 + 1e-4
+}
+
 /// The faces of `vectors` whose similarity to `probe` is at least `threshold`, best first, at
 /// most `max`.
 pub fn search(vectors: &Vectors, probe: &[f32], threshold: f64, max: usize) -> Vec<Hit> {
-    // Compare distances on the scan, similarities (rounded, as reported) on the few kept.
-    let reach = similarity::distance_at(threshold) as f32 + 1e-3;
+    let reach = reach(threshold);
     let mut near: Vec<(usize, f32)> = vectors
         .values
         .chunks_exact(DIM)
@@ -164,7 +171,7 @@ pub fn duplicates(
     threshold: f64,
     max: usize,
 ) -> (Vec<(usize, usize, f64)>, bool) {
-    let reach = similarity::distance_at(threshold) as f32 + 1e-3;
+    let reach = reach(threshold);
     let rows: Vec<&[f32]> = vectors.values.chunks_exact(DIM).collect();
     let mut pairs = Vec::new();
     for (i, a) in rows.iter().enumerate() {
@@ -236,6 +243,19 @@ mod tests {
         // A collection not held: nothing to do.
         indexes.enrolled("other", 1, "f3", None, &descriptor(4, 0.0));
         assert!(indexes.lock().get("other").is_none());
+    }
+
+    #[test]
+    fn a_threshold_of_one_still_finds_what_rounds_to_one() {
+        // The same descriptor: distance 0, similarity 1 once rounded as the API reports it.
+        let v = vectors(&[descriptor(0, 0.0), descriptor(0, 0.0), descriptor(7, 0.0)]);
+        let hits = search(&v, &descriptor(0, 0.0), 1.0, 10);
+        assert_eq!(hits.iter().map(|h| h.index).collect::<Vec<_>>(), [0, 1]);
+        assert!(hits.iter().all(|h| h.similarity == 1.0));
+        let (pairs, more) = duplicates(&v, 1.0, 10);
+        assert_eq!((pairs.len(), more), (1, false));
+        // And a threshold of 0 takes every face, however far.
+        assert_eq!(search(&v, &descriptor(0, 0.0), 0.0, 10).len(), 3);
     }
 
     #[test]
