@@ -56,6 +56,21 @@ async fn enrol_search_list_deduplicate_and_delete() {
         let r = create(&srv, &key, bad.clone()).await;
         expect_error(r, StatusCode::BAD_REQUEST, "invalid_request").await;
     }
+    // An external_id is up to 128 characters whatever their UTF-8 length (here 384 bytes).
+    json(
+        create(&srv, &key, json!({"collection_id": "labels"})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let wide = "顔".repeat(128);
+    let enrolled = json(
+        enrol(&srv, &key, "labels", "astronaut.png", &wide).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(enrolled["face"]["external_id"], wide.as_str());
+    let r = enrol(&srv, &key, "labels", "astronaut.png", &"顔".repeat(129)).await;
+    expect_error(r, StatusCode::BAD_REQUEST, "invalid_request").await;
 
     for (image, who) in [
         ("obama.jpg", "obama"),

@@ -15,8 +15,9 @@ const FORM_SLACK: usize = 512 * 1024;
 pub const SINGLE_BODY_LIMIT: usize = MAX_IMAGE_BYTES + FORM_SLACK;
 /// Body limit of `faces:compare` (two images).
 pub const PAIR_BODY_LIMIT: usize = 2 * MAX_IMAGE_BYTES + FORM_SLACK;
-/// Longest accepted text field (`threshold`, `attributes`).
-pub const MAX_TEXT_BYTES: usize = 256;
+/// Longest accepted text field (`threshold`, `attributes`, `external_id`): room for 128
+/// characters of four UTF-8 bytes each, so that any `external_id` the JSON route takes fits.
+pub const MAX_TEXT_BYTES: usize = 512;
 
 /// The fields of one upload: images as raw bytes, text fields as strings.
 #[derive(Debug, Default)]
