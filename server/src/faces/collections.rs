@@ -39,6 +39,10 @@ pub struct Hit {
 pub struct Indexes {
     budget_bytes: usize,
     held: Mutex<HashMap<String, (Arc<Vectors>, Instant)>>,
+    /// One gate per collection being read: the requests that find the held copy out of date
+    /// wait for one read of the whole collection instead of each making its own (hundreds of
+    /// megabytes in flight each at 100,000 faces).
+    reading: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Indexes {
@@ -46,6 +50,7 @@ impl Indexes {
         Indexes {
             budget_bytes,
             held: Mutex::new(HashMap::new()),
+            reading: Mutex::new(HashMap::new()),
         }
     }
 
@@ -54,13 +59,20 @@ impl Indexes {
     pub async fn current(&self, db: &Db, collection: &str) -> store::Result<Option<Arc<Vectors>>> {
         let Some(generation) = store::collections::generation(db, collection).await? else {
             self.lock().remove(collection);
+            lock(&self.reading).remove(collection);
             return Ok(None);
         };
-        if let Some((held, used)) = self.lock().get_mut(collection) {
-            if held.generation == generation {
-                *used = Instant::now();
-                return Ok(Some(held.clone()));
-            }
+        if let Some(held) = self.held_since(collection, generation) {
+            return Ok(Some(held));
+        }
+        let gate = lock(&self.reading)
+            .entry(collection.to_owned())
+            .or_default()
+            .clone();
+        let _reading = gate.lock().await;
+        // Whoever held the gate before may have read it meanwhile.
+        if let Some(held) = self.held_since(collection, generation) {
+            return Ok(Some(held));
         }
         let Some(read) = store::collections::vectors(db, collection, DIM).await? else {
             return Ok(None);
@@ -70,6 +82,16 @@ impl Indexes {
         held.insert(collection.to_owned(), (read.clone(), Instant::now()));
         self.evict(&mut held, collection);
         Ok(Some(read))
+    }
+
+    /// The held copy of `collection` if it is at `generation` or later.
+    fn held_since(&self, collection: &str, generation: i64) -> Option<Arc<Vectors>> {
+        let mut held = self.lock();
+        let (copy, used) = held.get_mut(collection)?;
+        (copy.generation >= generation).then(|| {
+            *used = Instant::now();
+            copy.clone()
+        })
     }
 
     /// Adds the face an enrolment just stored (`face_id`, `external_id`, `descriptor`) to the
@@ -127,9 +149,13 @@ impl Indexes {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Arc<Vectors>, Instant)>> {
-        // The map holds no invariant a panicking holder could break: keep using it.
-        self.held.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.held)
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // The maps hold no invariant a panicking holder could break: keep using them.
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The farthest distance whose similarity, rounded to four decimals as the API reports it, can
