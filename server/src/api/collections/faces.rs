@@ -39,6 +39,10 @@ const LIST_PAGE: (usize, usize) = (100, 1000);
 /// `max_results` of a duplicates report when the request gives none, and its largest value.
 const DUPLICATE_PAIRS: (usize, usize) = (100, 1000);
 
+/// The duplicates scans that may run at once on a replica.
+static DUPLICATE_SCANS: std::sync::LazyLock<std::sync::Arc<tokio::sync::Semaphore>> =
+    std::sync::LazyLock::new(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1)));
+
 /// A face id in the path.
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -337,10 +341,20 @@ pub(super) async fn duplicates(
         return Err(too_large(v.faces.len()));
     }
     let held = v.clone();
-    let (pairs, truncated) = infer(&state, move |_| {
-        Ok(index::duplicates(&held, decision.threshold, max))
+    // One scan at a time per replica, and outside the inference pool: seconds of one core that
+    // must not hold a permit the live captures' frames wait for. The permit goes with the scan,
+    // so a client that hangs up cannot start a second one beside it.
+    let scan = DUPLICATE_SCANS
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| Error::Internal(e.into()))?;
+    let (pairs, truncated) = tokio::task::spawn_blocking(move || {
+        let _scan = scan;
+        index::duplicates(&held, decision.threshold, max)
     })
-    .await?;
+    .await
+    .map_err(|e| Error::Internal(e.into()))?;
     let face = |i: usize| FaceMatchRef {
         face_id: v.faces[i].0.clone(),
         external_id: v.faces[i].1.clone(),
