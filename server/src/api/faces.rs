@@ -231,6 +231,22 @@ pub(crate) fn decision(form: &upload::Form) -> Result<Decision> {
 
 /// [`decision`] from the two fields' text, wherever they came from (a form, a query).
 pub(crate) fn decision_of(point: Option<&str>, threshold: Option<&str>) -> Result<Decision> {
+    let threshold = match threshold {
+        None => None,
+        Some(raw) => Some(raw.parse::<f64>().map_err(|_| {
+            Error::InvalidRequest(format!(
+                "threshold must be a number between 0 and 1 (got {raw:?})"
+            ))
+        })?),
+    };
+    decision_from(point, threshold)
+}
+
+/// The decision a request asks for: its raw `threshold` (in [0, 1]) when it gives one — the more
+/// specific request wins, and the result then names no point — else its `operating_point`
+/// (checked in either case), else the default point. For bodies whose threshold is already a
+/// number (JSON) and, through [`decision_of`], for text fields.
+pub(crate) fn decision_from(point: Option<&str>, threshold: Option<f64>) -> Result<Decision> {
     let point = match point {
         None => None,
         Some(name) => Some(OperatingPoint::parse(name).ok_or_else(|| {
@@ -240,24 +256,13 @@ pub(crate) fn decision_of(point: Option<&str>, threshold: Option<&str>) -> Resul
             ))
         })?),
     };
-    let threshold = match threshold {
-        None => None,
-        Some(raw) => Some(
-            raw.parse::<f64>()
-                .ok()
-                .filter(|t| (0.0..=1.0).contains(t))
-                .ok_or_else(|| {
-                    Error::InvalidRequest(format!(
-                        "threshold must be a number between 0 and 1 (got {raw:?})"
-                    ))
-                })?,
-        ),
-    };
-    // A raw threshold is the more specific request, so it wins; the result then names no point.
-    Ok(match threshold {
-        Some(t) => Decision::raw(t),
-        None => Decision::at(point.unwrap_or_default()),
-    })
+    match threshold {
+        Some(t) if !(0.0..=1.0).contains(&t) => Err(Error::InvalidRequest(format!(
+            "threshold must be a number between 0 and 1 (got {t})"
+        ))),
+        Some(t) => Ok(Decision::raw(t)),
+        None => Ok(Decision::at(point.unwrap_or_default())),
+    }
 }
 
 /// Runs face work on a blocking thread under one of the inference pool's permits.

@@ -9,7 +9,10 @@
 //! Debian 12's packages, so both stores use the same scan.
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
     time::Instant,
 };
 
@@ -43,6 +46,10 @@ pub struct Indexes {
     /// wait for one read of the whole collection instead of each making its own (hundreds of
     /// megabytes in flight each at 100,000 faces).
     reading: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Collections read whole from the store, since start-up ([`Indexes::reads`]).
+    reads: AtomicU64,
+    /// The one all-pairs scan a replica runs at a time ([`Indexes::find_duplicates`]).
+    scans: Arc<tokio::sync::Semaphore>,
 }
 
 impl Indexes {
@@ -51,7 +58,33 @@ impl Indexes {
             budget_bytes,
             held: Mutex::new(HashMap::new()),
             reading: Mutex::new(HashMap::new()),
+            reads: AtomicU64::new(0),
+            scans: Arc::new(tokio::sync::Semaphore::new(1)),
         }
+    }
+
+    /// How many times a collection was read whole from the store since start-up: once per
+    /// change seen, however many requests were waiting for it.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
+    /// [`duplicates`] of `vectors`, one scan at a time per replica, on a blocking thread beside
+    /// the inference pool: seconds of one core that must not hold the permits the live captures'
+    /// frames wait for. The permit goes with the scan, so a client that hangs up cannot start a
+    /// second one beside it.
+    pub async fn find_duplicates(
+        &self,
+        vectors: Arc<Vectors>,
+        threshold: f64,
+        max: usize,
+    ) -> anyhow::Result<(Vec<(usize, usize, f64)>, bool)> {
+        let scan = self.scans.clone().acquire_owned().await?;
+        Ok(tokio::task::spawn_blocking(move || {
+            let _scan = scan;
+            duplicates(&vectors, threshold, max)
+        })
+        .await?)
     }
 
     /// The descriptors of the collection with internal id `collection`, as stored now; `None`
@@ -77,10 +110,17 @@ impl Indexes {
         let Some(read) = store::collections::vectors(db, collection, DIM).await? else {
             return Ok(None);
         };
+        self.reads.fetch_add(1, Ordering::Relaxed);
         let read = Arc::new(read);
         let mut held = self.lock();
-        held.insert(collection.to_owned(), (read.clone(), Instant::now()));
-        self.evict(&mut held, collection);
+        // An enrolment through this replica may have moved the held copy past this read.
+        if held
+            .get(collection)
+            .is_none_or(|(copy, _)| copy.generation <= read.generation)
+        {
+            held.insert(collection.to_owned(), (read.clone(), Instant::now()));
+            self.evict(&mut held, collection);
+        }
         Ok(Some(read))
     }
 
@@ -269,6 +309,41 @@ mod tests {
         // A collection not held: nothing to do.
         indexes.enrolled("other", 1, "f3", None, &descriptor(4, 0.0));
         assert!(indexes.lock().get("other").is_none());
+    }
+
+    #[tokio::test]
+    async fn requests_that_find_the_copy_out_of_date_share_one_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("c.db").display());
+        let db = store::connect(&url).await.unwrap();
+        let c = store::collections::create(&db, "t", "c", None, crate::faces::DESCRIPTOR)
+            .await
+            .unwrap();
+        let add = |axis| {
+            let (db, id) = (&db, &c.id);
+            async move {
+                store::collections::add_face(db, id, None, &descriptor(axis, 0.0), 10)
+                    .await
+                    .unwrap()
+            }
+        };
+        add(0).await;
+        let indexes = Indexes::new(1 << 20);
+        let current = || indexes.current(&db, &c.id);
+        assert_eq!(current().await.unwrap().unwrap().faces.len(), 1);
+        assert_eq!(indexes.reads(), 1);
+        // Another replica's enrolment: eight requests at once find the copy a face behind.
+        add(1).await;
+        let all = futures_util::future::join_all((0..8).map(|_| current())).await;
+        assert!(all
+            .iter()
+            .all(|v| v.as_ref().unwrap().as_ref().unwrap().faces.len() == 2));
+        assert_eq!(indexes.reads(), 2, "one read for the eight");
+        // This replica's own enrolment joins the copy in place: no read.
+        let (face, generation) = add(2).await;
+        indexes.enrolled(&c.id, generation, &face.id, None, &descriptor(2, 0.0));
+        assert_eq!(current().await.unwrap().unwrap().faces.len(), 3);
+        assert_eq!(indexes.reads(), 2);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use super::{
 };
 use crate::{
     api::{
-        faces::{decision, decision_of, infer, upload},
+        faces::{decision, decision_from, infer, upload},
         openapi::RateLimited,
     },
     error::{Error, Result},
@@ -200,16 +200,7 @@ pub(super) async fn enrol_session(
 ) -> Result<Response> {
     let rate = spend(&state, &principal)?;
     let c = owned(&state, &principal, &name).await?;
-    if req.threshold.is_some_and(|t| !(0.0..=1.0).contains(&t)) {
-        return Err(Error::InvalidRequest(
-            "threshold must be a number between 0 and 1".into(),
-        ));
-    }
-    let point = decision_of(req.operating_point.as_deref(), None)?;
-    let decision = match req.threshold {
-        Some(t) => Decision::raw(t),
-        None => point,
-    };
+    let decision = decision_from(req.operating_point.as_deref(), req.threshold)?;
     let photo = session_photo(
         &state,
         principal.tenant_id(),

@@ -39,10 +39,6 @@ const LIST_PAGE: (usize, usize) = (100, 1000);
 /// `max_results` of a duplicates report when the request gives none, and its largest value.
 const DUPLICATE_PAIRS: (usize, usize) = (100, 1000);
 
-/// The duplicates scans that may run at once on a replica.
-static DUPLICATE_SCANS: std::sync::LazyLock<std::sync::Arc<tokio::sync::Semaphore>> =
-    std::sync::LazyLock::new(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1)));
-
 /// A face id in the path.
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -232,7 +228,8 @@ pub(super) async fn delete(
 ) -> Result<Response> {
     let rate = spend(&state, &principal)?;
     let c = owned(&state, &principal, &name).await?;
-    // Face ids are UUIDs; anything else is no face (and no database lookup).
+    // Face ids are UUIDs; anything else is no face, without asking the database (whose text
+    // would refuse a U+0000 in it).
     if uuid::Uuid::parse_str(&face_id).is_err()
         || !stored::delete_face(&state.db, &c.id, &face_id).await?
     {
@@ -340,21 +337,10 @@ pub(super) async fn duplicates(
     if v.faces.len() > index::DUPLICATES_MAX_FACES {
         return Err(too_large(v.faces.len()));
     }
-    let held = v.clone();
-    // One scan at a time per replica, and outside the inference pool: seconds of one core that
-    // must not hold a permit the live captures' frames wait for. The permit goes with the scan,
-    // so a client that hangs up cannot start a second one beside it.
-    let scan = DUPLICATE_SCANS
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| Error::Internal(e.into()))?;
-    let (pairs, truncated) = tokio::task::spawn_blocking(move || {
-        let _scan = scan;
-        index::duplicates(&held, decision.threshold, max)
-    })
-    .await
-    .map_err(|e| Error::Internal(e.into()))?;
+    let (pairs, truncated) = state
+        .collections
+        .find_duplicates(v.clone(), decision.threshold, max)
+        .await?;
     let face = |i: usize| FaceMatchRef {
         face_id: v.faces[i].0.clone(),
         external_id: v.faces[i].1.clone(),
