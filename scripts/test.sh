@@ -19,7 +19,7 @@ export ILIVE_SITE_ROOT="$ILIVE_ROOT/target/site"
 log "running the Rust tests"
 export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
 # The integration tests that go through the store, run on both databases.
-POSTGRES_TESTS="sessions webhooks retention capture capture_verdicts contract abuse faces collections collection_replicas \
+POSTGRES_TESTS="sessions webhooks retention capture capture_verdicts contract abuse faces collections collection_replicas collection_limits \
   webhook_proxy crash way_back"
 # A throw-away PostgreSQL server (scripts/postgres.sh): the replicas test runs on it in the first
 # pass, and the store's integration tests run on it again in the second.

@@ -230,7 +230,11 @@ pub async fn create_postgres_database(base: &str, name: &str) {
     let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
         .await
         .expect("the test PostgreSQL server answers");
-    let sql = format!("CREATE DATABASE \"{name}\"");
+    // Collated for English, as a deployment's database usually is (the test server's own
+    // default is C.UTF-8, which sorts text by its bytes and would hide an `ORDER BY` on text).
+    let sql = format!(
+        "CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'"
+    );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .execute(&mut admin)
         .await

@@ -287,14 +287,15 @@ impl Crops {
     ) -> anyhow::Result<()> {
         use models::nets::mobilefacenet::{align, INPUT_SIZE};
         use std::io::Write;
-        let crop = models::imageops::sample(img, &align(points), INPUT_SIZE, INPUT_SIZE);
-        for v in crop {
-            self.pixels.write_all(&v.to_le_bytes())?;
-        }
+        // Checked first: a crop written without its name would shift every later one.
         anyhow::ensure!(
             !name.contains(['\t', '\n']),
             "face name {name:?} has a tab or a line break"
         );
+        let crop = models::imageops::sample(img, &align(points), INPUT_SIZE, INPUT_SIZE);
+        for v in crop {
+            self.pixels.write_all(&v.to_le_bytes())?;
+        }
         self.names.push(name.to_owned());
         Ok(())
     }
