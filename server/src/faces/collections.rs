@@ -98,10 +98,7 @@ impl Indexes {
         if let Some(held) = self.held_since(collection, generation) {
             return Ok(Some(held));
         }
-        let gate = lock(&self.reading)
-            .entry(collection.to_owned())
-            .or_default()
-            .clone();
+        let gate = self.gate(collection);
         let _reading = gate.lock().await;
         // Whoever held the gate before may have read it meanwhile.
         if let Some(held) = self.held_since(collection, generation) {
@@ -112,15 +109,7 @@ impl Indexes {
         };
         self.reads.fetch_add(1, Ordering::Relaxed);
         let read = Arc::new(read);
-        let mut held = self.lock();
-        // An enrolment through this replica may have moved the held copy past this read.
-        if held
-            .get(collection)
-            .is_none_or(|(copy, _)| copy.generation <= read.generation)
-        {
-            held.insert(collection.to_owned(), (read.clone(), Instant::now()));
-            self.evict(&mut held, collection);
-        }
+        self.keep(collection, read.clone());
         Ok(Some(read))
     }
 
@@ -138,8 +127,10 @@ impl Indexes {
     /// held copy of `collection` when this enrolment is the only change since that copy was read
     /// (its generation is `generation − 1`), so that loading a collection one face at a time
     /// does not read it whole after every face. Otherwise the next use reads it, as after any
-    /// change made elsewhere.
-    pub fn enrolled(
+    /// change made elsewhere. Done behind the collection's gate, with the copy out of the map:
+    /// requests for this collection wait for it as for a read, and no other collection's
+    /// lookups wait while a copy that a search still holds is duplicated.
+    pub async fn enrolled(
         &self,
         collection: &str,
         generation: i64,
@@ -147,16 +138,23 @@ impl Indexes {
         external_id: Option<&str>,
         descriptor: &[f32],
     ) {
-        let mut held = self.lock();
-        let Some((copy, used)) = held.get_mut(collection) else {
-            return;
-        };
-        if copy.generation + 1 != generation || descriptor.len() != DIM {
+        if descriptor.len() != DIM {
             return;
         }
-        // Searches still holding the old copy keep it; this one is changed in place when no
-        // one does.
-        let copy = Arc::make_mut(copy);
+        let gate = self.gate(collection);
+        let _changing = gate.lock().await;
+        let taken = {
+            let mut held = self.lock();
+            match held.get(collection) {
+                Some((copy, _)) if copy.generation + 1 == generation => held.remove(collection),
+                _ => None,
+            }
+        };
+        let Some((copy, _)) = taken else {
+            return;
+        };
+        // In place when no search holds the copy; otherwise those searches keep the old one.
+        let mut copy = Arc::unwrap_or_clone(copy);
         // A copy read while this face was being committed may hold it already (its generation
         // is read before its faces).
         if !copy.faces.iter().any(|(id, _)| id == face_id) {
@@ -165,8 +163,27 @@ impl Indexes {
                 .push((face_id.to_owned(), external_id.map(str::to_owned)));
         }
         copy.generation = generation;
-        *used = Instant::now();
-        self.evict(&mut held, collection);
+        self.keep(collection, Arc::new(copy));
+    }
+
+    /// Holds `copy` for `collection` unless the one held is newer.
+    fn keep(&self, collection: &str, copy: Arc<Vectors>) {
+        let mut held = self.lock();
+        if held
+            .get(collection)
+            .is_none_or(|(old, _)| old.generation <= copy.generation)
+        {
+            held.insert(collection.to_owned(), (copy, Instant::now()));
+            self.evict(&mut held, collection);
+        }
+    }
+
+    /// The gate of `collection`'s reads and in-place changes.
+    fn gate(&self, collection: &str) -> Arc<tokio::sync::Mutex<()>> {
+        lock(&self.reading)
+            .entry(collection.to_owned())
+            .or_default()
+            .clone()
     }
 
     /// Drops the least recently used collections (never `keep`) until the rest fit the budget.
@@ -280,8 +297,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_enrolment_extends_the_held_copy_only_when_it_is_the_only_change() {
+    #[tokio::test]
+    async fn an_enrolment_extends_the_held_copy_only_when_it_is_the_only_change() {
         let indexes = Indexes::new(1 << 20);
         let held = Arc::new(vectors(&[descriptor(0, 0.0)]));
         indexes
@@ -291,7 +308,9 @@ mod tests {
 
         // Generation 2 follows the copy's 1: the face joins it, and the old copy, still held by
         // a search, is left as it was.
-        indexes.enrolled("c", 2, "f1", Some("bob"), &descriptor(3, 0.0));
+        indexes
+            .enrolled("c", 2, "f1", Some("bob"), &descriptor(3, 0.0))
+            .await;
         assert_eq!((copy().generation, copy().faces.len()), (2, 2));
         assert_eq!(copy().faces[1], ("f1".into(), Some("bob".into())));
         assert_eq!(&copy().values[DIM..], descriptor(3, 0.0).as_slice());
@@ -301,13 +320,19 @@ mod tests {
             generation: 2,
             ..(*copy()).clone()
         });
-        indexes.enrolled("c", 3, "f1", Some("bob"), &descriptor(3, 0.0));
+        indexes
+            .enrolled("c", 3, "f1", Some("bob"), &descriptor(3, 0.0))
+            .await;
         assert_eq!((copy().generation, copy().faces.len()), (3, 2));
         // A gap (another replica's change came between): the copy is left for the next read.
-        indexes.enrolled("c", 5, "f2", None, &descriptor(4, 0.0));
+        indexes
+            .enrolled("c", 5, "f2", None, &descriptor(4, 0.0))
+            .await;
         assert_eq!((copy().generation, copy().faces.len()), (3, 2));
         // A collection not held: nothing to do.
-        indexes.enrolled("other", 1, "f3", None, &descriptor(4, 0.0));
+        indexes
+            .enrolled("other", 1, "f3", None, &descriptor(4, 0.0))
+            .await;
         assert!(indexes.lock().get("other").is_none());
     }
 
@@ -341,7 +366,9 @@ mod tests {
         assert_eq!(indexes.reads(), 2, "one read for the eight");
         // This replica's own enrolment joins the copy in place: no read.
         let (face, generation) = add(2).await;
-        indexes.enrolled(&c.id, generation, &face.id, None, &descriptor(2, 0.0));
+        indexes
+            .enrolled(&c.id, generation, &face.id, None, &descriptor(2, 0.0))
+            .await;
         assert_eq!(current().await.unwrap().unwrap().faces.len(), 3);
         assert_eq!(indexes.reads(), 2);
     }

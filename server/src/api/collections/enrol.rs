@@ -115,13 +115,16 @@ async fn enrol_image(
     let matches = matches(&v, hits);
     // Released first, so that the held copy can take the new face in place.
     drop(v);
-    state.collections.enrolled(
-        &c.id,
-        generation,
-        &face.id,
-        face.external_id.as_deref(),
-        &descriptor,
-    );
+    state
+        .collections
+        .enrolled(
+            &c.id,
+            generation,
+            &face.id,
+            face.external_id.as_deref(),
+            &descriptor,
+        )
+        .await;
     Ok(EnrolResponse {
         face: EnrolledFace {
             face_id: face.id,
