@@ -264,7 +264,14 @@ async function launchCanvas(
       };
       draw();
       setInterval(draw, 1000 / meta.fps);
-      return canvas.captureStream(meta.fps);
+      const stream = canvas.captureStream(meta.fps);
+      // A canvas track is labelled with a random id, which may begin with `/` and so read as a
+      // file-fed camera (an injection finding of its own): give it a camera's name, as a real
+      // device has, so that only the physical cues decide.
+      for (const t of stream.getVideoTracks()) {
+        Object.defineProperty(t, 'label', { value: 'e2e canvas camera', configurable: true });
+      }
+      return stream;
     };
   }, opts);
   return b;
