@@ -12,7 +12,8 @@ const heading = { pass: ui.pass, fail: ui.fail, retry: ui.retry } as Record<stri
 // A print's texture moves as one plane, but the landmark model reads little rotation in a tilted
 // photo, so the parallax measure may abstain: then nothing proves a live person and the verdict
 // is `retry`. A screen shows its pixel grid. The clips' every-action loop, played as a camera,
-// performs actions nobody asked for. Each plays through a canvas camera, so that only the physical
+// performs actions nobody asked for (`fail`), or a wrong one while a prompt waits, which ends that
+// challenge unmet (`retry`, seen on 7 of 40 `ilive eval` plans). Each plays through a canvas camera, so that only the physical
 // cue can give it away; the last plays the clip through Chromium's file-fed fake camera, whose
 // label — the file's path — is itself the finding. The canvas cameras answer the screen's light
 // as their scene would (a print flat, a screen through its glass); the `unlit` one is a person
@@ -25,7 +26,8 @@ const attacks: Array<{
   { kind: 'print', clip: 'print_obama', modes: ['passive', 'active'], verdicts: ['fail', 'retry'],
     reasons: ['no_motion_parallax', 'insufficient_evidence', 'challenge_timeout'] },
   { kind: 'replay', clip: 'replay_obama', modes: ['passive', 'active'], verdicts: ['fail'], reasons: ['screen_moire'] },
-  { kind: 'loop', clip: 'live_obama', modes: ['active'], verdicts: ['fail'], reasons: ['unprompted_action'] },
+  { kind: 'loop', clip: 'live_obama', modes: ['active'], verdicts: ['fail', 'retry'],
+    reasons: ['unprompted_action', 'challenge_failed', 'challenge_timeout'] },
   { kind: 'injected', clip: 'live_obama', modes: ['passive'], verdicts: ['fail'], reasons: ['virtual_camera'], file: true },
   { kind: 'unlit', clip: 'live_obama', modes: ['passive'], verdicts: ['retry'],
     reasons: ['light_too_weak', 'insufficient_evidence'], unlit: true },
