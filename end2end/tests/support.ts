@@ -178,6 +178,8 @@ async function launchCanvas(
           if (m.type === 'challenge' && m.index !== asked) {
             asked = m.index;
             setTimeout(() => play(m.kind), reactionMs);
+          } else if (m.type === 'challenge_passed' || m.type === 'analyzing' || m.type === 'verdict') {
+            play('');
           }
         } catch { /* not JSON */ }
       });
@@ -251,8 +253,25 @@ async function launchCanvas(
       const period = 2 * (neutral.length - 1);
       let n = 0;
       let queue: number[] = [];
-      if (!loop) play = (kind: string) => { queue = (meta.segments[kind] || []).slice(); };
+      // A person whose prompt is still on screen does the action again after a short pause (the
+      // page has not said "done"); an acknowledged prompt (or the end) stops it. Without this a
+      // single play of a short segment is all the server gets, and a frame dropped under load
+      // (two cores running Chromium, a proxy and the server) can cost the whole challenge.
+      let action: number[] = [];
+      let pause = 0;
+      const pauseFrames = Math.max(1, Math.round((reactionMs / 1000) * meta.fps));
+      if (!loop) {
+        play = (kind: string) => {
+          action = (meta.segments[kind] || []).slice();
+          queue = action.slice();
+          pause = 0;
+        };
+      }
       const draw = () => {
+        if (!queue.length && action.length && (pause += 1) > pauseFrames) {
+          queue = action.slice();
+          pause = 0;
+        }
         const k = n % Math.max(period, 1);
         const i = queue.length ? queue.shift()!
           : loop || neutral.length < 2 ? n % meta.count
