@@ -214,7 +214,7 @@ impl FaceModels {
             mesh: build(dir, "facemesh", |vb| facemesh::FaceMesh::load(vb, dw))?,
             antispoof: build(dir, "antispoof", |vb| antispoof::AntiSpoof::load(vb, dw))?,
             pad: build(dir, "minifasnet", |vb| {
-                minifasnet::MiniFasNet::load(vb, &minifasnet::Config::v2_se())
+                minifasnet::MiniFasNet::load(vb, &minifasnet::Config::v2_se(), dw)
             })?,
             emotion: build(dir, "emotion", |vb| emotion::Emotion::load(vb, dw))?,
             descriptor: build(
@@ -222,7 +222,9 @@ impl FaceModels {
                 "face_recognition",
                 face_recognition::FaceRecognition::load,
             )?,
-            recognizer: build(dir, "mobilefacenet", mobilefacenet::MobileFaceNet::load)?,
+            recognizer: build(dir, "mobilefacenet", |vb| {
+                mobilefacenet::MobileFaceNet::load(vb, dw)
+            })?,
             fallback: build(dir, "ultraface", ultraface::UltraFace::load)?,
         })
     }

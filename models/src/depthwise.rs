@@ -25,13 +25,13 @@ pub struct Pad2d {
 #[derive(Debug, Clone)]
 pub struct DepthwiseKernel {
     /// `[C, kh, kw]`, row-major.
-    weights: Vec<f32>,
-    bias: Option<Vec<f32>>,
-    channels: usize,
-    kh: usize,
-    kw: usize,
-    stride: usize,
-    pad: Pad2d,
+    pub(crate) weights: Vec<f32>,
+    pub(crate) bias: Option<Vec<f32>>,
+    pub(crate) channels: usize,
+    pub(crate) kh: usize,
+    pub(crate) kw: usize,
+    pub(crate) stride: usize,
+    pub(crate) pad: Pad2d,
 }
 
 impl DepthwiseKernel {

@@ -195,7 +195,8 @@ pub fn im2col_conv(x: &Tensor, weight: &Tensor, stride: usize, p: Pad2d) -> Resu
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernels {
     /// The fused blocks of [`crate::kernels`] with the given instruction set, where a network
-    /// has them (BlazeFace, FaceMesh, AntiSpoof); elsewhere as [`Kernels::Direct`].
+    /// has them (BlazeFace, FaceMesh, AntiSpoof, MiniFASNet, MobileFaceNet); elsewhere as
+    /// [`Kernels::Direct`].
     Fused(Isa),
     /// candle ops, with the direct depthwise kernel of [`crate::depthwise`]: the readable
     /// reference the fused kernels are tested against.

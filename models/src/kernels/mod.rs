@@ -1,5 +1,5 @@
-//! Fast CPU kernels for the Blaze-style networks (BlazeFace, FaceMesh) and the anti-spoof
-//! network, run on plain NHWC `f32` buffers (channels innermost, as XNNPACK keeps them) between
+//! Fast CPU kernels for the Blaze-style networks (BlazeFace, FaceMesh), the anti-spoof
+//! networks and the face descriptor, run on plain NHWC `f32` buffers (channels innermost, as XNNPACK keeps them) between
 //! the candle modules' NCHW input and output.
 //!
 //! - [`gemm`]: `C = act(C + A·B)`, the pointwise (1×1) convolution of a whole layer as one
@@ -11,6 +11,8 @@
 //!   activation) on those two kernels, with no allocation (buffers come from a [`Workspace`]).
 //!
 //! - [`stem`]: a network's first, dense convolution, as one GEMM over gathered patches.
+//! - [`mobile`]: MobileFaceNet's and MiniFASNet's inverted-residual blocks (PReLU, squeeze-and-
+//!   excitation, the global depthwise head) on the same kernels.
 //! - [`bridge`]: the candle layers' weights in the kernels' layout; a chain of fused blocks run
 //!   on a tensor.
 //!
@@ -21,6 +23,7 @@ pub mod block;
 pub mod bridge;
 pub mod depthwise;
 pub mod gemm;
+pub mod mobile;
 pub mod stem;
 
 /// The instruction set a kernel runs with.

@@ -18,9 +18,10 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
-use super::mobile_blocks::{Block, Convs, Unit};
+use super::mobile_blocks::{fused_layers, linear_to_fused, Block, Convs, Unit};
 use crate::imageops::{sample, to_nchw, Affine};
-use crate::layers::softmax;
+use crate::kernels::{self, mobile::Layer, Isa};
+use crate::layers::{softmax, Kernels};
 
 /// Side of the square input.
 pub const INPUT_SIZE: usize = 128;
@@ -56,6 +57,8 @@ pub struct MiniFasNet {
     blocks: Vec<Block>,
     head: [Unit; 2],
     fc: [candle_nn::Linear; 2],
+    /// The same layers (dense ones last) for the fused kernels, with [`Kernels::Fused`].
+    fused: Option<(Isa, Vec<Layer>)>,
 }
 
 /// The class probabilities of one face crop.
@@ -73,8 +76,8 @@ impl PadScores {
 }
 
 impl MiniFasNet {
-    /// Loads `minifasnet.safetensors`' tensors.
-    pub fn load(vb: VarBuilder, cfg: &Config) -> Result<Self> {
+    /// Loads `minifasnet.safetensors`' tensors; `kernels` chooses how the layers run.
+    pub fn load(vb: VarBuilder, cfg: &Config, kernels: Kernels) -> Result<Self> {
         let mut convs = Convs::new(&vb);
         // conv1 (3×3/2) and conv2_dw (3×3 depthwise), both PReLU.
         let stem = [convs.next(2, 1, true)?, convs.next(1, 1, true)?];
@@ -96,11 +99,22 @@ impl MiniFasNet {
         if classes != cfg.classes || classes != 3 {
             candle_core::bail!("minifasnet: {classes} classes, expected {}", cfg.classes);
         }
+        let fused = match kernels.fused() {
+            Some(isa) => {
+                let mut layers = fused_layers(&stem, &blocks, &head)?;
+                for l in &fc {
+                    layers.push(linear_to_fused(l)?);
+                }
+                Some((isa, layers))
+            }
+            None => None,
+        };
         Ok(Self {
             stem,
             blocks,
             head,
             fc,
+            fused,
         })
     }
 
@@ -112,6 +126,11 @@ impl MiniFasNet {
                 "minifasnet: input must be [N, 3, 128, 128], got {:?}",
                 x.dims()
             );
+        }
+        if let Some((isa, layers)) = self.fused.as_ref().filter(|_| x.dims()[0] == 1) {
+            let v = kernels::mobile::run(*isa, layers, x)?;
+            let n = v.len();
+            return Tensor::from_vec(v, (1, n), x.device());
         }
         let mut y = x.clone();
         for l in &self.stem {

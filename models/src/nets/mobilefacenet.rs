@@ -17,8 +17,10 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
-use super::mobile_blocks::{Block, Convs, Unit};
+use super::mobile_blocks::{fused_layers, Block, Convs, Unit};
 use crate::imageops::{sample, to_nchw, Affine};
+use crate::kernels::{self, mobile::Layer, Isa};
+use crate::layers::Kernels;
 
 /// Side of the square input.
 pub const INPUT_SIZE: usize = 112;
@@ -49,11 +51,13 @@ pub struct MobileFaceNet {
     blocks: Vec<Block>,
     /// 1×1 to 512 (PReLU), 7×7 global depthwise (linear), 1×1 linear embedding.
     head: [Unit; 3],
+    /// The same layers for the fused kernels, with [`Kernels::Fused`].
+    fused: Option<(Isa, Vec<Layer>)>,
 }
 
 impl MobileFaceNet {
-    /// Loads `mobilefacenet.safetensors`' tensors.
-    pub fn load(vb: VarBuilder) -> Result<Self> {
+    /// Loads `mobilefacenet.safetensors`' tensors; `kernels` chooses how the layers run.
+    pub fn load(vb: VarBuilder, kernels: Kernels) -> Result<Self> {
         let mut convs = Convs::new(&vb);
         let stem = [convs.next(2, 1, true)?, convs.next(1, 1, true)?];
         let mut blocks = Vec::new();
@@ -68,7 +72,16 @@ impl MobileFaceNet {
         if vb.contains_tensor(&format!("conv{}.weight", convs.used())) {
             candle_core::bail!("mobilefacenet: the weights hold more layers than the network");
         }
-        Ok(Self { stem, blocks, head })
+        let fused = match kernels.fused() {
+            Some(isa) => Some((isa, fused_layers(&stem, &blocks, &head)?)),
+            None => None,
+        };
+        Ok(Self {
+            stem,
+            blocks,
+            head,
+            fused,
+        })
     }
 
     /// `[N, 512]` descriptors (not normalised) for normalised `[N, 3, 112, 112]` input.
@@ -79,6 +92,11 @@ impl MobileFaceNet {
                 "mobilefacenet: input must be [N, 3, 112, 112], got {:?}",
                 x.dims()
             );
+        }
+        if let Some((isa, layers)) = self.fused.as_ref().filter(|_| x.dims()[0] == 1) {
+            let v = kernels::mobile::run(*isa, layers, x)?;
+            let n = v.len();
+            return Tensor::from_vec(v, (1, n), x.device());
         }
         let mut y = x.clone();
         for l in &self.stem {

@@ -13,7 +13,7 @@ pub struct ProfileArgs {
     /// Directory of the weights.
     #[arg(long, env = "ILIVE_MODELS_DIR")]
     models: PathBuf,
-    /// `blazeface`, `facemesh`, `antispoof`, or `tracked` (the per-frame analysis with
+    /// `blazeface`, `facemesh`, `antispoof`, `minifasnet`, `mobilefacenet`, or `tracked` (the per-frame analysis with
     /// tracking, decode included, over `--frames`).
     #[arg(long)]
     net: String,
@@ -59,6 +59,14 @@ pub fn run(args: &ProfileArgs) -> Result<()> {
         "antispoof" => {
             let x = input(128)?;
             Box::new(move || Ok(models.antispoof().forward(&x).map(drop)?))
+        }
+        "minifasnet" => {
+            let x = input(128)?;
+            Box::new(move || Ok(models.pad().forward(&x).map(drop)?))
+        }
+        "mobilefacenet" => {
+            let x = input(112)?;
+            Box::new(move || Ok(models.recognizer().forward(&x).map(drop)?))
         }
         "tracked" => {
             let Some(dir) = &args.frames else {
