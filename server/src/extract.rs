@@ -1,5 +1,5 @@
 //! Request extractors that turn every client mistake into the contract's error shape: JSON
-//! bodies, API keys and the client's address.
+//! bodies, path segments, API keys and the client's address.
 use std::net::{IpAddr, SocketAddr};
 
 use axum::{
@@ -46,6 +46,29 @@ where
                 e.body_text()
             ))),
             Err(other) => Err(Error::InvalidRequest(other.body_text())),
+        }
+    }
+}
+
+/// `axum::extract::Path` whose rejection — a segment that is not UTF-8 once percent-decoded
+/// (`/api/v1/session/%FF/result`) or does not parse — is `invalid_request` in the contract's
+/// JSON shape, not axum's plain text.
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
+            Err(e) => Err(Error::InvalidRequest(format!(
+                "invalid path: {}",
+                e.body_text()
+            ))),
         }
     }
 }

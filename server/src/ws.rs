@@ -19,7 +19,7 @@ use app::{
 use axum::{
     extract::{
         ws::{rejection::WebSocketUpgradeRejection, Message, WebSocketUpgrade},
-        Path, RawQuery, State,
+        RawQuery, State,
     },
     http::{header, HeaderValue},
     response::{IntoResponse, Response},
@@ -40,7 +40,7 @@ use crate::{
         Observation,
     },
     error::Error,
-    extract::query_param,
+    extract::{query_param, ApiPath},
     store::{
         self,
         sessions::{self, Session},
@@ -120,7 +120,7 @@ fn incoming(m: Result<Message, axum::Error>) -> Option<Incoming> {
 pub(crate) async fn upgrade(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
     let ws = match ws {

@@ -129,6 +129,28 @@ async fn null_upload_fields_mean_the_default_and_unknown_ones_are_refused() {
 }
 
 #[tokio::test]
+async fn a_path_segment_that_is_not_utf8_is_a_json_invalid_request() {
+    let srv = TestServer::start(&[]).await;
+    let (key, _) = srv.create_key("acme").await;
+    let client = Client::new();
+    // %FF decodes to a byte that begins no UTF-8 character: before, axum answered plain text.
+    for (method, path, keyed) in [
+        ("GET", "/api/v1/session/%FF/result", false),
+        ("GET", "/api/v1/session/%FF/photo", false),
+        ("GET", "/api/v2/collections/%FF", true),
+        ("DELETE", "/api/v2/collections/people/faces/%FF%FE", true),
+    ] {
+        let mut req = client.request(method.parse().unwrap(), srv.url(path));
+        if keyed {
+            req = req.bearer_auth(&key);
+        }
+        let r = req.send().await.unwrap();
+        expect_error(r, StatusCode::BAD_REQUEST, "invalid_request").await;
+    }
+    srv.stop().await;
+}
+
+#[tokio::test]
 async fn session_creation_links_to_the_routes_that_use_the_session() {
     let srv = TestServer::start(&[]).await;
     let doc = srv.get_json("/api/openapi.json").await;

@@ -10,7 +10,7 @@ pub mod enrol;
 pub mod faces;
 
 use axum::{
-    extract::{DefaultBodyLimit, Path, State},
+    extract::{DefaultBodyLimit, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -28,7 +28,7 @@ use app::api::{
 use super::{faces::upload::SINGLE_BODY_LIMIT, openapi::RateLimited};
 use crate::{
     error::{Error, Result},
-    extract::{ApiJson, ApiKey},
+    extract::{ApiJson, ApiKey, ApiPath},
     ratelimit::RateInfo,
     store::{self, collections as stored, tenants::Principal},
     AppState,
@@ -178,6 +178,7 @@ async fn list(State(state): State<AppState>, ApiKey(principal): ApiKey) -> Resul
     security(("api_key" = [])),
     responses(
         (status = 200, body = Collection),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: a path segment that is not UTF-8 once percent-decoded"),
         (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key`"),
         (status = 403, body = ErrorBody, description = "`account_inactive`"),
         (status = 404, body = ErrorBody, description = "`collection_not_found`: this tenant has no collection with this `collection_id`"),
@@ -188,7 +189,7 @@ async fn list(State(state): State<AppState>, ApiKey(principal): ApiKey) -> Resul
 async fn read(
     State(state): State<AppState>,
     ApiKey(principal): ApiKey,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<Response> {
     let rate = spend(&state, &principal)?;
     let c = owned(&state, &principal, &name).await?;
@@ -202,6 +203,7 @@ async fn read(
     security(("api_key" = [])),
     responses(
         (status = 204, description = "Deleted, with its faces."),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: a path segment that is not UTF-8 once percent-decoded"),
         (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key`"),
         (status = 403, body = ErrorBody, description = "`account_inactive`"),
         (status = 404, body = ErrorBody, description = "`collection_not_found`"),
@@ -212,7 +214,7 @@ async fn read(
 async fn delete(
     State(state): State<AppState>,
     ApiKey(principal): ApiKey,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<Response> {
     let rate = spend(&state, &principal)?;
     if !valid_collection_id(&name) || !stored::delete(&state.db, principal.owner(), &name).await? {

@@ -7,7 +7,7 @@
 pub mod upload;
 
 use axum::{
-    extract::{multipart::MultipartRejection, DefaultBodyLimit, Multipart, Path, RawQuery, State},
+    extract::{multipart::MultipartRejection, DefaultBodyLimit, Multipart, RawQuery, State},
     response::{IntoResponse, Response},
     routing::post,
     Json, Router,
@@ -22,7 +22,7 @@ use app::api::{
 use super::openapi::{RateLimited, ResultToken, SessionId};
 use crate::{
     error::{Error, Result},
-    extract::ApiKey,
+    extract::{ApiKey, ApiPath},
     faces::{self, Attributes, Decision},
     store::sessions,
     AppState,
@@ -160,7 +160,7 @@ async fn compare(
 #[instrument(skip_all, err)]
 async fn session_compare(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     RawQuery(query): RawQuery,
     multipart: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<Response> {

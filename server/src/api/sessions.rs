@@ -1,7 +1,7 @@
 //! Liveness sessions (v1): creation (managed with an API key, or direct), the result and the
 //! photo.
 use axum::{
-    extract::{Path, RawQuery, State},
+    extract::{RawQuery, State},
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{delete, get, post, MethodRouter},
@@ -18,7 +18,7 @@ use app::api::{
 use super::openapi::{Jpeg, RateLimited, ResultToken, SessionId};
 use crate::{
     error::{Error, Result},
-    extract::{query_param, rate_key, ApiJson, ApiKey, ClientIp, OptionalJson},
+    extract::{query_param, rate_key, ApiJson, ApiKey, ApiPath, ClientIp, OptionalJson},
     store::{
         self,
         sessions::{self, NewSession, ResultDetails, Session, SessionKind},
@@ -231,6 +231,7 @@ pub(crate) async fn authorised(state: &AppState, id: &str, query: Option<&str>) 
     params(SessionId, ResultToken),
     responses(
         (status = 200, body = SessionResult),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: a path segment that is not UTF-8 once percent-decoded"),
         (status = 401, body = ErrorBody, description = "`invalid_token`"),
         (status = 404, body = ErrorBody, description = "`session_not_found`"),
         (status = 410, body = ErrorBody, description = "`session_expired` (reported before a wrong token)"),
@@ -239,7 +240,7 @@ pub(crate) async fn authorised(state: &AppState, id: &str, query: Option<&str>) 
 #[instrument(skip_all, err)]
 async fn result(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<SessionResult>> {
     let s = authorised(&state, &id, query.as_deref()).await?;
@@ -286,6 +287,7 @@ async fn result(
     responses(
         (status = 200, content_type = "image/jpeg", body = inline(Jpeg), description = "480×600 JPEG",
             headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: a path segment that is not UTF-8 once percent-decoded"),
         (status = 202, body = PhotoPending, description = "The session has not completed yet: retry after `Retry-After` seconds.",
             headers(("Retry-After" = u64, description = "Seconds to wait (2)."))),
         (status = 401, body = ErrorBody, description = "`invalid_token`"),
@@ -296,7 +298,7 @@ async fn result(
 #[instrument(skip_all, err)]
 async fn photo(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let s = authorised(&state, &id, query.as_deref()).await?;
@@ -334,6 +336,7 @@ async fn photo(
     security(("api_key" = [])),
     responses(
         (status = 204, description = "Erased, with any webhook not yet delivered."),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: a path segment that is not UTF-8 once percent-decoded"),
         (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key`"),
         (status = 403, body = ErrorBody, description = "`account_inactive`"),
         (status = 404, body = ErrorBody, description = "`session_not_found`: no such session, already erased, or created by another tenant (or without a key)"),
@@ -346,7 +349,7 @@ async fn photo(
 async fn erase(
     State(state): State<AppState>,
     ApiKey(principal): ApiKey,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response> {
     let rate = state
         .limits

@@ -259,13 +259,13 @@ pub fn photo(name: &str) -> image::RgbImage {
         .to_rgb8()
 }
 
-/// The error `code` of a JSON error response.
 /// Asserts an error answer: its status and its stable `detail.code`.
 pub async fn expect_error(resp: reqwest::Response, status: reqwest::StatusCode, code: &str) {
     assert_eq!(resp.status(), status, "status for {code}");
     assert_eq!(error_code(resp).await, code);
 }
 
+/// The error `code` of a JSON error response.
 pub async fn error_code(resp: reqwest::Response) -> String {
     let v: serde_json::Value = resp.json().await.expect("JSON error body");
     v["detail"]["code"]

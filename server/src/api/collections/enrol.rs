@@ -2,7 +2,7 @@
 //! session that passed. The image is described and dropped; the answer lists the faces already
 //! enrolled that match the new one, so a person enrolled twice shows at once.
 use axum::{
-    extract::{multipart::MultipartRejection, Multipart, Path, State},
+    extract::{multipart::MultipartRejection, Multipart, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     Json,
@@ -26,7 +26,7 @@ use crate::{
         openapi::RateLimited,
     },
     error::{Error, Result},
-    extract::{ApiJson, ApiKey},
+    extract::{ApiJson, ApiKey, ApiPath},
     faces::{self, collections as index, similarity::Decision},
     store::{
         self, collections as stored,
@@ -160,7 +160,7 @@ async fn enrol_image(
 pub(super) async fn enrol(
     State(state): State<AppState>,
     ApiKey(principal): ApiKey,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     multipart: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<Response> {
     let rate = spend(&state, &principal)?;
@@ -198,7 +198,7 @@ pub(super) async fn enrol(
 pub(super) async fn enrol_session(
     State(state): State<AppState>,
     ApiKey(principal): ApiKey,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiJson(req): ApiJson<EnrolSessionRequest>,
 ) -> Result<Response> {
     let rate = spend(&state, &principal)?;

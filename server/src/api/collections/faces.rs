@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::{
-    extract::{multipart::MultipartRejection, Multipart, Path, RawQuery, State},
+    extract::{multipart::MultipartRejection, Multipart, RawQuery, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     Json,
@@ -26,7 +26,7 @@ use crate::{
         openapi::RateLimited,
     },
     error::{Error, Result},
-    extract::ApiKey,
+    extract::{ApiKey, ApiPath},
     faces::{self, collections as index, similarity::Decision},
     store::{self, collections as stored},
     AppState,
@@ -176,7 +176,7 @@ pub(super) fn matches(v: &stored::Vectors, hits: Vec<index::Hit>) -> Vec<FaceMat
 pub(super) async fn list(
     State(state): State<AppState>,
     ApiKey(principal): ApiKey,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let rate = spend(&state, &principal)?;
@@ -214,6 +214,7 @@ pub(super) async fn list(
     security(("api_key" = [])),
     responses(
         (status = 204, description = "Deleted: its descriptor is gone."),
+        (status = 400, body = ErrorBody, description = "`invalid_request`: a path segment that is not UTF-8 once percent-decoded"),
         (status = 401, body = ErrorBody, description = "`missing_api_key` / `invalid_api_key`"),
         (status = 403, body = ErrorBody, description = "`account_inactive`"),
         (status = 404, body = ErrorBody, description = "`collection_not_found` / `face_not_found`"),
@@ -224,7 +225,7 @@ pub(super) async fn list(
 pub(super) async fn delete(
     State(state): State<AppState>,
     ApiKey(principal): ApiKey,
-    Path((name, face_id)): Path<(String, String)>,
+    ApiPath((name, face_id)): ApiPath<(String, String)>,
 ) -> Result<Response> {
     let rate = spend(&state, &principal)?;
     let c = owned(&state, &principal, &name).await?;
@@ -260,7 +261,7 @@ pub(super) async fn delete(
 pub(super) async fn search(
     State(state): State<AppState>,
     ApiKey(principal): ApiKey,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     multipart: std::result::Result<Multipart, MultipartRejection>,
 ) -> Result<Response> {
     let rate = spend(&state, &principal)?;
@@ -310,7 +311,7 @@ pub(super) async fn search(
 pub(super) async fn duplicates(
     State(state): State<AppState>,
     ApiKey(principal): ApiKey,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response> {
     let rate = spend(&state, &principal)?;
