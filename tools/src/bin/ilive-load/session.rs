@@ -264,8 +264,23 @@ async fn create(plan: &Plan) -> Result<(String, String), Refusal> {
         .ok_or_else(|| Refusal::Error("create_no_session_url".into()))
 }
 
-/// Sends the clip's frames, looping, one per `period`, until told to stop; records when each
-/// was handed to the socket.
+/// Captures started so far, for [`phase`].
+static CAPTURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Where in the frame period a new capture's camera ticks: real users' cameras run on their own
+/// clocks, so their frames arrive spread over the period, not all at once. Without this the
+/// simulated users, started together and ending their captures at about the same time, sent
+/// their frames in one burst every period, a queue no crowd of real users makes. The n-th
+/// capture takes the fractional part of n·φ (the golden ratio) of the period: as evenly spread
+/// as n points can be, and the same from run to run.
+fn phase(period: Duration) -> Duration {
+    let n = CAPTURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let golden = (5f64.sqrt() - 1.0) / 2.0;
+    period.mul_f64((n as f64 * golden).fract())
+}
+
+/// Sends the clip's frames, looping, one per `period` (after a [`phase`] offset), until told to
+/// stop; records when each was handed to the socket.
 async fn stream_frames(
     tx: Arc<tokio::sync::Mutex<Sink>>,
     frames: Arc<Vec<Bytes>>,
@@ -274,6 +289,10 @@ async fn stream_frames(
     sent: Arc<Mutex<Vec<Instant>>>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    tokio::select! {
+        _ = stop.wait_for(|s| *s) => return,
+        _ = tokio::time::sleep(phase(period)) => {}
+    }
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     for frame in frames.iter().cycle().skip(start) {
