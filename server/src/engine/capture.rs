@@ -53,8 +53,10 @@ pub async fn finish(
 ) -> ServerMessage {
     let camera = serde_json::to_value(engine.camera()).ok();
     let mut engine = engine;
-    let (completion, measures) = match tokio::task::spawn_blocking(move || engine.conclude()).await
-    {
+    let started = std::time::Instant::now();
+    let concluded = tokio::task::spawn_blocking(move || engine.conclude()).await;
+    let conclude_ms = started.elapsed().as_millis() as u64;
+    let (completion, measures) = match concluded {
         Ok(o) => (o.completion(camera), o.measures),
         Err(e) => {
             warn!(session = %session.id, error = %e, "concluding the session failed");
@@ -69,7 +71,7 @@ pub async fn finish(
     ctx.metrics
         .inc("ilive_verdicts_total", &[("verdict", verdict)]);
     let reasons = completion.details.reasons;
-    info!(session = %session.id, verdict, confidence = completion.confidence, ?reasons, ?measures, "verdict");
+    info!(session = %session.id, verdict, confidence = completion.confidence, conclude_ms, ?reasons, ?measures, "verdict");
     ServerMessage::Verdict {
         verdict: completion.verdict,
         confidence: completion.confidence,
