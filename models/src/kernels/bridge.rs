@@ -54,13 +54,7 @@ fn fused(dw: Option<&DepthwiseConv>, pw: &Conv2d, act: &Act, residual: bool) -> 
     }
     Ok(FusedBlock {
         dw: dw.map(DepthwiseConv::to_kernel).transpose()?,
-        // [C_out, C_in, 1, 1] → [C_in, C_out]
-        pw: pw
-            .weight
-            .reshape((c_out, c_in))?
-            .t()?
-            .flatten_all()?
-            .to_vec1()?,
+        pw: pointwise_weights(&pw.weight)?,
         bias: pw.bias.flatten_all()?.to_vec1()?,
         slopes: act.slopes(c_out)?,
         residual,
@@ -68,6 +62,12 @@ fn fused(dw: Option<&DepthwiseConv>, pw: &Conv2d, act: &Act, residual: bool) -> 
         c_in,
         c_out,
     })
+}
+
+/// A 1×1 convolution's `[C_out, C_in, 1, 1]` weights as the GEMM's `[C_in, C_out]`.
+pub(crate) fn pointwise_weights(weight: &Tensor) -> Result<Vec<f32>> {
+    let (c_out, c_in, _, _) = weight.dims4()?;
+    weight.reshape((c_out, c_in))?.t()?.flatten_all()?.to_vec1()
 }
 
 /// A depthwise layer followed by a 1×1 convolution (and its activation), fused, no residual.

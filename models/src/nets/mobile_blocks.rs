@@ -14,6 +14,7 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
 use crate::depthwise::{DepthwiseKernel, Pad2d};
+use crate::kernels::bridge::pointwise_weights;
 use crate::kernels::mobile::{self, DepthwiseAct, GlobalDepthwise, Inverted, Layer, Pointwise};
 use crate::layers::{Act, Conv2d, Padding};
 
@@ -83,13 +84,7 @@ impl Unit {
                 let (c_out, c_in, k, _) = c.weight.dims4()?;
                 if k == 1 && c.stride == 1 && c.padding == Padding::Symmetric(0) {
                     Ok(Layer::Pointwise(Pointwise {
-                        // [C_out, C_in, 1, 1] → [C_in, C_out]
-                        weights: c
-                            .weight
-                            .reshape((c_out, c_in))?
-                            .t()?
-                            .flatten_all()?
-                            .to_vec1()?,
+                        weights: pointwise_weights(&c.weight)?,
                         bias: c.bias.flatten_all()?.to_vec1()?,
                         slopes: c.act.slopes(c_out)?,
                         c_in,
