@@ -43,6 +43,20 @@ pub struct FusedBlock {
 }
 
 impl FusedBlock {
+    /// A block without a depthwise layer as the 1×1 convolution it is, on `pixels` NHWC pixels
+    /// (one, for a [`FusedBlock::flatten`] one), starting from `init` (so that the residual may
+    /// come from elsewhere than `x`).
+    pub fn pointwise(&self, isa: Isa, x: &[f32], pixels: usize, out: &mut Vec<f32>, init: Init) {
+        debug_assert!(self.dw.is_none());
+        ensure_len(out, pixels * self.c_out);
+        let ep = Epilogue {
+            bias: &self.bias,
+            slopes: &self.slopes,
+        };
+        let dims = (pixels, self.c_out, self.c_in);
+        gemm(isa, dims, x, &self.pw, out, init, ep);
+    }
+
     fn geometry(&self, d: &Depthwise, (h, w): (usize, usize)) -> Geometry {
         Geometry::new(self.c_in, (h, w), d.k, d.stride, d.padding)
     }

@@ -65,9 +65,29 @@ fn fused(dw: Option<&DepthwiseConv>, pw: &Conv2d, act: &Act, residual: bool) -> 
 }
 
 /// A 1×1 convolution's `[C_out, C_in, 1, 1]` weights as the GEMM's `[C_in, C_out]`.
-pub(crate) fn pointwise_weights(weight: &Tensor) -> Result<Vec<f32>> {
+fn pointwise_weights(weight: &Tensor) -> Result<Vec<f32>> {
     let (c_out, c_in, _, _) = weight.dims4()?;
     weight.reshape((c_out, c_in))?.t()?.flatten_all()?.to_vec1()
+}
+
+/// A dense layer (`[out, in]` weights) as a fused block reading its whole input as one pixel;
+/// ReLU when `relu`, else linear.
+pub fn dense_to_fused(l: &candle_nn::Linear, relu: bool) -> Result<FusedBlock> {
+    let (c_out, c_in) = l.weight().dims2()?;
+    let bias = match l.bias() {
+        Some(b) => b.to_vec1()?,
+        None => vec![0.0; c_out],
+    };
+    Ok(FusedBlock {
+        dw: None,
+        pw: l.weight().t()?.flatten_all()?.to_vec1()?,
+        bias,
+        slopes: vec![if relu { 0.0 } else { 1.0 }; c_out],
+        residual: false,
+        flatten: true,
+        c_in,
+        c_out,
+    })
 }
 
 /// A depthwise layer followed by a 1×1 convolution (and its activation), fused, no residual.

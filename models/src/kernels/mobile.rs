@@ -8,52 +8,20 @@
 
 use candle_core::{Result, Tensor};
 
+use super::block::{Depthwise, FusedBlock};
 use super::depthwise::{depthwise, Geometry};
-use super::gemm::{gemm, Epilogue, Init};
+use super::gemm::Init;
 use super::stem::FusedStem;
 use super::{ensure_len, Isa, Workspace};
 use crate::layers::Padding;
 
-/// A 1×1 convolution, or a dense layer on a one-pixel input: `[C_in, C_out]` weights.
-#[derive(Debug, Clone)]
-pub struct Pointwise {
-    pub weights: Vec<f32>,
-    pub bias: Vec<f32>,
-    /// Per output channel, the activation's factor for negative values (1: none, 0: ReLU).
-    pub slopes: Vec<f32>,
-    pub c_in: usize,
-    pub c_out: usize,
-}
-
-impl Pointwise {
-    fn run(&self, isa: Isa, x: &[f32], pixels: usize, out: &mut Vec<f32>, init: Init) {
-        ensure_len(out, pixels * self.c_out);
-        let ep = Epilogue {
-            bias: &self.bias,
-            slopes: &self.slopes,
-        };
-        gemm(
-            isa,
-            (pixels, self.c_out, self.c_in),
-            x,
-            &self.weights,
-            out,
-            init,
-            ep,
-        );
-    }
-}
-
-/// A k×k depthwise convolution (k ≤ 5) with its bias and activation: `[k·k, C]` weights,
-/// tap-major.
+/// A k×k depthwise convolution (k ≤ 5) followed by its bias and activation.
 #[derive(Debug, Clone)]
 pub struct DepthwiseAct {
-    pub weights: Vec<f32>,
+    pub dw: Depthwise,
     pub bias: Vec<f32>,
+    /// Per channel, the activation's factor for negative values.
     pub slopes: Vec<f32>,
-    pub k: usize,
-    pub stride: usize,
-    pub padding: Padding,
     pub channels: usize,
 }
 
@@ -65,16 +33,18 @@ impl DepthwiseAct {
         (h, w): (usize, usize),
         out: &mut Vec<f32>,
     ) -> Result<(usize, usize)> {
-        if h + 2 * pad_of(self.padding) < self.k || w + 2 * pad_of(self.padding) < self.k {
+        let (k, pad) = (self.dw.k, pad_of(self.dw.padding));
+        if h + 2 * pad < k || w + 2 * pad < k {
             candle_core::bail!(
-                "fused: a {h}×{w} input is smaller than its {0}×{0} depthwise kernel",
-                self.k
+                "fused: a {h}×{w} input is smaller than its {k}×{k} depthwise kernel"
             );
         }
-        let g = Geometry::new(self.channels, (h, w), self.k, self.stride, self.padding);
+        let g = Geometry::new(self.channels, (h, w), k, self.dw.stride, self.dw.padding);
         ensure_len(out, g.oh * g.ow * self.channels);
-        depthwise(isa, &g, x, &self.weights, out);
-        bias_act(out, &self.bias, &self.slopes);
+        depthwise(isa, &g, x, &self.dw.weights, out);
+        for px in out.chunks_exact_mut(self.channels) {
+            bias_act(px, &self.bias, &self.slopes);
+        }
         Ok((g.oh, g.ow))
     }
 }
@@ -87,14 +57,12 @@ fn pad_of(p: Padding) -> usize {
     }
 }
 
-/// `x = act(x + bias)` per channel, for `x` of `[pixels, C]`. Branch-free (the sign of a
-/// PReLU's input is a coin toss, which a branch mispredicts half the time), so it vectorises.
-fn bias_act(x: &mut [f32], bias: &[f32], slopes: &[f32]) {
-    for px in x.chunks_exact_mut(bias.len()) {
-        for ((v, b), s) in px.iter_mut().zip(bias).zip(slopes) {
-            let y = *v + b;
-            *v = y.max(0.0) + s * y.min(0.0);
-        }
+/// `px = act(px + bias)` for one pixel's channels. Branch-free (the sign of a PReLU's input is
+/// a coin toss, which a branch mispredicts half the time), so it vectorises.
+fn bias_act(px: &mut [f32], bias: &[f32], slopes: &[f32]) {
+    for ((v, b), s) in px.iter_mut().zip(bias).zip(slopes) {
+        let y = *v + b;
+        *v = y.max(0.0) + s * y.min(0.0);
     }
 }
 
@@ -118,8 +86,8 @@ impl GlobalDepthwise {
             );
         }
         let c = self.channels;
-        out.clear();
-        out.extend_from_slice(&self.bias);
+        ensure_len(out, c);
+        out.fill(0.0);
         for (px, wt) in x
             .chunks_exact(c)
             .zip(self.weights.chunks_exact(c))
@@ -129,7 +97,7 @@ impl GlobalDepthwise {
                 *o += v * k;
             }
         }
-        bias_act(out, &vec![0.0; c], &self.slopes);
+        bias_act(out, &self.bias, &self.slopes);
         Ok(())
     }
 }
@@ -137,10 +105,10 @@ impl GlobalDepthwise {
 /// Squeeze-and-excitation: each channel scaled by `sigmoid(expand(relu(reduce(mean))))`.
 #[derive(Debug, Clone)]
 pub struct SqueezeExcite {
-    /// ReLU (slopes 0).
-    pub reduce: Pointwise,
-    /// Linear; the sigmoid follows.
-    pub expand: Pointwise,
+    /// 1×1, ReLU (slopes 0).
+    pub reduce: FusedBlock,
+    /// 1×1, linear; the sigmoid follows.
+    pub expand: FusedBlock,
 }
 
 impl SqueezeExcite {
@@ -155,8 +123,10 @@ impl SqueezeExcite {
         }
         mean.iter_mut().for_each(|m| *m /= pixels as f32);
         let mut squeezed = Vec::new();
-        self.reduce.run(isa, &mean, 1, &mut squeezed, Init::Zero);
-        self.expand.run(isa, &squeezed, 1, scratch, Init::Zero);
+        self.reduce
+            .pointwise(isa, &mean, 1, &mut squeezed, Init::Zero);
+        self.expand
+            .pointwise(isa, &squeezed, 1, scratch, Init::Zero);
         scratch
             .iter_mut()
             .for_each(|g| *g = 1.0 / (1.0 + (-*g).exp()));
@@ -172,9 +142,10 @@ impl SqueezeExcite {
 /// excitation on the branch if any, plus the input when `residual`.
 #[derive(Debug, Clone)]
 pub struct Inverted {
-    pub expand: Pointwise,
+    /// 1×1 blocks (no depthwise layer of their own).
+    pub expand: FusedBlock,
     pub depthwise: DepthwiseAct,
-    pub project: Pointwise,
+    pub project: FusedBlock,
     pub se: Option<SqueezeExcite>,
     pub residual: bool,
 }
@@ -184,7 +155,9 @@ pub struct Inverted {
 pub enum Layer {
     /// A dense k×k convolution (a network's first layer reads the NCHW image).
     Conv(FusedStem),
-    Pointwise(Pointwise),
+    /// A 1×1 convolution, or a dense layer on a one-pixel input (a fused block without a
+    /// depthwise layer).
+    Pointwise(FusedBlock),
     Depthwise(DepthwiseAct),
     Global(GlobalDepthwise),
     Inverted(Box<Inverted>),
@@ -219,6 +192,11 @@ fn step(
     (h, w): (usize, usize),
 ) -> Result<(usize, (usize, usize))> {
     let Workspace { a, b, dw, cols } = ws;
+    // A dense layer reads its whole input as one pixel.
+    let (c, (h, w)) = match layer {
+        Layer::Pointwise(p) if p.flatten => (c * h * w, (1, 1)),
+        _ => (c, (h, w)),
+    };
     let takes = match layer {
         Layer::Conv(s) => s.c_in,
         Layer::Pointwise(p) => p.c_in,
@@ -232,7 +210,7 @@ fn step(
     let out = match layer {
         Layer::Conv(s) => (s.c_out, s.forward(isa, a, (h, w), b, (dw, cols))),
         Layer::Pointwise(p) => {
-            p.run(isa, a, h * w, b, Init::Zero);
+            p.pointwise(isa, a, h * w, b, Init::Zero);
             (p.c_out, (h, w))
         }
         Layer::Depthwise(d) => (c, d.run(isa, a, (h, w), b)?),
@@ -241,7 +219,7 @@ fn step(
             (c, (1, 1))
         }
         Layer::Inverted(blk) => {
-            blk.expand.run(isa, a, h * w, cols, Init::Zero);
+            blk.expand.pointwise(isa, a, h * w, cols, Init::Zero);
             let (oh, ow) = blk.depthwise.run(isa, cols, (h, w), dw)?;
             let co = blk.project.c_out;
             let skip = blk.residual && ((oh, ow), co) == ((h, w), c);
@@ -254,7 +232,7 @@ fn step(
             } else {
                 Init::Zero
             };
-            blk.project.run(isa, dw, oh * ow, b, init);
+            blk.project.pointwise(isa, dw, oh * ow, b, init);
             if let Some(se) = &blk.se {
                 se.run(isa, b, oh * ow, cols);
                 if skip {

@@ -12,6 +12,7 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
 
 use crate::kernels::block::FusedBlock;
+use crate::kernels::bridge::dense_to_fused;
 use crate::kernels::stem::{max_pool2_relu, FusedStem};
 use crate::kernels::{self, Isa};
 use crate::layers::{dense, flatten_nhwc, max_pool, Act, Conv2d, Kernels, Padding};
@@ -35,25 +36,6 @@ struct Fused {
     isa: Isa,
     convs: Vec<FusedStem>,
     fc: [FusedBlock; 2],
-}
-
-/// A dense layer on the NHWC-flattened input as a fused block; `relu` or no activation.
-fn fused_dense(l: &Linear, relu: bool) -> Result<FusedBlock> {
-    let (c_out, c_in) = l.weight().dims2()?;
-    let bias = match l.bias() {
-        Some(b) => b.to_vec1()?,
-        None => vec![0.0; c_out],
-    };
-    Ok(FusedBlock {
-        dw: None,
-        pw: l.weight().t()?.flatten_all()?.to_vec1()?,
-        bias,
-        slopes: vec![if relu { 0.0 } else { 1.0 }; c_out],
-        residual: false,
-        flatten: true,
-        c_in,
-        c_out,
-    })
 }
 
 impl AntiSpoof {
@@ -81,7 +63,7 @@ impl AntiSpoof {
                 Some(Fused {
                     isa,
                     convs: stems,
-                    fc: [fused_dense(&fc1, true)?, fused_dense(&fc2, false)?],
+                    fc: [dense_to_fused(&fc1, true)?, dense_to_fused(&fc2, false)?],
                 })
             }
             None => None,

@@ -18,9 +18,9 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
-use super::mobile_blocks::{fused_layers, linear_to_fused, Block, Convs, Unit};
+use super::mobile_blocks::{fused_layers, Block, Convs, Unit};
 use crate::imageops::{sample, to_nchw, Affine};
-use crate::kernels::{self, mobile::Layer, Isa};
+use crate::kernels::{self, bridge::dense_to_fused, mobile::Layer, Isa};
 use crate::layers::{softmax, Kernels};
 
 /// Side of the square input.
@@ -103,7 +103,7 @@ impl MiniFasNet {
             Some(isa) => {
                 let mut layers = fused_layers(&stem, &blocks, &head)?;
                 for l in &fc {
-                    layers.push(linear_to_fused(l)?);
+                    layers.push(Layer::Pointwise(dense_to_fused(l, false)?));
                 }
                 Some((isa, layers))
             }

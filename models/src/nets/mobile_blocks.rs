@@ -14,8 +14,8 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
 use crate::depthwise::{DepthwiseKernel, Pad2d};
-use crate::kernels::bridge::pointwise_weights;
-use crate::kernels::mobile::{self, DepthwiseAct, GlobalDepthwise, Inverted, Layer, Pointwise};
+use crate::kernels::block::{self, FusedBlock};
+use crate::kernels::mobile::{self, DepthwiseAct, GlobalDepthwise, Inverted, Layer};
 use crate::layers::{Act, Conv2d, Padding};
 
 /// Hands out the convolutions `conv0`, `conv1`, … in graph order.
@@ -81,15 +81,9 @@ impl Unit {
     pub(crate) fn to_fused(&self) -> Result<Layer> {
         match self {
             Unit::Dense(c) => {
-                let (c_out, c_in, k, _) = c.weight.dims4()?;
+                let k = c.weight.dim(3)?;
                 if k == 1 && c.stride == 1 && c.padding == Padding::Symmetric(0) {
-                    Ok(Layer::Pointwise(Pointwise {
-                        weights: pointwise_weights(&c.weight)?,
-                        bias: c.bias.flatten_all()?.to_vec1()?,
-                        slopes: c.act.slopes(c_out)?,
-                        c_in,
-                        c_out,
-                    }))
+                    Ok(Layer::Pointwise(c.to_fused()?))
                 } else {
                     let mut stem = c.to_stem()?;
                     stem.nchw_input = false;
@@ -119,12 +113,14 @@ impl Unit {
                 }
                 if kh <= 5 {
                     Ok(Layer::Depthwise(DepthwiseAct {
-                        weights,
+                        dw: block::Depthwise {
+                            weights,
+                            k: kh,
+                            stride,
+                            padding: Padding::Symmetric(pad.top),
+                        },
                         bias,
                         slopes,
-                        k: kh,
-                        stride,
-                        padding: Padding::Symmetric(pad.top),
                         channels: c,
                     }))
                 } else if pad == Pad2d::default() {
@@ -143,27 +139,12 @@ impl Unit {
     }
 
     /// A 1×1 layer for the fused kernels (a block's expand, project or gate).
-    fn to_pointwise(&self) -> Result<Pointwise> {
+    fn to_pointwise(&self) -> Result<FusedBlock> {
         match self.to_fused()? {
             Layer::Pointwise(p) => Ok(p),
             other => candle_core::bail!("fused: expected a 1×1 layer, got {other:?}"),
         }
     }
-}
-
-/// A dense layer (`[out, in]` weights) on a one-pixel input, for the fused kernels.
-pub(crate) fn linear_to_fused(l: &candle_nn::Linear) -> Result<Layer> {
-    let (c_out, c_in) = l.weight().dims2()?;
-    Ok(Layer::Pointwise(Pointwise {
-        weights: l.weight().t()?.flatten_all()?.to_vec1()?,
-        bias: match l.bias() {
-            Some(b) => b.to_vec1()?,
-            None => vec![0.0; c_out],
-        },
-        slopes: vec![1.0; c_out],
-        c_in,
-        c_out,
-    }))
 }
 
 impl Module for Unit {
