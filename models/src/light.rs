@@ -4,6 +4,8 @@
 //! the room beside the head. Each region is a set of small discs anchored to FaceMesh landmarks,
 //! so it follows the face; its colour is the mean of the discs' pixels in *linear* RGB (the
 //! screen's light adds to the scene's light in linear units, not in sRGB's gamma-encoded ones).
+use std::sync::LazyLock;
+
 use image::RgbImage;
 use serde::Serialize;
 
@@ -39,14 +41,21 @@ pub struct RegionColours {
     pub background: Option<[f64; 3]>,
 }
 
-/// The sRGB transfer function's inverse: an 8-bit level to linear light in [0, 1].
+/// The sRGB transfer function's inverse: an 8-bit level to linear light in [0, 1]. A table of
+/// the 256 levels: the light measure converts every pixel of its discs, and a `powf` each was
+/// a few per cent of a loaded server's time.
 pub fn srgb_to_linear(v: u8) -> f64 {
-    let c = v as f64 / 255.0;
-    if c <= 0.04045 {
-        c / 12.92
-    } else {
-        ((c + 0.055) / 1.055).powf(2.4)
-    }
+    static LEVELS: LazyLock<[f64; 256]> = LazyLock::new(|| {
+        std::array::from_fn(|i| {
+            let c = i as f64 / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        })
+    });
+    LEVELS[v as usize]
 }
 
 /// Linear RGB of a `#rrggbb` colour; `None` if it is not one.
@@ -150,12 +159,11 @@ pub fn linear_to_srgb(v: f64) -> u8 {
 pub fn relight(frame: &RgbImage, gains: &RgbImage, colour: [f64; 3], strength: f64) -> RgbImage {
     /// Reflectance of skin's or glass's specular lobe, independent of the colour beneath.
     const SPECULAR_ALBEDO: f64 = 0.05;
-    let lut: Vec<f64> = (0..=255u8).map(srgb_to_linear).collect();
     let luminance = |v: [f64; 3]| 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
     let (mut before, mut after) = (0.0, 0.0);
     let mut lit: Vec<[f64; 3]> = Vec::with_capacity((frame.width() * frame.height()) as usize);
     for (p, g) in frame.pixels().zip(gains.pixels()) {
-        let v = p.0.map(|c| lut[c as usize]);
+        let v = p.0.map(srgb_to_linear);
         let (d, s) = (g.0[0] as f64 / 255.0, g.0[1] as f64 / 255.0);
         let out = [0, 1, 2].map(|k| {
             v[k] * (1.0 + strength * d * colour[k]) + strength * s * colour[k] * SPECULAR_ALBEDO

@@ -396,7 +396,9 @@ fn zero_mean(mut v: Vec<f64>) -> Option<Vec<f64>> {
 
 /// Normalised cross-correlation of a zero-mean unit template (`size`²) with the patch of
 /// `region` (a `span`-wide square) whose corner is at (`x`, `y`); `None` where the patch leaves
-/// the crop or is flat.
+/// the crop or is flat. Called for every candidate offset of every texture point (most of a
+/// capture's conclusion): two passes over the patch's rows, the mean, then the spread and the
+/// correlation together.
 fn ncc_at(
     region: &[f64],
     span: usize,
@@ -405,17 +407,30 @@ fn ncc_at(
     y: usize,
     size: usize,
 ) -> Option<f64> {
-    let patch = || (0..size).flat_map(move |dy| region[(y + dy) * span + x..][..size].iter());
-    let n = (size * size) as f64;
-    let mean = patch().sum::<f64>() / n;
+    let rows = || (0..size).map(move |dy| &region[(y + dy) * span + x..][..size]);
+    let mut sum = 0.0;
+    for row in rows() {
+        for v in row {
+            sum += v;
+        }
+    }
+    let mean = sum / (size * size) as f64;
     if !mean.is_finite() {
         return None;
     }
-    let norm = patch().map(|v| (v - mean) * (v - mean)).sum::<f64>().sqrt();
+    let (mut spread, mut dot) = (0.0, 0.0);
+    for (row, t) in rows().zip(tpl.chunks_exact(size)) {
+        for (v, t) in row.iter().zip(t) {
+            let d = v - mean;
+            spread += d * d;
+            dot += d * t;
+        }
+    }
+    let norm = spread.sqrt();
     if norm < 1e-9 {
         return None;
     }
-    Some(patch().zip(tpl).map(|(v, t)| (v - mean) * t).sum::<f64>() / norm)
+    Some(dot / norm)
 }
 
 #[cfg(test)]

@@ -28,14 +28,14 @@ use axum::{
 };
 use bytes::Bytes;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 pub use crate::engine::capture::SessionContext;
 use crate::{
     api::openapi::{CaptureSecret, SessionId},
     engine::{
         capture::{self, error},
-        pool::FrameError,
+        pool::{FrameError, PoolTiming},
         session::SessionEngine,
         Observation,
     },
@@ -306,7 +306,43 @@ pub fn read_text(text: &str) -> Result<Command, ServerMessage> {
     }
 }
 
-type Analysis = Pin<Box<dyn Future<Output = Result<Observation, FrameError>> + Send>>;
+type Analysis = Pin<Box<dyn Future<Output = Result<(Observation, FrameClock), FrameError>> + Send>>;
+
+/// A frame waiting for the capture's analysis in flight to end.
+struct Pending {
+    frame: Bytes,
+    /// Seconds since the capture started, at arrival.
+    t: f64,
+    arrived: Instant,
+    /// The page's capture time (`frame_time`).
+    page_ms: Option<f64>,
+}
+
+/// One frame's way through the server: it arrived, waited behind the capture's previous frame
+/// until `started`, then spent `pool` waiting for a worker and in analysis. Logged per answered
+/// frame at debug level under the `ilive::frames` target (docs/performance.md).
+struct FrameClock {
+    arrived: Instant,
+    started: Instant,
+    pool: PoolTiming,
+}
+
+impl FrameClock {
+    fn log(&self, session: &str) {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let analysed = self.started + self.pool.waited + self.pool.analysis;
+        debug!(
+            target: "ilive::frames",
+            session,
+            behind_ms = ms(self.started - self.arrived),
+            waited_ms = ms(self.pool.waited),
+            analysis_ms = ms(self.pool.analysis),
+            reply_ms = ms(analysed.elapsed()),
+            total_ms = ms(self.arrived.elapsed()),
+            "frame answered"
+        );
+    }
+}
 
 /// Runs one capture to its end and stores the verdict.
 pub async fn run<S, K>(ctx: SessionContext, session: Session, mut rx: S, mut tx: K)
@@ -322,7 +358,7 @@ where
     let expiry = tokio::time::sleep(Duration::from_secs(expires_in));
     tokio::pin!(expiry);
     let mut tick = tokio::time::interval(TICK);
-    let mut pending: Option<(Bytes, f64, Option<f64>)> = None;
+    let mut pending: Option<Pending> = None;
     // The page's capture time of the next frame, from the `frame_time` just before it.
     let mut frame_time: Option<f64> = None;
     let mut inflight: Option<Analysis> = None;
@@ -337,18 +373,25 @@ where
 
     loop {
         if inflight.is_none() {
-            if let Some((frame, t, page_ms)) = pending.take() {
+            if let Some(p) = pending.take() {
                 let pool = ctx.pool.clone();
-                let req = engine.request(t);
+                let req = engine.request(p.t);
                 let tracker = tracker.clone();
+                let started = Instant::now();
                 inflight = Some(Box::pin(async move {
-                    let mut obs = pool.analyze(frame, t, req, tracker).await?;
-                    obs.page_ms = page_ms;
-                    Ok(obs)
+                    let (mut obs, timing) = pool.analyze(p.frame, p.t, req, tracker).await?;
+                    obs.page_ms = p.page_ms;
+                    let clock = FrameClock {
+                        arrived: p.arrived,
+                        started,
+                        pool: timing,
+                    };
+                    Ok((obs, clock))
                 }));
             }
         }
         let mut replies = vec![];
+        let mut answered = None;
         tokio::select! {
             msg = rx.next() => match msg {
                 Some(Incoming::Frame(bytes)) => {
@@ -359,7 +402,12 @@ where
                         if pending.is_some() {
                             ctx.metrics.inc("ilive_frames_total", &[("outcome", "dropped_stale")]);
                         }
-                        pending = Some((bytes, elapsed(), frame_time.take()));
+                        pending = Some(Pending {
+                            frame: bytes,
+                            t: elapsed(),
+                            arrived: Instant::now(),
+                            page_ms: frame_time.take(),
+                        });
                     }
                 }
                 Some(Incoming::Text(text)) => match read_text(&text) {
@@ -387,9 +435,10 @@ where
             res = async { inflight.as_mut().map(|f| f.as_mut()).expect("guarded").await }, if inflight.is_some() => {
                 inflight = None;
                 match res {
-                    Ok(obs) => {
+                    Ok((obs, clock)) => {
                         ctx.metrics.inc("ilive_frames_total", &[("outcome", "analysed")]);
                         replies.extend(engine.on_frame(obs));
+                        answered = Some(clock);
                     }
                     Err(FrameError::Decode(e)) => {
                         ctx.metrics.inc("ilive_frames_total", &[("outcome", "undecodable")]);
@@ -411,6 +460,9 @@ where
                 connected = false;
                 engine.abort(Reason::ConnectionLost);
             }
+        }
+        if let Some(clock) = answered {
+            clock.log(&session.id);
         }
         if engine.is_done() {
             break;

@@ -5,6 +5,7 @@
 use std::{
     hash::{DefaultHasher, Hash, Hasher},
     sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
 };
 
 use models::{AnalyzeOptions, FaceModels, FaceTracker};
@@ -27,6 +28,14 @@ pub struct FrameRequest {
 pub struct InferencePool {
     models: Arc<FaceModels>,
     permits: Arc<Semaphore>,
+}
+
+/// Where an analysed frame's time went in the pool: waiting for a worker (a permit and a
+/// blocking thread), then the analysis itself.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolTiming {
+    pub waited: Duration,
+    pub analysis: Duration,
 }
 
 /// Why a frame was not analysed.
@@ -78,10 +87,17 @@ impl InferencePool {
         t: f64,
         req: FrameRequest,
         tracker: Arc<Mutex<FaceTracker>>,
-    ) -> Result<Observation, FrameError> {
+    ) -> Result<(Observation, PoolTiming), FrameError> {
+        let asked = Instant::now();
         self.run(move |models| {
+            let began = Instant::now();
             let mut tracker = tracker.lock().unwrap_or_else(PoisonError::into_inner);
-            analyze_blocking(models, &jpeg, t, req, &mut tracker)
+            let obs = analyze_blocking(models, &jpeg, t, req, &mut tracker)?;
+            let timing = PoolTiming {
+                waited: began - asked,
+                analysis: began.elapsed(),
+            };
+            Ok((obs, timing))
         })
         .await?
     }
