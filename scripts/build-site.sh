@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the browser bundle without cargo-leptos: the frontend crate to WASM (size-tuned
-# profile), wasm-bindgen's JS glue, wasm-opt when available, and the stylesheet, into
-# $ILIVE_ROOT/target/site/pkg, each file also gzipped. Skips the work when nothing the bundle
-# depends on changed. Fails when the gzipped bundle is over the page's budget (lib.sh).
+# profile), wasm-bindgen's JS glue (the workspace's `ilive-bindgen`, built with the server by
+# build_native), wasm-opt when available, and the stylesheet, into $ILIVE_ROOT/target/site/pkg,
+# each file also gzipped. Skips the work when nothing the bundle depends on changed. Fails when
+# the gzipped bundle is over the page's budget (lib.sh).
 source "$(dirname "$0")/lib.sh"
 
 site="$ILIVE_ROOT/target/site"
@@ -19,9 +20,11 @@ wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/$profile_dir/frontend.wasm"
 
 stamp="$pkg/.source-stamp"
 if [ ! -f "$stamp" ] || [ "$wasm" -nt "$stamp" ] || [ ! -f "$pkg/ilive_bg.wasm" ]; then
+  bindgen="$(build_native)/ilive-bindgen"
   strip=()
-  [ "$profile" != dev ] && strip=(--remove-name-section --remove-producers-section)
-  wasm-bindgen --target web --no-typescript ${strip[@]+"${strip[@]}"} --out-dir "$pkg" --out-name ilive "$wasm"
+  [ "$profile" != dev ] && strip=(--strip)
+  "$bindgen" "$wasm" --out-dir "$pkg" --out-name ilive ${strip[@]+"${strip[@]}"} \
+    || die "generating the bundle's JS glue failed"
   opt="$ILIVE_CACHE/tools/node_modules/.bin/wasm-opt"
   if [ -x "$opt" ] && [ "$profile" != "dev" ]; then
     "$opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \

@@ -18,13 +18,13 @@ export ILIVE_PAGE_BUDGET_KB="${ILIVE_PAGE_BUDGET_KB:-310}"
 # sets another; the run command serves `release` (docs/performance.md, "The served build").
 export ILIVE_PROFILE="${ILIVE_PROFILE:-dev}"
 
-# build_native [BIN…]: the server and the weight converter (and any other tool binaries named)
-# in one Cargo invocation, in $ILIVE_PROFILE. Built together they resolve one feature set, the
-# same as `cargo test --workspace` (server/Cargo.toml names the few features the tests add), so
-# candle and the other dependencies compile once for all of them (docs/development.md, "One
-# build"). Prints the folder that holds the binaries.
+# build_native [BIN…]: the server, the weight converter and the bundle's JS glue generator (and
+# any other tool binaries named) in one Cargo invocation, in $ILIVE_PROFILE. Built together they
+# resolve one feature set, the same as `cargo test --workspace` (server/Cargo.toml names the few
+# features the tests add), so candle and the other dependencies compile once for all of them
+# (docs/development.md, "One build"). Prints the folder that holds the binaries.
 build_native() {
-  local profile="$ILIVE_PROFILE" dir bins=(--bin ilive --bin ilive-models)
+  local profile="$ILIVE_PROFILE" dir bins=(--bin ilive --bin ilive-models --bin ilive-bindgen)
   for b in "$@"; do bins+=(--bin "$b"); done
   (cd "$ILIVE_ROOT" && cargo build --quiet --profile "$profile" -p server -p ilive-tools "${bins[@]}") \
     || die "building the server and the tools ($profile) failed"

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Installs the build tools iLive needs, skipping whatever is already present:
-# the wasm32 target, wasm-bindgen-cli at the exact version in Cargo.lock, and (for size) npm's
-# binaryen wasm-opt. Safe to run any number of times.
+# Installs the build tools iLive needs, skipping whatever is already present: the wasm32 target
+# and (for size) npm's binaryen wasm-opt. Safe to run any number of times.
 source "$(dirname "$0")/lib.sh"
 
 command -v cargo >/dev/null || die "Rust is required: install it with rustup"
@@ -11,13 +10,8 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   rustup target add wasm32-unknown-unknown
 fi
 
-# wasm-bindgen-cli must match the wasm-bindgen crate exactly.
-want="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[^0-9.]/,""); print}' "$ILIVE_ROOT/Cargo.lock")"
-have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)"
-if [ "$have" != "$want" ]; then
-  log "installing wasm-bindgen-cli $want (a few minutes, once)"
-  cargo install wasm-bindgen-cli --version "$want"
-fi
+# wasm-bindgen's JS glue comes from the workspace's own `ilive-bindgen` (tools/), built with the
+# server at the crate's exact version: nothing to install for it.
 
 # Debian's wasm-opt (binaryen 108) miscompiles the release WASM; npm's binaryen works.
 tools="$ILIVE_CACHE/tools"
