@@ -28,14 +28,14 @@ use axum::{
 };
 use bytes::Bytes;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 pub use crate::engine::capture::SessionContext;
 use crate::{
     api::openapi::{CaptureSecret, SessionId},
     engine::{
         capture::{self, error},
-        pool::{FrameError, PoolTiming},
+        pool::FrameError,
         session::SessionEngine,
         Observation,
     },
@@ -306,6 +306,9 @@ pub fn read_text(text: &str) -> Result<Command, ServerMessage> {
     }
 }
 
+mod clock;
+use clock::FrameClock;
+
 type Analysis = Pin<Box<dyn Future<Output = Result<(Observation, FrameClock), FrameError>> + Send>>;
 
 /// A frame waiting for the capture's analysis in flight to end.
@@ -316,32 +319,6 @@ struct Pending {
     arrived: Instant,
     /// The page's capture time (`frame_time`).
     page_ms: Option<f64>,
-}
-
-/// One frame's way through the server: it arrived, waited behind the capture's previous frame
-/// until `started`, then spent `pool` waiting for a worker and in analysis. Logged per answered
-/// frame at debug level under the `ilive::frames` target (docs/performance.md).
-struct FrameClock {
-    arrived: Instant,
-    started: Instant,
-    pool: PoolTiming,
-}
-
-impl FrameClock {
-    fn log(&self, session: &str) {
-        let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        let analysed = self.started + self.pool.waited + self.pool.analysis;
-        debug!(
-            target: "ilive::frames",
-            session,
-            behind_ms = ms(self.started - self.arrived),
-            waited_ms = ms(self.pool.waited),
-            analysis_ms = ms(self.pool.analysis),
-            reply_ms = ms(analysed.elapsed()),
-            total_ms = ms(self.arrived.elapsed()),
-            "frame answered"
-        );
-    }
 }
 
 /// Runs one capture to its end and stores the verdict.
