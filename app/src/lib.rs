@@ -22,10 +22,19 @@ pub mod ssr;
 pub mod ws;
 
 use leptos::{either::EitherOf3, prelude::*};
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+#[cfg(feature = "ssr")]
+use leptos_meta::MetaTags;
+use leptos_meta::{provide_meta_context, Stylesheet, Title};
 
-/// The HTML document around the app, rendered on the server.
+/// The HTML document around the app, rendered on the server. It loads the bundle the page needs
+/// (see [`ssr::page_bundle`]).
+#[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let page = match current_url() {
+        Some((path, query)) => Page::from_url(&path, &query),
+        None => Page::NotFound,
+    };
+    let options = ssr::page_bundle(options, &page);
     view! {
         <!DOCTYPE html>
         <html>
@@ -63,7 +72,11 @@ pub fn App() -> impl IntoView {
         <Title text="iLive — face liveness verification"/>
         <main>
             {match page {
+                // The session page's bundle leaves the demo out; it is never loaded on `/`.
+                #[cfg(feature = "demo")]
                 Page::Home => EitherOf3::A(view! { <pages::home::Home/> }),
+                #[cfg(not(feature = "demo"))]
+                Page::Home => EitherOf3::A(()),
                 Page::Session { id, capture } => {
                     EitherOf3::B(view! { <pages::session::SessionPage id capture/> })
                 }

@@ -51,7 +51,11 @@ impl SessionPageInfo {
     }
 }
 
+/// Where [`load_session_page`] answers: its `#[server]` prefix and endpoint, joined.
+pub const PAGE_INFO_PATH: &str = "/ui-fn/session_page_info";
+
 /// Looks the session up for its page. Cheap, read-only, and safe to call repeatedly.
+#[cfg(feature = "ssr")]
 #[server(prefix = "/ui-fn", endpoint = "session_page_info")]
 pub async fn load_session_page(
     id: String,
@@ -71,4 +75,29 @@ pub async fn load_session_page(
         info.locale = request_locale();
     }
     Ok(info)
+}
+
+/// The browser's side of [`load_session_page`]: a plain `fetch` of the same endpoint, so that the
+/// bundle carries no server-function client (docs/performance.md, "Page weight"). The page's
+/// resource normally arrives with the server-rendered HTML and never calls this.
+#[cfg(not(feature = "ssr"))]
+pub async fn load_session_page(
+    id: String,
+    capture: String,
+) -> Result<SessionPageInfo, ServerFnError> {
+    #[cfg(feature = "hydrate")]
+    {
+        // The browser runs one thread: the wrapper only satisfies the resource's `Send` bound.
+        let fetch = async move { crate::browser::http::session_page_info(&id, &capture).await };
+        send_wrapper::SendWrapper::new(fetch)
+            .await
+            .map_err(|e| ServerFnError::new(format!("{}: {}", e.code, e.message)))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (id, capture);
+        Err(ServerFnError::new(
+            "no server to ask outside the browser and the server",
+        ))
+    }
 }

@@ -36,7 +36,8 @@ test('session page: first screen in the HTML, everything it loads within the wei
     const total = loaded.reduce((sum, r) => sum + r.bytes, 0);
     const table = loaded.map((r) => `${(r.bytes / 1024).toFixed(1)} KB ${r.encoding} ${new URL(r.url).pathname}`);
     console.log(`session page: ${(total / 1024).toFixed(1)} KB\n  ${table.join('\n  ')}`);
-    expect(loaded.some((r) => r.url.endsWith('.wasm'))).toBe(true);
+    // The session page's own bundle, without the demo page's code (app::ssr::page_bundle).
+    expect(loaded.some((r) => r.url.endsWith('/pkg/ilive-session_bg.wasm')), table.join('\n')).toBe(true);
     for (const r of loaded.filter((r) => /\.(wasm|js|css)$/.test(r.url))) {
       expect(r.encoding, `${r.url} is sent compressed`).toBe('gzip');
     }

@@ -83,7 +83,8 @@ pub struct Config {
     #[arg(long, env = "ILIVE_MODELS_DIR")]
     pub models_dir: Option<PathBuf>,
 
-    /// Directory with the built browser assets (`pkg/ilive.js`, `pkg/ilive.wasm`, `pkg/ilive.css`).
+    /// Directory with the built browser assets: `pkg/ilive.css` and the bundles `pkg/ilive*.js`,
+    /// `pkg/ilive*_bg.wasm` (`scripts/build-site.sh`).
     #[arg(long, env = "ILIVE_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
 

@@ -14,7 +14,9 @@ use tower_http::services::ServeDir;
 
 use crate::{config::Config, directory::StoreDirectory, AppState};
 
-/// Leptos settings from our own configuration (no Cargo.toml needed at run time).
+/// Leptos settings from our own configuration (no Cargo.toml needed at run time). The output
+/// name is the full bundle's; the session page loads a lighter one when it exists
+/// (`app::ssr::page_bundle`).
 pub fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
     LeptosOptions::builder()
         .output_name("ilive")
@@ -26,7 +28,7 @@ pub fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
 
 /// The app's pages, rendered by Leptos, its server functions, and the compiled WASM, JS and CSS
 /// under `/pkg`, served from the gzip files `scripts/build-site.sh` writes beside them to browsers
-/// that accept gzip (the bundle is a fifth of its size compressed). The app has no router (its
+/// that accept gzip (a bundle is a fifth of its size compressed). The app has no router (its
 /// page follows from the URL, `app::Page`): its two pages are routed here, rendered async so that
 /// their language and status are settled before the first byte; other paths reach the fallback,
 /// the app's "not found" page. Pages and server functions get the session store as a

@@ -414,6 +414,31 @@ async fn service_routes() {
     srv.stop().await;
 }
 
+/// The session page's state, as its browser bundle fetches it when the page came without it
+/// (`app::browser::http::session_page_info`): the server function, form-encoded arguments.
+#[tokio::test]
+async fn session_page_info_answers_the_browsers_plain_fetch() {
+    let srv = TestServer::start(&[]).await;
+    let created = common::capture::session(&srv, "passive").await;
+    let (id, capture) = common::capture::id_and_capture(&created);
+    let info = |capture: String| {
+        let form = [("id", id.clone()), ("capture", capture)];
+        let url = srv.url(app::session_info::PAGE_INFO_PATH);
+        async move {
+            let resp = Client::new().post(url).form(&form).send().await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            resp.json::<Value>().await.unwrap()
+        }
+    };
+    let ok = info(capture).await;
+    assert_eq!(
+        (ok["state"].as_str(), ok["mode"].as_str()),
+        (Some("ok"), Some("passive"))
+    );
+    assert_eq!(info("0".repeat(64)).await["state"], "invalid_link");
+    srv.stop().await;
+}
+
 #[tokio::test]
 async fn every_response_forbids_framing_sniffing_and_referrers() {
     let srv = TestServer::start(&[]).await;

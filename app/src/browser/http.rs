@@ -7,6 +7,7 @@ use web_sys::{RequestInit, Response};
 
 use crate::api::{CaptchaInfo, DirectSessionRequest, ErrorBody, Mode, SessionCreated};
 use crate::pow;
+use crate::session_info::{SessionPageInfo, PAGE_INFO_PATH};
 
 /// A failed call: the API's stable `code` (or `network` / `unsupported_captcha`).
 #[derive(Debug, Clone, PartialEq)]
@@ -26,16 +27,21 @@ impl ApiError {
     }
 }
 
-async fn fetch(url: &str, method: &str, body: Option<String>) -> Result<Response, ApiError> {
+/// A request to the server; `body` is its content type and text.
+async fn fetch(
+    url: &str,
+    method: &str,
+    body: Option<(&str, String)>,
+) -> Result<Response, ApiError> {
     let window = web_sys::window().ok_or_else(|| ApiError::local("network", &JsValue::NULL))?;
     let init = RequestInit::new();
     init.set_method(method);
-    if let Some(body) = body {
+    if let Some((content_type, body)) = body {
         let headers = js_sys::Object::new();
         let _ = js_sys::Reflect::set(
             &headers,
             &JsValue::from_str("content-type"),
-            &JsValue::from_str("application/json"),
+            &JsValue::from_str(content_type),
         );
         init.set_headers(&headers);
         init.set_body(&JsValue::from_str(&body));
@@ -89,7 +95,20 @@ async fn post_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Re
         code: "invalid_request".into(),
         message: e.to_string(),
     })?;
-    json(fetch(url, "POST", Some(body)).await?).await
+    json(fetch(url, "POST", Some(("application/json", body))).await?).await
+}
+
+/// What the session page needs to know about its session, from the server function its SSR
+/// calls ([`crate::session_info::load_session_page`]), given its arguments form-encoded as the
+/// server function expects. Only needed when the page was not rendered with the answer.
+pub async fn session_page_info(id: &str, capture: &str) -> Result<SessionPageInfo, ApiError> {
+    let body = format!(
+        "id={}&capture={}",
+        js_sys::encode_uri_component(id),
+        js_sys::encode_uri_component(capture)
+    );
+    let body = ("application/x-www-form-urlencoded", body);
+    json(fetch(PAGE_INFO_PATH, "POST", Some(body)).await?).await
 }
 
 /// Solves a proof-of-work challenge, yielding to the browser between slices.
