@@ -29,6 +29,13 @@ impl Mode {
             Mode::Passive => "passive",
         }
     }
+
+    /// The mode named `name` (as [`Mode::as_str`] writes it).
+    pub fn parse(name: &str) -> Option<Mode> {
+        [Mode::Active, Mode::Passive]
+            .into_iter()
+            .find(|m| m.as_str() == name)
+    }
 }
 
 /// Where a session is in its life.

@@ -115,8 +115,12 @@ impl Page {
     }
 }
 
+/// The demo page's query parameter that starts a new direct session of the mode it names at once
+/// (`/?start=passive`): where "Try again" on a direct session's page leads.
+pub const START_PARAM: &str = "start";
+
 /// The value of `name` in an `application/x-www-form-urlencoded` query, decoded.
-fn query_param(query: &str, name: &str) -> Option<String> {
+pub(crate) fn query_param(query: &str, name: &str) -> Option<String> {
     query.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         (decode_form(key)? == name)
@@ -151,7 +155,7 @@ fn decode_form(s: &str) -> Option<String> {
 
 /// The current URL's path and query string: the request's on the server, `location`'s in the
 /// browser.
-fn current_url() -> Option<(String, String)> {
+pub(crate) fn current_url() -> Option<(String, String)> {
     #[cfg(feature = "ssr")]
     {
         let parts = use_context::<http::request::Parts>()?;

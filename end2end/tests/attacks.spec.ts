@@ -95,11 +95,15 @@ test('no face: guidance on screen, then retry', async () => {
     const flow = await followFlow(page, shots);
     expect(flow.hints).toContain(ui.noFace);
     expect(flow.outcome, JSON.stringify(flow)).toBe(ui.retry);
-    // A direct session can be tried again from here.
-    await expect(page.getByRole('button', { name: 'Try again' })).toBeVisible();
     const r = await result(s.session_id, s.token);
     expect(r).toMatchObject({ status: 'completed', verdict: 'retry', photo_available: false });
     expect(r.reasons.length).toBeGreaterThan(0);
+    // A direct session can be tried again from here: the demo page starts a new one of the same
+    // mode at once, and its address goes back to `/`.
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await expect(page.locator('.preview .hint')).toHaveText(new RegExp(ui.noFace), { timeout: 30_000 });
+    expect(new URL(page.url()).pathname + new URL(page.url()).search).toBe('/');
+    await shots.take(page, 'tried-again-on-the-demo-page');
   } finally {
     await browser.close();
   }

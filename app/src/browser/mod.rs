@@ -23,6 +23,13 @@ pub fn location() -> Option<web_sys::Location> {
     web_sys::window().map(|w| w.location())
 }
 
+/// Changes the address bar to `url` (same origin) without loading it or adding a history entry.
+pub fn replace_url(url: &str) {
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(url));
+    }
+}
+
 /// Sends the browser to `url`.
 pub fn navigate(url: &str) {
     if let Some(loc) = location() {

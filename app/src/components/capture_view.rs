@@ -51,12 +51,16 @@ pub fn CaptureView(
         let (w, h) = frame.get();
         format!("0 0 {w} {h}")
     };
+    // Coordinates are written as whole frame pixels: a pixel is below what the eye sees at the
+    // scale the video is shown, and integer formatting keeps the bundle free of the float
+    // formatter (docs/performance.md, "Page weight").
+    let px = |v: f32| v.round() as i32;
     let oval = move || {
         let (w, h) = frame.get();
         let (w, h) = (w as f32, h as f32);
         let ry = h * 0.38;
         let rx = (ry * 0.78).min(w * 0.45);
-        (w / 2.0, h * 0.48, rx, ry)
+        (px(w / 2.0), px(h * 0.48), px(rx), px(ry))
     };
     let shade = move || {
         let (w, h) = frame.get();
@@ -64,7 +68,7 @@ pub fn CaptureView(
         format!(
             "M0 0H{w}V{h}H0Z M{l} {cy}a{rx} {ry} 0 1 0 {d} 0a{rx} {ry} 0 1 0 -{d} 0Z",
             l = cx - rx,
-            d = 2.0 * rx
+            d = 2 * rx
         )
     };
     let marker = move || {
@@ -76,8 +80,8 @@ pub fn CaptureView(
         let (w, h) = frame.get();
         let (w, h) = (w as f32, h as f32);
         Some(view! {
-            <rect class="face-box" x=m.left * w y=m.top * h width=m.width * w
-                height=m.height * h rx="12"/>
+            <rect class="face-box" x=px(m.left * w) y=px(m.top * h) width=px(m.width * w)
+                height=px(m.height * h) rx="12"/>
         })
     };
 
@@ -109,7 +113,7 @@ pub fn CaptureView(
                         <svg viewBox="0 0 36 36" aria-hidden="true" focusable="false">
                             <circle class="track" cx="18" cy="18" r="15.9"/>
                             <circle class="left" cx="18" cy="18" r="15.9" pathLength="100"
-                                stroke-dasharray=format!("{} 100", ring * 100.0)/>
+                                stroke-dasharray=format!("{} 100", px(ring * 100.0))/>
                         </svg>
                         <span>{secs}<span class="sr-only">" " {t.seconds_left}</span></span>
                     </div>

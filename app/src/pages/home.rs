@@ -83,12 +83,25 @@ fn Demo(lang: Lang) -> impl IntoView {
     let details = RwSignal::new(None::<Details>);
     let mode = RwSignal::new(Mode::Active);
     let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
 
     let start = Callback::new(move |()| {
         details.set(None);
         state.set(DemoState::Creating);
         create_session(mode.get_untracked(), lang, state);
+    });
+    // "Try again" on a direct session's page leads here, naming the mode to start at once
+    // (`START_PARAM`). The address goes back to `/`, so that reloading does not start another.
+    Effect::new(move |_| {
+        hydrated.set(true);
+        let requested = crate::current_url()
+            .and_then(|(_, query)| crate::query_param(&query, crate::START_PARAM))
+            .and_then(|name| Mode::parse(&name));
+        if let Some(requested) = requested {
+            #[cfg(feature = "hydrate")]
+            crate::browser::replace_url("/");
+            mode.set(requested);
+            start.run(());
+        }
     });
 
     let body = move || match state.get() {

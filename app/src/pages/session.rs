@@ -53,7 +53,7 @@ fn SessionBody(info: SessionPageInfo, target: Target) -> impl IntoView {
     let lang = Lang::from_tag(info.locale.as_deref().unwrap_or_default());
     let t = lang.strings();
     let body = if info.state == LinkState::Ok {
-        let retry = (!info.managed).then(|| retry_callback(info.mode, lang));
+        let retry = (!info.managed).then(|| retry_callback(info.mode));
         Either::Left(view! { <Verify target lang retry/> })
     } else {
         Either::Right(view! { <LinkProblem state=info.state lang back=info.back/> })
@@ -65,30 +65,14 @@ fn SessionBody(info: SessionPageInfo, target: Target) -> impl IntoView {
     }
 }
 
-/// "Try again" on a direct session: a new session (CAPTCHA included), then its page.
+/// "Try again" on a direct session: the demo page, asked to start a new session of the same mode
+/// (`/?start=`). A direct session is the developer's demo; creating one (CAPTCHA and proof of
+/// work included) is the demo page's code, which the session page's bundle leaves out
+/// (docs/performance.md, "Page weight").
 #[allow(unused_variables)]
-fn retry_callback(mode: Mode, lang: Lang) -> Callback<()> {
+fn retry_callback(mode: Mode) -> Callback<()> {
     Callback::new(move |()| {
         #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            match crate::browser::http::create_direct_session(mode, Some(lang.tag().into())).await {
-                // Same origin as this page, whatever public URL the server advertises.
-                Ok(created) => match crate::browser::http::capture_of(&created.session_url) {
-                    Some(c) => crate::browser::navigate(&format!(
-                        "/session/{}?c={}",
-                        js_sys::encode_uri_component(&created.session_id),
-                        js_sys::encode_uri_component(&c)
-                    )),
-                    None => crate::browser::navigate(&created.session_url),
-                },
-                Err(e) => {
-                    leptos::logging::warn!("could not start a new session: {}", e.message);
-                    // Reloading shows this link's state ("already used"), with what to do.
-                    if let Some(loc) = crate::browser::location() {
-                        let _ = loc.reload();
-                    }
-                }
-            }
-        });
+        crate::browser::navigate(&format!("/?{}={}", crate::START_PARAM, mode.as_str()));
     })
 }
