@@ -12,7 +12,7 @@ mkdir -p "$ILIVE_CACHE"
 # The session page's weight budget: everything it loads, gzipped as the server sends it
 # (docs/performance.md, "Page weight"). build-site.sh checks the bundle against it, the browser
 # tests the whole page.
-export ILIVE_PAGE_BUDGET_KB="${ILIVE_PAGE_BUDGET_KB:-240}"
+export ILIVE_PAGE_BUDGET_KB="${ILIVE_PAGE_BUDGET_KB:-200}"
 
 # The Cargo profile of the native binaries: `dev` (what `cargo test` builds) unless the caller
 # sets another; the run command serves `release` (docs/performance.md, "The served build").

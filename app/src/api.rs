@@ -95,6 +95,18 @@ impl ChallengeKind {
         ChallengeKind::Smile,
         ChallengeKind::MouthOpen,
     ];
+
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChallengeKind::Blink => "blink",
+            ChallengeKind::TurnLeft => "turn_left",
+            ChallengeKind::TurnRight => "turn_right",
+            ChallengeKind::Nod => "nod",
+            ChallengeKind::Smile => "smile",
+            ChallengeKind::MouthOpen => "mouth_open",
+        }
+    }
 }
 
 /// What `redirect_url` and `webhook_url` must look like (ECMA-262, as in the OpenAPI document):

@@ -19,6 +19,7 @@ pub mod reason;
 pub mod session_info;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod wire;
 pub mod ws;
 
 use leptos::{either::EitherOf3, prelude::*};
@@ -196,13 +197,13 @@ pub fn ui_locale() -> Option<String> {
     }
 }
 
-/// The language as a resource: resolved on the server and carried to the browser with the
-/// page, so hydration renders the same strings.
-pub fn use_lang() -> Resource<Option<String>> {
-    Resource::new(
+/// The language tag as a resource (empty when unknown): resolved on the server and carried to
+/// the browser with the page, as plain text, so hydration renders the same strings.
+pub fn use_lang() -> Resource<String, leptos::server::codee::string::FromToStringCodec> {
+    Resource::new_str(
         || (),
         |()| {
-            let locale = ui_locale();
+            let locale = ui_locale().unwrap_or_default();
             async move { locale }
         },
     )

@@ -201,8 +201,8 @@ impl Reason {
     }
 }
 
-/// Read through [`Reason::from_code`] rather than derived: serde's derive compiles a matcher for
-/// the names per input kind, a sizeable part of the browser bundle for 32 codes.
+/// Read through [`Reason::from_code`] rather than derived, so that the codes are listed once
+/// ([`Reason::code`]) for serde and for the browser's own reader (`crate::wire`).
 impl<'de> Deserialize<'de> for Reason {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let code = String::deserialize(deserializer)?;

@@ -21,6 +21,27 @@ pub enum LinkState {
     InvalidLink,
 }
 
+impl LinkState {
+    pub const ALL: [LinkState; 5] = [
+        LinkState::Ok,
+        LinkState::Expired,
+        LinkState::AlreadyUsed,
+        LinkState::NotFound,
+        LinkState::InvalidLink,
+    ];
+
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkState::Ok => "ok",
+            LinkState::Expired => "expired",
+            LinkState::AlreadyUsed => "already_used",
+            LinkState::NotFound => "not_found",
+            LinkState::InvalidLink => "invalid_link",
+        }
+    }
+}
+
 /// The session as the verification page sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionPageInfo {
@@ -48,6 +69,25 @@ impl SessionPageInfo {
             locale: None,
             back: None,
         }
+    }
+}
+
+/// The page's resource carries the information from the server's render to the browser as this
+/// text: JSON, written and read without serde in the browser ([`crate::wire`]).
+impl std::fmt::Display for SessionPageInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_json().text())
+    }
+}
+
+impl std::str::FromStr for SessionPageInfo {
+    type Err = &'static str;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        crate::wire::parse(s)
+            .as_ref()
+            .and_then(SessionPageInfo::read)
+            .ok_or("not a session page's information")
     }
 }
 

@@ -85,6 +85,37 @@ pub enum FaceStatus {
     NotFrontal,
 }
 
+impl FaceStatus {
+    pub const ALL: [FaceStatus; 10] = [
+        FaceStatus::Ok,
+        FaceStatus::NoFace,
+        FaceStatus::MultipleFaces,
+        FaceStatus::TooFar,
+        FaceStatus::TooClose,
+        FaceStatus::OffCenter,
+        FaceStatus::TooDark,
+        FaceStatus::TooBright,
+        FaceStatus::Blurry,
+        FaceStatus::NotFrontal,
+    ];
+
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaceStatus::Ok => "ok",
+            FaceStatus::NoFace => "no_face",
+            FaceStatus::MultipleFaces => "multiple_faces",
+            FaceStatus::TooFar => "too_far",
+            FaceStatus::TooClose => "too_close",
+            FaceStatus::OffCenter => "off_center",
+            FaceStatus::TooDark => "too_dark",
+            FaceStatus::TooBright => "too_bright",
+            FaceStatus::Blurry => "blurry",
+            FaceStatus::NotFrontal => "not_frontal",
+        }
+    }
+}
+
 /// A face box in the coordinates of the frame the browser sent.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FaceBox {

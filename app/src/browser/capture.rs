@@ -102,7 +102,7 @@ impl Capture {
                     let time = ClientMessage::FrameTime {
                         t_ms: drawn_at.get(),
                     };
-                    let _ = ws.send_with_str(&serde_json::to_string(&time).unwrap_or_default());
+                    let _ = ws.send_with_str(&time.to_json().text());
                     let _ = ws.send_with_blob(&blob);
                 }
             });
@@ -111,7 +111,7 @@ impl Capture {
 
         let on_open = {
             let ws = ws.clone();
-            let text = serde_json::to_string(&hello).unwrap_or_default();
+            let text = hello.to_json().text();
             Closure::<dyn FnMut()>::new(move || {
                 let _ = ws.send_with_str(&text);
             })
@@ -126,8 +126,11 @@ impl Capture {
                 let Some(text) = ev.data().as_string() else {
                     return;
                 };
-                match serde_json::from_str::<ServerMessage>(&text) {
-                    Ok(ServerMessage::Light { colors, step_ms }) => {
+                let msg = crate::wire::parse(&text)
+                    .as_ref()
+                    .and_then(ServerMessage::read);
+                match msg {
+                    Some(ServerMessage::Light { colors, step_ms }) => {
                         let paint = {
                             let on_event = on_event.clone();
                             Rc::new(move |c: Option<String>| on_event(Event::Light(c)))
@@ -137,7 +140,7 @@ impl Capture {
                             Rc::new(move |index: u32, t_ms: f64| {
                                 let msg = ClientMessage::LightShown { index, t_ms };
                                 if ws.ready_state() == WebSocket::OPEN {
-                                    let text = serde_json::to_string(&msg).unwrap_or_default();
+                                    let text = msg.to_json().text();
                                     let _ = ws.send_with_str(&text);
                                 }
                             })
@@ -145,8 +148,8 @@ impl Capture {
                         // A new sequence replaces one under way.
                         *light.borrow_mut() = LightShow::start(colors, step_ms, paint, report);
                     }
-                    Ok(msg) => on_event(Event::Server(msg)),
-                    Err(e) => leptos::logging::warn!("unexpected server message: {e}"),
+                    Some(msg) => on_event(Event::Server(msg)),
+                    None => leptos::logging::warn!("unexpected server message: {text}"),
                 }
             })
         };
@@ -218,7 +221,7 @@ impl Capture {
     /// Tells the server the person gave up.
     pub fn cancel(&self) {
         if self.ws.ready_state() == WebSocket::OPEN {
-            let msg = serde_json::to_string(&ClientMessage::Cancel).unwrap_or_default();
+            let msg = ClientMessage::Cancel.to_json().text();
             let _ = self.ws.send_with_str(&msg);
         }
     }

@@ -5,9 +5,10 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{RequestInit, Response};
 
-use crate::api::{CaptchaInfo, DirectSessionRequest, ErrorBody, Mode, SessionCreated};
+use crate::api::{CaptchaInfo, DirectSessionRequest, ErrorDetail, Mode, SessionCreated};
 use crate::pow;
 use crate::session_info::{SessionPageInfo, PAGE_INFO_PATH};
+use crate::wire;
 
 /// A failed call: the API's stable `code` (or `network` / `unsupported_captcha`).
 #[derive(Debug, Clone, PartialEq)]
@@ -61,28 +62,41 @@ async fn text(resp: &Response) -> Result<String, ApiError> {
     Ok(value.as_string().unwrap_or_default())
 }
 
-async fn json<T: DeserializeOwned>(resp: Response) -> Result<T, ApiError> {
+/// A response's body read by `read` when it succeeded, else its error.
+async fn answer<T>(
+    resp: Response,
+    read: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, ApiError> {
     let status = resp.status();
     let body = text(&resp).await?;
     if resp.ok() {
-        return serde_json::from_str(&body).map_err(|e| ApiError {
+        return read(&body).map_err(|message| ApiError {
             status,
             code: "bad_response".into(),
-            message: e.to_string(),
+            message,
         });
     }
-    Err(match serde_json::from_str::<ErrorBody>(&body) {
-        Ok(err) => ApiError {
+    let detail = wire::parse(&body).as_ref().and_then(ErrorDetail::read_body);
+    Err(match detail {
+        Some(detail) => ApiError {
             status,
-            code: err.detail.code,
-            message: err.detail.message,
+            code: detail.code,
+            message: detail.message,
         },
-        Err(_) => ApiError {
+        None => ApiError {
             status,
             code: "http_error".into(),
             message: format!("HTTP {status}"),
         },
     })
+}
+
+/// A JSON answer through serde: only the demo page's calls, whose bundle has serde anyway.
+async fn json<T: DeserializeOwned>(resp: Response) -> Result<T, ApiError> {
+    answer(resp, |body| {
+        serde_json::from_str(body).map_err(|e| e.to_string())
+    })
+    .await
 }
 
 async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
@@ -108,7 +122,8 @@ pub async fn session_page_info(id: &str, capture: &str) -> Result<SessionPageInf
         js_sys::encode_uri_component(capture)
     );
     let body = ("application/x-www-form-urlencoded", body);
-    json(fetch(PAGE_INFO_PATH, "POST", Some(body)).await?).await
+    let resp = fetch(PAGE_INFO_PATH, "POST", Some(body)).await?;
+    answer(resp, |body| body.parse().map_err(str::to_owned)).await
 }
 
 /// Solves a proof-of-work challenge, yielding to the browser between slices.

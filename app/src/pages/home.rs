@@ -39,7 +39,7 @@ pub fn Home() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <section class="card"><p>"…"</p></section> }>
             {move || Suspend::new(async move {
-                let lang = Lang::from_tag(&locale.await.unwrap_or_default());
+                let lang = Lang::from_tag(&locale.await);
                 view! {
                     <Html {..} lang=lang.tag()/>
                     <Title text=lang.strings().demo_title/>

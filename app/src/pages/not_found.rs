@@ -17,7 +17,7 @@ pub fn NotFound() -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                let lang = Lang::from_tag(&locale.await.unwrap_or_default());
+                let lang = Lang::from_tag(&locale.await);
                 let t = lang.strings();
                 view! {
                     <Html {..} lang=lang.tag()/>

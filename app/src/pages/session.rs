@@ -21,9 +21,14 @@ use crate::{
 pub fn SessionPage(id: String, capture: String) -> impl IntoView {
     let info = {
         let (id, capture) = (id.clone(), capture.clone());
-        Resource::new(
+        Resource::new_str(
             move || (id.clone(), capture.clone()),
-            |(id, capture)| load_session_page(id, capture),
+            |(id, capture)| async move {
+                load_session_page(id, capture).await.unwrap_or_else(|e| {
+                    leptos::logging::warn!("session page lookup failed: {e}");
+                    SessionPageInfo::refused(LinkState::NotFound)
+                })
+            },
         )
     };
     view! {
@@ -31,10 +36,7 @@ pub fn SessionPage(id: String, capture: String) -> impl IntoView {
             {move || {
                 let (id, capture) = (id.clone(), capture.clone());
                 Suspend::new(async move {
-                let info = info.await.unwrap_or_else(|e| {
-                    leptos::logging::warn!("session page lookup failed: {e}");
-                    SessionPageInfo::refused(LinkState::NotFound)
-                });
+                let info = info.await;
                 let target = Target {
                     session_id: id,
                     capture,
