@@ -64,6 +64,12 @@ struct Cli {
     /// port, when this user can see it).
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Spread the users' first captures evenly over this many seconds. 0 starts every user at
+    /// once: as their captures last about as long, they then start and end together for the
+    /// whole run, a worst case that independent users do not make; a ramp as long as one
+    /// capture (about 5.5 s for `--start-frame 109`) keeps them out of step, as real arrivals are.
+    #[arg(long, default_value_t = 0.0)]
+    ramp: f64,
     /// Print the summary as JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -74,6 +80,9 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     if cli.sessions == 0 || !(cli.fps > 0.0 && cli.fps <= 60.0) {
         bail!("--sessions must be at least 1 and --fps in (0, 60]");
+    }
+    if !(0.0..=cli.seconds as f64).contains(&cli.ramp) {
+        bail!("--ramp must be between 0 and --seconds");
     }
     let base = cli.url.trim_end_matches('/').to_owned();
     let frames = load_clip(&cli.clip)?;
@@ -119,7 +128,11 @@ async fn main() -> Result<()> {
         })
     });
     let users: Vec<_> = (0..cli.sessions)
-        .map(|_| tokio::spawn(session::user(plan.clone())))
+        .map(|n| {
+            let start =
+                started + Duration::from_secs_f64(cli.ramp * n as f64 / cli.sessions as f64);
+            tokio::spawn(session::user(plan.clone(), start))
+        })
         .collect();
     let mut reports = Vec::new();
     for u in users {
@@ -216,6 +229,7 @@ fn summarise(
         "fps": cli.fps,
         "clip": cli.clip,
         "start_frame": cli.start_frame,
+        "ramp_s": cli.ramp,
         "mode": cli.mode,
         "server_capacity": capacity,
         "admitted": reports.iter().filter(|r| r.captures > 0).count(),
@@ -259,7 +273,7 @@ fn print_table(s: &Value) {
     let mib = |v: &Value| v.as_f64().map_or("–".into(), |x| format!("{x:.0}"));
     let cap = &s["server_capacity"];
     println!(
-        "server capacity: {} captures ({}); {} s at {} fps, clip {} from frame {}, {} mode",
+        "server capacity: {} captures ({}); {} s at {} fps, clip {} from frame {}, {} mode, users started over {} s",
         cap["captures"],
         cap["source"].as_str().unwrap_or("unknown"),
         format_args!("{:.1}", s["seconds"].as_f64().unwrap_or_default()),
@@ -267,6 +281,7 @@ fn print_table(s: &Value) {
         s["clip"].as_str().unwrap_or_default(),
         s["start_frame"],
         s["mode"].as_str().unwrap_or_default(),
+        s["ramp_s"],
     );
     println!(
         "| sessions | admitted | refused (capacity) | captures | p50 frame→face ms | p99 frame→face ms | frames sent | answered | dropped | verdicts | cut at end | errors | server RSS MiB (peak / HWM) |"

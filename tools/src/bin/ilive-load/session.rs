@@ -71,8 +71,10 @@ enum Refusal {
 type Sink = SplitSink<WebSocketStream<MaybeTlsStream<TcpStream>>, Message>;
 
 /// Runs captures back to back until the deadline.
-pub async fn user(plan: Arc<Plan>) -> UserReport {
+/// One user, from `start` to the end of the run.
+pub async fn user(plan: Arc<Plan>, start: Instant) -> UserReport {
     let mut report = UserReport::default();
+    tokio::time::sleep_until(start).await;
     while Instant::now() < plan.deadline {
         match capture(&plan, &mut report).await {
             Ok(()) => {}
