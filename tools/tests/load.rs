@@ -56,6 +56,9 @@ async fn a_short_load_run_is_served_refused_up_front_and_error_free() {
         .args([
             "--fps",
             "10",
+            // Users start over 1 s, out of step (the third still finds both slots taken).
+            "--ramp",
+            "1",
             "--server-pid",
             &std::process::id().to_string(),
         ])
@@ -73,6 +76,7 @@ async fn a_short_load_run_is_served_refused_up_front_and_error_free() {
     let s: Value = serde_json::from_str(&stdout).expect("JSON summary");
     eprintln!("{s:#}");
 
+    assert_eq!(s["ramp_s"], 1.0, "{s}");
     assert_eq!(s["admitted"], CAPACITY, "{s}");
     assert_eq!(s["refused"], USERS - CAPACITY, "{s}");
     assert_eq!(s["errors"], serde_json::json!({}), "{s}");
