@@ -195,7 +195,8 @@ pub fn im2col_conv(x: &Tensor, weight: &Tensor, stride: usize, p: Pad2d) -> Resu
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernels {
     /// The fused blocks of [`crate::kernels`] with the given instruction set, where a network
-    /// has them (BlazeFace, FaceMesh, AntiSpoof, MiniFASNet, MobileFaceNet); elsewhere as
+    /// has them (BlazeFace, FaceMesh, AntiSpoof, MiniFASNet, MobileFaceNet, the face
+    /// descriptor); elsewhere as
     /// [`Kernels::Direct`].
     Fused(Isa),
     /// candle ops, with the direct depthwise kernel of [`crate::depthwise`]: the readable
@@ -211,7 +212,7 @@ impl Default for Kernels {
     /// faster than the fused kernels' portable path (a correctness fallback, not a tuned one).
     fn default() -> Self {
         match Isa::detect() {
-            Isa::Avx2 => Kernels::Fused(Isa::Avx2),
+            isa @ (Isa::Avx2 | Isa::Avx512) => Kernels::Fused(isa),
             Isa::Portable => Kernels::Direct,
         }
     }

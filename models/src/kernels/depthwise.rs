@@ -60,9 +60,9 @@ pub fn depthwise(isa: Isa, g: &Geometry, x: &[f32], weights: &[f32], out: &mut [
     assert!(weights.len() >= g.k * g.k * g.channels);
     match isa {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `Isa::Avx2` is only chosen when the CPU has AVX2 and FMA (`Isa::detect`);
-        // the function has no other precondition.
-        Isa::Avx2 => unsafe { groups_avx2(g, x, weights, out) },
+        // SAFETY: `Isa::Avx2` and `Isa::Avx512` are only chosen when the CPU has AVX2 and FMA
+        // (`Isa::detect`); the function has no other precondition.
+        Isa::Avx2 | Isa::Avx512 => unsafe { groups_avx2(g, x, weights, out) },
         _ => groups(g, x, weights, out, 0),
     }
 }

@@ -191,7 +191,7 @@ fn step(
     c: usize,
     (h, w): (usize, usize),
 ) -> Result<(usize, (usize, usize))> {
-    let Workspace { a, b, dw, cols } = ws;
+    let Workspace { a, b, dw, cols, .. } = ws;
     // A dense layer reads its whole input as one pixel.
     let (c, (h, w)) = match layer {
         Layer::Pointwise(p) if p.flatten => (c * h * w, (1, 1)),

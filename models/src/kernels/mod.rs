@@ -11,19 +11,22 @@
 //!   activation) on those two kernels, with no allocation (buffers come from a [`Workspace`]).
 //!
 //! - [`stem`]: a network's first, dense convolution, as one GEMM over gathered patches.
+//! - [`resnet`]: the face descriptor's residual blocks of two dense 3×3 layers, on [`stem`]'s
+//!   convolution.
 //! - [`mobile`]: MobileFaceNet's and MiniFASNet's inverted-residual blocks (PReLU, squeeze-and-
 //!   excitation, the global depthwise head) on the same kernels.
 //! - [`bridge`]: the candle layers' weights in the kernels' layout; a chain of fused blocks run
 //!   on a tensor.
 //!
-//! Every kernel has a portable path and an x86-64 AVX2 + FMA path, chosen at run time
-//! ([`Isa::detect`]); the tests run both against candle's reference modules.
+//! Every kernel has a portable path and an x86-64 AVX2 + FMA path, and the GEMM an AVX-512 one,
+//! chosen at run time ([`Isa::detect`]); the tests run each against candle's reference modules.
 
 pub mod block;
 pub mod bridge;
 pub mod depthwise;
 pub mod gemm;
 pub mod mobile;
+pub mod resnet;
 pub mod stem;
 
 /// The instruction set a kernel runs with.
@@ -34,6 +37,9 @@ pub enum Isa {
     Portable,
     /// x86-64 AVX2 with FMA: 8-wide vectors and fused multiply-adds.
     Avx2,
+    /// x86-64 AVX-512F (with AVX2 and FMA): the GEMM 16 lanes wide; the other kernels, bound by
+    /// memory rather than arithmetic, keep their AVX2 path.
+    Avx512,
 }
 
 impl Isa {
@@ -42,6 +48,9 @@ impl Isa {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Isa::Avx512;
+            }
             return Isa::Avx2;
         }
         Isa::Portable
@@ -49,11 +58,16 @@ impl Isa {
 
     /// Every instruction set this CPU can run (for the tests: each is checked).
     pub fn available() -> Vec<Isa> {
-        let mut v = vec![Isa::Portable];
-        if Isa::detect() == Isa::Avx2 {
-            v.push(Isa::Avx2);
+        match Isa::detect() {
+            Isa::Portable => vec![Isa::Portable],
+            Isa::Avx2 => vec![Isa::Portable, Isa::Avx2],
+            Isa::Avx512 => vec![Isa::Portable, Isa::Avx2, Isa::Avx512],
         }
-        v
+    }
+
+    /// Whether the AVX2 + FMA paths may run (every x86-64 CPU with AVX-512F here has both).
+    pub fn has_avx2(self) -> bool {
+        matches!(self, Isa::Avx2 | Isa::Avx512)
     }
 }
 
@@ -78,14 +92,16 @@ pub fn features() -> String {
 }
 
 /// Reusable buffers for one forward pass, so that layers allocate nothing once warm: two
-/// ping-pong activations, the depthwise output (also the first layer's padded image) and
-/// the first layer's patches.
+/// ping-pong activations, the depthwise output (also a dense layer's padded image), a dense
+/// layer's patches, and a third activation for a residual block of two dense layers (its input
+/// is the skip until the second layer's output is written).
 #[derive(Debug, Default)]
 pub struct Workspace {
     pub a: Vec<f32>,
     pub b: Vec<f32>,
     pub dw: Vec<f32>,
     pub cols: Vec<f32>,
+    pub third: Vec<f32>,
 }
 
 thread_local! {
@@ -94,12 +110,68 @@ thread_local! {
 
 /// Runs `f` with this thread's workspace (every inference thread keeps one, grown to the
 /// largest network it ran).
+/// Subnormal values are also read and written as zero meanwhile ([`FlushSubnormals`]).
 pub fn with_workspace<T>(f: impl FnOnce(&mut Workspace) -> T) -> T {
+    let _flush = FlushSubnormals::start();
     WORKSPACE.with(|w| match w.try_borrow_mut() {
         Ok(mut ws) => f(&mut ws),
         // Re-entered (a network run inside another's forward): a fresh one, once.
         Err(_) => f(&mut Workspace::default()),
     })
+}
+
+/// While it lives, this thread's SSE/AVX arithmetic reads and writes subnormal floats (nonzero,
+/// below 1.2e-38 in magnitude) as zero: x86-64's MXCSR flush-to-zero and denormals-are-zero
+/// bits, restored on drop. An x86 core handles a subnormal operand or result in microcode, a
+/// hundred cycles or more: MobileFaceNet's weights and activations have them, and its forward
+/// pass took 15.9 ms with them against 7.9 without (docs/performance.md, "Subnormal values").
+/// No network's output moves measurably. Elsewhere a no-op.
+struct FlushSubnormals {
+    #[cfg(target_arch = "x86_64")]
+    saved: u32,
+}
+
+/// MXCSR's flush-to-zero (bit 15) and denormals-are-zero (bit 6).
+#[cfg(target_arch = "x86_64")]
+const FTZ_DAZ: u32 = 0x8040;
+
+impl FlushSubnormals {
+    fn start() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let saved = read_mxcsr();
+            write_mxcsr(saved | FTZ_DAZ);
+            Self { saved }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        Self {}
+    }
+}
+
+impl Drop for FlushSubnormals {
+    fn drop(&mut self) {
+        #[cfg(target_arch = "x86_64")]
+        write_mxcsr(self.saved);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn read_mxcsr() -> u32 {
+    let mut csr = 0u32;
+    // SAFETY: `stmxcsr` stores the 32-bit control register at the address given, a local.
+    unsafe {
+        std::arch::asm!("stmxcsr [{}]", in(reg) &mut csr, options(nostack, preserves_flags));
+    }
+    csr
+}
+
+#[cfg(target_arch = "x86_64")]
+fn write_mxcsr(csr: u32) {
+    // SAFETY: `ldmxcsr` loads the register from a local; only the rounding and flush modes that
+    // `read_mxcsr` returned, or those plus FTZ/DAZ, are ever written.
+    unsafe {
+        std::arch::asm!("ldmxcsr [{}]", in(reg) &csr, options(nostack, preserves_flags, readonly));
+    }
 }
 
 /// Resizes `v` to `n` values without shrinking its capacity (contents unspecified).
@@ -108,4 +180,24 @@ pub(crate) fn ensure_len(v: &mut Vec<f32>, n: usize) {
         v.resize(n, 0.0);
     }
     v.truncate(n);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hint::black_box;
+
+    /// Half the smallest normal float: subnormal unless the flush is on.
+    fn halved() -> f32 {
+        black_box(f32::MIN_POSITIVE) * black_box(0.5)
+    }
+
+    #[test]
+    fn subnormals_are_flushed_inside_a_forward_pass_only() {
+        assert!(halved().is_subnormal());
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(super::with_workspace(|_| halved()), 0.0);
+        // Nested (a network run inside another's pass), then after: the mode is restored.
+        super::with_workspace(|_| super::with_workspace(|_| ()));
+        assert!(halved().is_subnormal());
+    }
 }

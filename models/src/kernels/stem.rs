@@ -27,15 +27,29 @@ pub struct FusedStem {
 }
 
 impl FusedStem {
-    /// `out = conv(x)` for `x` of `[C_in, h, w]` (NCHW) or `[h, w, C_in]` (NHWC), `out` NHWC;
-    /// returns the output's `(h, w)`. `padded` and `cols` are scratch.
+    /// `out = act(conv(x))` for `x` of `[C_in, h, w]` (NCHW) or `[h, w, C_in]` (NHWC), `out`
+    /// NHWC; returns the output's `(h, w)`. `padded` and `cols` are scratch.
     pub fn forward(
         &self,
         isa: Isa,
         x: &[f32],
         (h, w): (usize, usize),
         out: &mut Vec<f32>,
+        scratch: (&mut Vec<f32>, &mut Vec<f32>),
+    ) -> (usize, usize) {
+        self.forward_onto(isa, x, (h, w), out, scratch, Init::Zero)
+    }
+
+    /// [`FusedStem::forward`], with the activation applied to `init + conv(x)` (a residual
+    /// block's skip added as the output is written).
+    pub fn forward_onto(
+        &self,
+        isa: Isa,
+        x: &[f32],
+        (h, w): (usize, usize),
+        out: &mut Vec<f32>,
         (padded, cols): (&mut Vec<f32>, &mut Vec<f32>),
+        init: Init,
     ) -> (usize, usize) {
         let g = Geometry::new(self.c_in, (h, w), self.k, self.stride, self.padding);
         let (k, ci, s) = (self.k, self.c_in, self.stride);
@@ -59,6 +73,13 @@ impl FusedStem {
             }
         }
         let (run, depth) = (k * ci, k * k * ci);
+        if let Init::From(skip) = init {
+            assert_eq!(
+                skip.len(),
+                g.oh * g.ow * self.c_out,
+                "the skip is the output's size"
+            );
+        }
         ensure_len(cols, g.oh * g.ow * depth);
         for (p, patch) in cols.chunks_exact_mut(depth).enumerate() {
             let (oy, ox) = (p / g.ow, p % g.ow);
@@ -73,7 +94,7 @@ impl FusedStem {
             slopes: &self.slopes,
         };
         let dims = (g.oh * g.ow, self.c_out, depth);
-        gemm(isa, dims, cols, &self.weights, out, Init::Zero, ep);
+        gemm(isa, dims, cols, &self.weights, out, init, ep);
         (g.oh, g.ow)
     }
 }

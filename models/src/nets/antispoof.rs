@@ -81,7 +81,7 @@ impl AntiSpoof {
         let (_, _, h, w) = x.dims4()?;
         let input = x.flatten_all()?.to_vec1::<f32>()?;
         let logit = kernels::with_workspace(|ws| {
-            let kernels::Workspace { a, b, dw, cols } = ws;
+            let kernels::Workspace { a, b, dw, cols, .. } = ws;
             let mut size = (h, w);
             for (i, conv) in f.convs.iter().enumerate() {
                 let src: &[f32] = if i == 0 { &input } else { b };

@@ -15,7 +15,8 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
-use crate::layers::{pad_channels, Act, Conv2d, Padding};
+use crate::kernels::{resnet, stem::FusedStem, Isa};
+use crate::layers::{pad_channels, Act, Conv2d, Kernels, Padding};
 
 /// Side of the square input.
 pub const INPUT_SIZE: usize = 150;
@@ -60,6 +61,26 @@ impl ConvLayer {
                 .reshape((1, c_out, 1, 1))?,
             relu,
         })
+    }
+}
+
+impl ConvLayer {
+    /// This layer for the fused kernels, its scale and shift folded into the convolution
+    /// (`(x·w + b)·s + t = x·(w·s) + (b·s + t)`), with ReLU or no activation (`relu`).
+    fn to_fused(&self, relu: bool) -> Result<FusedStem> {
+        let c = self.scale.elem_count();
+        let scale = self.scale.reshape((c, 1, 1, 1))?;
+        let folded = Conv2d::from_parts(
+            self.conv.weight.broadcast_mul(&scale)?,
+            (self.conv.bias.flatten_all()? * self.scale.flatten_all()?)?
+                .add(&self.shift.flatten_all()?)?,
+            self.conv.stride,
+            self.conv.padding,
+            if relu { Act::Relu } else { Act::None },
+        )?;
+        let mut stem = folded.to_stem()?;
+        stem.nchw_input = false;
+        Ok(stem)
     }
 }
 
@@ -130,10 +151,12 @@ pub struct FaceRecognition {
     blocks: Vec<Residual>,
     fc: Tensor,
     mean: Tensor,
+    /// The same network for the fused kernels, with [`Kernels::Fused`].
+    fused: Option<(Isa, resnet::ResNet)>,
 }
 
 impl FaceRecognition {
-    pub fn load(vb: VarBuilder) -> Result<Self> {
+    pub fn load(vb: VarBuilder, kernels: Kernels) -> Result<Self> {
         let stem = ConvLayer::load(&vb.pp("conv32_down"), (3, 32, 7), 2, Padding::Valid, true)?;
         let spec: [(&str, usize, usize, bool); 14] = [
             ("conv32_1", 32, 32, false),
@@ -156,11 +179,17 @@ impl FaceRecognition {
             .map(|&(n, i, o, d)| Residual::load(&vb, n, i, o, d))
             .collect::<Result<Vec<_>>>()?;
         let mean = Tensor::new(&MEAN_RGB, vb.device())?.reshape((1, 3, 1, 1))?;
+        let fc = vb.get((DIM, 256), "fc")?;
+        let fused = match kernels.fused() {
+            Some(isa) => Some((isa, fused_net(&stem, &blocks, &fc)?)),
+            None => None,
+        };
         Ok(Self {
             stem,
             blocks,
-            fc: vb.get((DIM, 256), "fc")?,
+            fc,
             mean,
+            fused,
         })
     }
 
@@ -171,6 +200,9 @@ impl FaceRecognition {
 
     /// `[N, 128]` descriptors for normalised input (see the module docs).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if let Some((isa, net)) = self.fused.as_ref().filter(|_| x.dims()[0] == 1) {
+            return Tensor::from_vec(net.run(*isa, x)?, (1, DIM), x.device());
+        }
         let mut h = self.stem.forward(x)?;
         h = h.max_pool2d_with_stride(3, 2)?;
         for b in &self.blocks {
@@ -178,4 +210,28 @@ impl FaceRecognition {
         }
         h.mean((2, 3))?.matmul(&self.fc.t()?)
     }
+}
+
+/// The network in the fused kernels' layout.
+fn fused_net(stem: &ConvLayer, blocks: &[Residual], fc: &Tensor) -> Result<resnet::ResNet> {
+    let mut first = stem.to_fused(true)?;
+    first.nchw_input = true;
+    let blocks = blocks
+        .iter()
+        .map(|b| {
+            Ok(resnet::Residual {
+                conv1: b.conv1.to_fused(true)?,
+                // A plain block's ReLU follows the skip, added in the same pass; a strided
+                // block's follows its pooled skip, added afterwards.
+                conv2: b.conv2.to_fused(!b.down)?,
+                down: b.down,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(resnet::ResNet {
+        stem: first,
+        blocks,
+        fc: fc.t()?.flatten_all()?.to_vec1()?,
+        dim: DIM,
+    })
 }

@@ -17,12 +17,11 @@ use super::{
     light::LightRun,
     outcome::Outcome,
     parallax::KeyframeSet,
-    photo,
-    pool::FrameRequest,
-    Observation, Thresholds,
+    photo, Observation, Thresholds,
 };
 
 mod light;
+mod sampling;
 #[cfg(test)]
 mod tests;
 
@@ -32,14 +31,10 @@ const SETTLE_SECS: f64 = 0.6;
 const REACTION_SECS: f64 = 0.25;
 /// Pause between a passed challenge and the next prompt.
 const BETWEEN_SECS: f64 = 0.6;
-/// Sampling periods of the heavier networks and image cues, in seconds.
-const ANTISPOOF_EVERY: f64 = 0.5;
-const EMBEDDING_EVERY: f64 = 0.8;
 /// At most this many frames are kept for the layers (≈ 90 s at 15 fps).
 const MAX_SAMPLES: usize = 1500;
-/// Period of the face crops kept for the image parallax test, and how many are kept (the
-/// widest-apart poses win; ≤ 224×224 grey each, so ≤ 0.8 MB a session).
-const KEYFRAME_EVERY: f64 = 0.2;
+/// How many face crops are kept for the image parallax test (the widest-apart poses win;
+/// ≤ 224×224 grey each, so ≤ 0.8 MB a session).
 const MAX_KEYFRAMES: usize = 16;
 
 #[derive(Debug, Clone)]
@@ -90,6 +85,8 @@ pub struct SessionEngine {
     watch: Option<Watch>,
     camera: CameraMetadata,
     last_face_t: f64,
+    /// Frames on which a face was found, since the start.
+    faces_seen: u32,
     last_antispoof: f64,
     last_embedding: f64,
     best: Option<(f32, Arc<image::RgbImage>, models::Face)>,
@@ -125,6 +122,7 @@ impl SessionEngine {
             watch: None,
             camera: CameraMetadata::default(),
             last_face_t: 0.0,
+            faces_seen: 0,
             last_antispoof: f64::NEG_INFINITY,
             last_embedding: f64::NEG_INFINITY,
             best: None,
@@ -166,20 +164,6 @@ impl SessionEngine {
         matches!(self.phase, Phase::Done)
     }
 
-    /// Which extra analyses the next frame at time `t` should get.
-    pub fn request(&self, t: f64) -> FrameRequest {
-        let emotion =
-            matches!(&self.phase, Phase::Challenge { detector, .. } if detector.wants_emotion());
-        FrameRequest {
-            anti_spoof: t - self.last_antispoof >= ANTISPOOF_EVERY,
-            embedding: t - self.last_embedding >= EMBEDDING_EVERY,
-            emotion,
-            cues: t - self.last_antispoof >= ANTISPOOF_EVERY,
-            keyframe: t - self.last_keyframe >= KEYFRAME_EVERY,
-            light: matches!(self.phase, Phase::Light { .. }),
-        }
-    }
-
     /// Feeds one analysed frame.
     pub fn on_frame(&mut self, mut o: Observation) -> Vec<ServerMessage> {
         if self.is_done() {
@@ -188,6 +172,7 @@ impl SessionEngine {
         let mut out = vec![];
         if let Some(f) = &o.face {
             self.last_face_t = o.t;
+            self.faces_seen = self.faces_seen.saturating_add(1);
             if f.anti_spoof.is_some() {
                 self.last_antispoof = o.t;
             }

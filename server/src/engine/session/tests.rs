@@ -200,3 +200,52 @@ fn a_face_away_during_the_sequence_restarts_it_with_a_new_one() {
     assert_eq!(sent, 2, "no new sequence after a second away");
     assert!(!e.is_done());
 }
+
+/// Frames `0..n` at 10 fps with a face on those `with_face` picks, answering each request as the
+/// pool would; returns the frame numbers that were asked for an anti-spoof sample and for a
+/// descriptor.
+fn sampled_frames(n: usize, with_face: impl Fn(usize) -> bool) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let mut e = SessionEngine::new(Mode::Passive, Thresholds::default(), &mut rng);
+    let (mut spoof, mut desc) = (vec![], vec![]);
+    for i in 0..n {
+        let t = i as f64 * 0.1;
+        let req = e.request(t);
+        let found = with_face(i);
+        if found && req.anti_spoof {
+            spoof.push(i);
+        }
+        if found && req.embedding {
+            desc.push(i);
+        }
+        let mut f = face(0.0, 0.0, 0.3, 1.0, 0.02, 0.0);
+        f.anti_spoof = req.anti_spoof.then_some(models::AntiSpoofScores {
+            antispoof_real: 0.7,
+            pad_live: 0.9,
+        });
+        f.embedding = req.embedding.then_some(models::Embedding([0.0; 128]));
+        e.on_frame(obs(t, found.then_some(f)));
+    }
+    (spoof, desc)
+}
+
+#[test]
+fn the_first_face_frames_share_out_the_heavy_networks() {
+    // The frame that finds the face runs the detector only; the next two take the anti-spoof
+    // sample and the descriptor; then each keeps its own period (0.5 s, 0.8 s).
+    let (spoof, desc) = sampled_frames(30, |i| i >= 3);
+    assert_eq!((spoof[0], desc[0]), (4, 5));
+    assert!(
+        spoof.windows(2).all(|w| (5..=6).contains(&(w[1] - w[0]))),
+        "{spoof:?}"
+    );
+    assert!(
+        desc.windows(2).all(|w| (8..=9).contains(&(w[1] - w[0]))),
+        "{desc:?}"
+    );
+    // A face found on every other frame is still sampled from its second appearance on.
+    let (spoof, desc) = sampled_frames(20, |i| i % 2 == 0);
+    assert_eq!(spoof.first(), Some(&2));
+    assert_eq!(desc.first(), Some(&4));
+    assert!(spoof.len() >= 3 && desc.len() >= 2, "{spoof:?} {desc:?}");
+}

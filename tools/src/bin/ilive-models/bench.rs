@@ -51,7 +51,7 @@ pub struct BenchArgs {
     /// A photo with a face for the networks' table; resized to 640×480 and JPEG-encoded.
     #[arg(long)]
     image: Option<PathBuf>,
-    /// The kernels: `default` (what the server runs on this CPU), `fused`, `portable`, `direct`
+    /// The kernels: `default` (what the server runs on this CPU), `fused`, `avx2`, `portable`, `direct`
     /// (candle ops, the code before the fused kernels) or `grouped`.
     #[arg(long, default_value = "default")]
     kernels: String,

@@ -13,7 +13,7 @@ pub struct ProfileArgs {
     /// Directory of the weights.
     #[arg(long, env = "ILIVE_MODELS_DIR")]
     models: PathBuf,
-    /// `blazeface`, `facemesh`, `antispoof`, `minifasnet`, `mobilefacenet`, or `tracked` (the per-frame analysis with
+    /// `blazeface`, `facemesh`, `antispoof`, `minifasnet`, `mobilefacenet`, `descriptor`, or `tracked` (the per-frame analysis with
     /// tracking, decode included, over `--frames`).
     #[arg(long)]
     net: String,
@@ -27,7 +27,8 @@ pub struct ProfileArgs {
     #[arg(long, default_value_t = 10)]
     iters: usize,
     /// `default` (what the server runs on this CPU), `fused` (with this CPU's best instruction
-    /// set), `portable` (fused, no AVX2), `direct` (candle ops) or `grouped`.
+    /// set), `avx2` (fused, AVX2 where the CPU also has AVX-512), `portable` (fused, no AVX2),
+    /// `direct` (candle ops) or `grouped`.
     #[arg(long, default_value = "default")]
     kernels: String,
 }
@@ -38,9 +39,15 @@ pub fn kernels(name: &str) -> Result<Kernels> {
         "default" => Kernels::default(),
         "fused" => Kernels::Fused(models::kernels::Isa::detect()),
         "portable" => Kernels::Fused(models::kernels::Isa::Portable),
+        // The AVX2 kernels on a CPU that also has AVX-512 (to compare the two GEMMs).
+        "avx2" if models::kernels::Isa::detect().has_avx2() => {
+            Kernels::Fused(models::kernels::Isa::Avx2)
+        }
         "direct" => Kernels::Direct,
         "grouped" => Kernels::CandleGrouped,
-        other => bail!("unknown kernels {other:?}: default, fused, portable, direct or grouped"),
+        other => bail!(
+            "unknown kernels {other:?} on this CPU: default, fused, avx2, portable, direct or grouped"
+        ),
     })
 }
 
@@ -67,6 +74,10 @@ pub fn run(args: &ProfileArgs) -> Result<()> {
         "mobilefacenet" => {
             let x = input(112)?;
             Box::new(move || Ok(models.recognizer().forward(&x).map(drop)?))
+        }
+        "descriptor" => {
+            let x = input(150)?;
+            Box::new(move || Ok(models.descriptor().forward(&x).map(drop)?))
         }
         "tracked" => {
             let Some(dir) = &args.frames else {
