@@ -13,10 +13,9 @@
 //! 4. **Measure**: pose, eye aspect ratios, mouth ratios, brightness, sharpness (see [`Face`]).
 //! 5. **On request**: Emotion (smile), AntiSpoof and MiniFASNet, and the 128-d face descriptor.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use candle_core::{DType, Device, Result, Tensor};
-use candle_nn::VarBuilder;
+use candle_core::{Device, Result, Tensor};
 use image::RgbImage;
 use serde::Serialize;
 
@@ -27,24 +26,8 @@ use crate::nets::{
     antispoof, blazeface, emotion, face_recognition, facemesh, minifasnet, mobilefacenet, ultraface,
 };
 use crate::tracking::Region;
-
-/// The command that creates the weight files.
-pub const SETUP_COMMAND: &str = "bash scripts/models/setup.sh";
-
-/// Why the networks could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// A weights file is missing from the models directory.
-    #[error("model weights {path} not found: run `{SETUP_COMMAND}` (it writes to $ILIVE_MODELS_DIR, default ~/.cache/ilive/models)")]
-    Missing { path: PathBuf },
-    /// A weights file exists but cannot be read or lacks the tensors the network needs.
-    #[error("model weights {path} are unreadable or corrupt ({source}): delete the file and run `{SETUP_COMMAND}`")]
-    Corrupt {
-        path: PathBuf,
-        #[source]
-        source: candle_core::Error,
-    },
-}
+use crate::weights::build;
+pub use crate::weights::{load_weights, LoadError, SETUP_COMMAND};
 
 /// Why a JPEG frame could not be analysed.
 #[derive(Debug, thiserror::Error)]
@@ -170,59 +153,6 @@ pub struct FaceModels {
     recognizer: mobilefacenet::MobileFaceNet,
     /// The uploads' second detector ([`crate::uploads`]).
     pub(crate) fallback: ultraface::UltraFace,
-}
-
-/// Loads `<dir>/<stem>.safetensors` into a `VarBuilder`.
-pub fn load_weights(dir: &Path, stem: &str) -> std::result::Result<VarBuilder<'static>, LoadError> {
-    let path = dir.join(format!("{stem}.safetensors"));
-    if !path.is_file() {
-        return Err(LoadError::Missing { path });
-    }
-    let tensors = candle_core::safetensors::load(&path, &Device::Cpu).map_err(|source| {
-        LoadError::Corrupt {
-            path: path.clone(),
-            source,
-        }
-    })?;
-    let tensors = tensors
-        .into_iter()
-        .map(|(name, t)| Ok((name, flush_subnormals(t)?)))
-        .collect::<Result<_>>()
-        .map_err(|source| LoadError::Corrupt {
-            path: path.clone(),
-            source,
-        })?;
-    Ok(VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu))
-}
-
-/// `t` with its subnormal values (below 1.2e-38 in magnitude, nonzero) set to zero. They change
-/// no output measurably, but an x86 core multiplies them in microcode: MobileFaceNet's weights
-/// hold 8,938 of them (docs/performance.md, "Subnormal values"; the fused kernels also flush
-/// those that arise in activations, [`crate::kernels::with_workspace`]).
-fn flush_subnormals(t: Tensor) -> Result<Tensor> {
-    if t.dtype() != DType::F32 {
-        return Ok(t);
-    }
-    let mut v = t.flatten_all()?.to_vec1::<f32>()?;
-    if !v.iter().any(|x| x.is_subnormal()) {
-        return Ok(t);
-    }
-    v.iter_mut()
-        .filter(|x| x.is_subnormal())
-        .for_each(|x| *x = 0.0);
-    Tensor::from_vec(v, t.shape(), t.device())
-}
-
-fn build<T>(
-    dir: &Path,
-    stem: &str,
-    f: impl FnOnce(VarBuilder<'static>) -> Result<T>,
-) -> std::result::Result<T, LoadError> {
-    let vb = load_weights(dir, stem)?;
-    f(vb).map_err(|source| LoadError::Corrupt {
-        path: dir.join(format!("{stem}.safetensors")),
-        source,
-    })
 }
 
 impl FaceModels {

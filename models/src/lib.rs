@@ -52,6 +52,7 @@ pub mod parallax;
 pub mod tiled;
 pub mod tracking;
 pub mod uploads;
+pub mod weights;
 
 /// A directory of iLive's cache, laid out as `scripts/lib.sh` sets it up: `$var` when set, else
 /// `$ILIVE_CACHE/<sub>`, else `~/.cache/ilive/<sub>` (e.g. `("ILIVE_MODELS_DIR", "models")`).
