@@ -344,6 +344,10 @@ mod tests {
                 (1, 1, 1),
                 (16, 5, 3),
                 (7, 24, 27),
+                // The AVX-512 tiles: 48 + 16 columns, 48 + 48 + a masked 4, eight rows and
+                // seven left over.
+                (8, 64, 9),
+                (15, 100, 7),
             ] {
                 let (a, b, init) = (values(m * k, 1), values(k * n, 2), values(m * n, 3));
                 let (bias, alpha) = (values(n, 4), values(n, 5));
