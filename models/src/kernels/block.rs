@@ -3,16 +3,21 @@
 //! beyond the input's) → activation, as [`crate::layers::BlazeBlock`] computes it with candle
 //! ops on NCHW.
 //!
-//! The depthwise result goes to a scratch buffer; then one [`gemm`] writes the output: skip +
-//! bias + pointwise product, through the activation. The skip is read straight from the input
+//! The depthwise result goes to a scratch buffer a band of output rows at a time, and a
+//! [`gemm`] writes those rows of the output while it is in cache: skip + bias + pointwise
+//! product, through the activation. The skip is read straight from the input
 //! when the block keeps its size and channels; otherwise the pooled, zero-padded skip is written
 //! to the output first. Nothing
 //! is allocated once the buffers have grown to the network's largest layer.
 
-use super::depthwise::{depthwise, Geometry};
+use super::depthwise::{depthwise_rows, Geometry};
 use super::gemm::{gemm, Epilogue, Init};
 use super::{ensure_len, Isa};
 use crate::layers::Padding;
+
+/// Floats of depthwise output per band (32 KB: a band and the rows of input and output it
+/// touches stay in the core's L1 and L2 caches).
+const BAND_FLOATS: usize = 8192;
 
 /// A depthwise layer inside a block: `[k·k, C_in]` weights (tap-major).
 #[derive(Debug, Clone)]
@@ -57,6 +62,41 @@ impl FusedBlock {
         gemm(isa, dims, x, &self.pw, out, init, ep);
     }
 
+    /// The skip of the output pixels `pixels`, max-pooled 2×2 when the block strides and
+    /// zero-padded to the output's channels, written into `out` for the product to add to.
+    fn write_skip(
+        &self,
+        x: &[f32],
+        (h, w): (usize, usize),
+        (oh, ow): (usize, usize),
+        out: &mut [f32],
+        pixels: std::ops::Range<usize>,
+    ) {
+        let (ci, co) = (self.c_in, self.c_out);
+        let first = pixels.start;
+        for (p, px) in out[first * co..pixels.end * co]
+            .chunks_exact_mut(co)
+            .enumerate()
+        {
+            let p = p + first;
+            let (skip, pad) = px.split_at_mut(ci.min(co));
+            pad.fill(0.0);
+            if (oh, ow) == (h, w) {
+                skip.copy_from_slice(&x[p * ci..p * ci + skip.len()]);
+                continue;
+            }
+            // 2×2 max-pool, SAME: cells past the edge never win.
+            let (oy, ox) = (p / ow, p % ow);
+            let (y0, y1) = (2 * oy, (2 * oy + 1).min(h - 1));
+            let (x0, x1) = (2 * ox, (2 * ox + 1).min(w - 1));
+            let at = |y: usize, xx: usize| &x[(y * w + xx) * ci..(y * w + xx + 1) * ci];
+            let (a, b, c, d) = (at(y0, x0), at(y0, x1), at(y1, x0), at(y1, x1));
+            for (l, o) in skip.iter_mut().enumerate() {
+                *o = a[l].max(b[l]).max(c[l]).max(d[l]);
+            }
+        }
+    }
+
     fn geometry(&self, d: &Depthwise, (h, w): (usize, usize)) -> Geometry {
         Geometry::new(self.c_in, (h, w), d.k, d.stride, d.padding)
     }
@@ -81,45 +121,42 @@ impl FusedBlock {
         let (ci, co) = (self.c_in, self.c_out);
         ensure_len(out, oh * ow * co);
         let same = (oh, ow) == (h, w) && ci == co;
-        if self.residual && !same {
-            // The skip, max-pooled and zero-padded, is written into the output first.
-            for (p, px) in out.chunks_exact_mut(co).enumerate() {
-                let (skip, pad) = px.split_at_mut(ci.min(co));
-                pad.fill(0.0);
-                if (oh, ow) == (h, w) {
-                    skip.copy_from_slice(&x[p * ci..p * ci + skip.len()]);
-                    continue;
-                }
-                // 2×2 max-pool, SAME: cells past the edge never win.
-                let (oy, ox) = (p / ow, p % ow);
-                let (y0, y1) = (2 * oy, (2 * oy + 1).min(h - 1));
-                let (x0, x1) = (2 * ox, (2 * ox + 1).min(w - 1));
-                let at = |y: usize, xx: usize| &x[(y * w + xx) * ci..(y * w + xx + 1) * ci];
-                let (a, b, c, d) = (at(y0, x0), at(y0, x1), at(y1, x0), at(y1, x1));
-                for (l, o) in skip.iter_mut().enumerate() {
-                    *o = a[l].max(b[l]).max(c[l]).max(d[l]);
-                }
-            }
+        if self.residual && !same && self.dw.is_none() {
+            self.write_skip(x, (h, w), (oh, ow), out, 0..oh * ow);
         }
-        let init = match (self.residual, same) {
-            (false, _) => Init::Zero,
-            (true, true) => Init::From(x),
-            (true, false) => Init::InPlace,
-        };
-        let a: &[f32] = match &self.dw {
-            Some(d) => {
-                let g = self.geometry(d, (h, w));
-                ensure_len(dw, oh * ow * ci);
-                depthwise(isa, &g, x, &d.weights, dw);
-                dw
-            }
-            None => x,
-        };
         let ep = Epilogue {
             bias: &self.bias,
             slopes: &self.slopes,
         };
-        gemm(isa, (oh * ow, co, ci), a, &self.pw, out, init, ep);
+        let Some(d) = &self.dw else {
+            let init = match (self.residual, same) {
+                (false, _) => Init::Zero,
+                (true, true) => Init::From(x),
+                (true, false) => Init::InPlace,
+            };
+            gemm(isa, (oh * ow, co, ci), x, &self.pw, out, init, ep);
+            return (oh, ow);
+        };
+        // In bands of output rows: each band's depthwise result is multiplied while it is
+        // still in cache.
+        let g = self.geometry(d, (h, w));
+        let band = (BAND_FLOATS / (ow * ci).max(1)).clamp(1, oh.max(1));
+        ensure_len(dw, band * ow * ci);
+        for r0 in (0..oh).step_by(band) {
+            let rows = r0..(r0 + band).min(oh);
+            let (p0, p1) = (rows.start * ow, rows.end * ow);
+            depthwise_rows(isa, &g, x, &d.weights, dw, rows);
+            if self.residual && !same {
+                self.write_skip(x, (h, w), (oh, ow), out, p0..p1);
+            }
+            let init = match (self.residual, same) {
+                (false, _) => Init::Zero,
+                (true, true) => Init::From(&x[p0 * co..p1 * co]),
+                (true, false) => Init::InPlace,
+            };
+            let c = &mut out[p0 * co..p1 * co];
+            gemm(isa, (p1 - p0, co, ci), dw, &self.pw, c, init, ep);
+        }
         (oh, ow)
     }
 }

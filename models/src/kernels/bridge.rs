@@ -173,11 +173,29 @@ pub fn run_stem(isa: Isa, stem: &FusedStem, blocks: &[FusedBlock], x: &Tensor) -
     if stem.c_in != c {
         candle_core::bail!("fused: the stem takes {} channels, got {c}", stem.c_in);
     }
-    let input = x.flatten_all()?.to_vec1::<f32>()?;
-    kernels::with_workspace(|ws| {
-        let size = stem.forward(isa, &input, (h, w), &mut ws.a, (&mut ws.dw, &mut ws.cols));
-        chain(isa, blocks, ws, (stem.c_out, size.0, size.1))
+    with_f32_slice(x, |input| {
+        kernels::with_workspace(|ws| {
+            let size = stem.forward(isa, input, (h, w), &mut ws.a, (&mut ws.dw, &mut ws.cols));
+            chain(isa, blocks, ws, (stem.c_out, size.0, size.1))
+        })
     })
+}
+
+/// Calls `f` on the tensor's values in row-major order: its own CPU storage when it is
+/// contiguous `f32` (a network's input image, 442 KB for the landmark network, is not copied),
+/// a copy otherwise.
+fn with_f32_slice<T>(x: &Tensor, f: impl FnOnce(&[f32]) -> Result<T>) -> Result<T> {
+    {
+        let (storage, layout) = x.storage_and_layout();
+        if let (candle_core::Storage::Cpu(cpu), Some((start, end))) =
+            (&*storage, layout.contiguous_offsets())
+        {
+            if let Ok(values) = cpu.as_slice::<f32>() {
+                return f(&values[start..end]);
+            }
+        }
+    }
+    f(&x.flatten_all()?.to_vec1::<f32>()?)
 }
 
 /// Runs `blocks` on `x` with the fused kernels and this thread's workspace.

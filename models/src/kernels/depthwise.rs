@@ -1,10 +1,16 @@
 //! The k×k depthwise convolution with TF padding on NHWC data (channels innermost).
 //!
 //! Channels are independent, so the kernel works on 8 channels at a time: their `k·k` weights
-//! stay in registers while every output pixel sums its taps, each tap one load and one
-//! multiply-add of 8 lanes; taps that fall in the padding are skipped. The loop is plain Rust on
+//! stay in registers while every output pixel of a row sums its taps, each tap one load and one
+//! multiply-add of 8 lanes; taps that fall in the padding are skipped. Rows are the outer loop
+//! and channel groups the inner one, so the `k` input rows an output row reads stay in cache
+//! while each group passes over them (with groups outermost, a 128×128×24 input was read from
+//! memory three times). [`depthwise_rows`] computes a band of output rows, which lets a block
+//! hand each band to its pointwise product while it is still in cache. The loop is plain Rust on
 //! `[f32; 8]` lanes, compiled twice: for the build's baseline (SSE2: two 4-wide halves) and with
 //! AVX2 + FMA enabled (one 8-wide vector), chosen at run time; both give the same values.
+
+use std::ops::Range;
 
 use super::Isa;
 use crate::layers::{tf_pads, Padding};
@@ -55,59 +61,86 @@ impl Geometry {
 /// `out = x ⋆ weights` per channel, NHWC (`x`: `[h, w, C]`, `out`: `[oh, ow, C]`); `weights` is
 /// `[k·k, C]` (tap-major). `k` ≤ 5.
 pub fn depthwise(isa: Isa, g: &Geometry, x: &[f32], weights: &[f32], out: &mut [f32]) {
-    assert!(g.k <= MAX_K && g.stride > 0);
-    assert!(x.len() >= g.h * g.w * g.channels && out.len() >= g.oh * g.ow * g.channels);
+    depthwise_rows(isa, g, x, weights, out, 0..g.oh);
+}
+
+/// [`depthwise`] for the output rows `rows` only, written from the start of `out`
+/// (`[rows.len(), ow, C]`).
+pub fn depthwise_rows(
+    isa: Isa,
+    g: &Geometry,
+    x: &[f32],
+    weights: &[f32],
+    out: &mut [f32],
+    rows: Range<usize>,
+) {
+    assert!(g.k <= MAX_K && g.stride > 0 && rows.start <= rows.end && rows.end <= g.oh);
+    assert!(x.len() >= g.h * g.w * g.channels && out.len() >= rows.len() * g.ow * g.channels);
     assert!(weights.len() >= g.k * g.k * g.channels);
     match isa {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `Isa::Avx2` and `Isa::Avx512` are only chosen when the CPU has AVX2 and FMA
-        // (`Isa::detect`); the function has no other precondition.
-        Isa::Avx2 | Isa::Avx512 => unsafe { groups_avx2(g, x, weights, out) },
-        _ => groups(g, x, weights, out, 0),
+        // (`Isa::detect`); the sizes were checked above.
+        Isa::Avx2 | Isa::Avx512 => unsafe { rows_avx2(g, x, weights, out, rows) },
+        _ => {
+            for oy in rows.clone() {
+                groups(
+                    g,
+                    x,
+                    weights,
+                    &mut out[(oy - rows.start) * g.ow * g.channels..],
+                    oy,
+                    0,
+                );
+            }
+        }
     }
 }
 
-/// AVX2: groups of 8 channels with intrinsics, the 3×3 interior pixels unrolled with the nine
-/// weight vectors in registers; a last partial group goes to the portable loop.
+/// AVX2: each output row, groups of 8 channels with intrinsics, the 3×3 interior pixels
+/// unrolled with the nine weight vectors in registers; a last partial group goes to the
+/// portable loop.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn groups_avx2(g: &Geometry, x: &[f32], weights: &[f32], out: &mut [f32]) {
+unsafe fn rows_avx2(g: &Geometry, x: &[f32], weights: &[f32], out: &mut [f32], rows: Range<usize>) {
     use std::arch::x86_64::*;
     let c = g.channels;
     let full = c / LANES * LANES;
-    let (xp, wp, op) = (x.as_ptr(), weights.as_ptr(), out.as_mut_ptr());
+    let (xp, wp) = (x.as_ptr(), weights.as_ptr());
     let taps = g.k * g.k;
-    for c0 in (0..full).step_by(LANES) {
-        let mut wv = [_mm256_setzero_ps(); MAX_K * MAX_K];
-        for (t, w) in wv.iter_mut().enumerate().take(taps) {
-            *w = _mm256_loadu_ps(wp.add(t * c + c0));
-        }
-        let w3 = [
-            wv[0], wv[1], wv[2], wv[3], wv[4], wv[5], wv[6], wv[7], wv[8],
-        ];
-        // Output columns whose 3 taps all fall inside the image.
-        let (s, left) = (g.stride, g.left);
-        let ox_lo = left.div_ceil(s);
-        let ox_hi = if g.w + left >= 3 {
-            ((g.w + left - 3) / s + 1).min(g.ow)
-        } else {
-            0
-        };
-        for oy in 0..g.oh {
-            let y0 = (oy * s) as isize - g.top as isize;
-            let ky0 = (-y0).max(0) as usize;
-            let ky1 = (g.h as isize - y0).clamp(0, g.k as isize) as usize;
-            let full_rows = g.k == 3 && ky0 == 0 && ky1 == 3;
+    // Output columns whose 3 taps all fall inside the image.
+    let (s, left) = (g.stride, g.left);
+    let ox_lo = left.div_ceil(s);
+    let ox_hi = if g.w + left >= 3 {
+        ((g.w + left - 3) / s + 1).min(g.ow)
+    } else {
+        0
+    };
+    for oy in rows.clone() {
+        let out_row = &mut out[(oy - rows.start) * g.ow * c..];
+        let op = out_row.as_mut_ptr();
+        let y0 = (oy * s) as isize - g.top as isize;
+        let ky0 = (-y0).max(0) as usize;
+        let ky1 = (g.h as isize - y0).clamp(0, g.k as isize) as usize;
+        let full_rows = g.k == 3 && ky0 == 0 && ky1 == 3;
+        for c0 in (0..full).step_by(LANES) {
+            let mut wv = [_mm256_setzero_ps(); MAX_K * MAX_K];
+            for (t, w) in wv.iter_mut().enumerate().take(taps) {
+                *w = _mm256_loadu_ps(wp.add(t * c + c0));
+            }
             let mut ox = 0;
             while ox < g.ow {
                 if full_rows && ox == ox_lo && ox_lo < ox_hi {
                     // The row's interior: nine taps, weights in registers, no tests.
+                    let w3 = [
+                        wv[0], wv[1], wv[2], wv[3], wv[4], wv[5], wv[6], wv[7], wv[8],
+                    ];
                     let (row, px) = (g.w * c, c);
                     let mut p0 = xp.offset(
                         (y0 * g.w as isize + (ox * s) as isize - left as isize) * c as isize
                             + c0 as isize,
                     );
-                    let mut dst = op.add((oy * g.ow + ox) * c + c0);
+                    let mut dst = op.add(ox * c + c0);
                     for _ in ox_lo..ox_hi {
                         let mut a = _mm256_mul_ps(w3[0], _mm256_loadu_ps(p0));
                         let mut b = _mm256_mul_ps(w3[1], _mm256_loadu_ps(p0.add(px)));
@@ -137,20 +170,25 @@ unsafe fn groups_avx2(g: &Geometry, x: &[f32], weights: &[f32], out: &mut [f32])
                         acc = _mm256_fmadd_ps(wv[ky * g.k + kx], _mm256_loadu_ps(xp.add(at)), acc);
                     }
                 }
-                _mm256_storeu_ps(op.add((oy * g.ow + ox) * c + c0), acc);
+                _mm256_storeu_ps(op.add(ox * c + c0), acc);
                 ox += 1;
             }
         }
-    }
-    if full < c {
-        groups(g, x, weights, out, full);
+        if full < c {
+            groups(g, x, weights, out_row, oy, full);
+        }
     }
 }
 
-/// Portable: groups of 8 channels from channel `first` on.
-fn groups(g: &Geometry, x: &[f32], weights: &[f32], out: &mut [f32], first: usize) {
+/// Portable: output row `oy`, groups of 8 channels from channel `first` on, into `out` (the
+/// row's start).
+fn groups(g: &Geometry, x: &[f32], weights: &[f32], out: &mut [f32], oy: usize, first: usize) {
     let c = g.channels;
     let taps = g.k * g.k;
+    let y0 = (oy * g.stride) as isize - g.top as isize;
+    // Rows of the kernel that fall inside the image.
+    let ky0 = (-y0).max(0) as usize;
+    let ky1 = (g.h as isize - y0).clamp(0, g.k as isize) as usize;
     let mut c0 = first;
     while c0 < c {
         let lanes = (c - c0).min(LANES);
@@ -159,37 +197,30 @@ fn groups(g: &Geometry, x: &[f32], weights: &[f32], out: &mut [f32], first: usiz
         for (t, w) in wv.iter_mut().enumerate().take(taps) {
             w[..lanes].copy_from_slice(&weights[t * c + c0..t * c + c0 + lanes]);
         }
-        for oy in 0..g.oh {
-            let y0 = (oy * g.stride) as isize - g.top as isize;
-            // Rows of the kernel that fall inside the image.
-            let ky0 = (-y0).max(0) as usize;
-            let ky1 = (g.h as isize - y0).clamp(0, g.k as isize) as usize;
-            for ox in 0..g.ow {
-                let x0 = (ox * g.stride) as isize - g.left as isize;
-                let kx0 = (-x0).max(0) as usize;
-                let kx1 = (g.w as isize - x0).clamp(0, g.k as isize) as usize;
-                let mut acc = [0f32; LANES];
-                for ky in ky0..ky1 {
-                    let row = ((y0 + ky as isize) as usize * g.w) as isize + x0;
-                    for kx in kx0..kx1 {
-                        let at = (row + kx as isize) as usize * c + c0;
-                        if lanes == LANES {
-                            let xs = &x[at..at + LANES];
-                            let w = &wv[ky * g.k + kx];
-                            for l in 0..LANES {
-                                acc[l] += w[l] * xs[l];
-                            }
-                        } else {
-                            let w = &wv[ky * g.k + kx];
-                            for l in 0..lanes {
-                                acc[l] += w[l] * x[at + l];
-                            }
+        for ox in 0..g.ow {
+            let x0 = (ox * g.stride) as isize - g.left as isize;
+            let kx0 = (-x0).max(0) as usize;
+            let kx1 = (g.w as isize - x0).clamp(0, g.k as isize) as usize;
+            let mut acc = [0f32; LANES];
+            for ky in ky0..ky1 {
+                let row = ((y0 + ky as isize) as usize * g.w) as isize + x0;
+                for kx in kx0..kx1 {
+                    let at = (row + kx as isize) as usize * c + c0;
+                    let w = &wv[ky * g.k + kx];
+                    if lanes == LANES {
+                        let xs = &x[at..at + LANES];
+                        for l in 0..LANES {
+                            acc[l] += w[l] * xs[l];
+                        }
+                    } else {
+                        for l in 0..lanes {
+                            acc[l] += w[l] * x[at + l];
                         }
                     }
                 }
-                let at = (oy * g.ow + ox) * c + c0;
-                out[at..at + lanes].copy_from_slice(&acc[..lanes]);
             }
+            let at = ox * c + c0;
+            out[at..at + lanes].copy_from_slice(&acc[..lanes]);
         }
         c0 += LANES;
     }
@@ -239,6 +270,14 @@ mod tests {
                     .to_vec1::<f32>()?;
                 let mut got = vec![0f32; c * g.oh * g.ow];
                 depthwise(isa, &g, &xs, &ws, &mut got);
+                // The same rows in bands of three.
+                let mut banded = vec![0f32; c * g.oh * g.ow];
+                for r0 in (0..g.oh).step_by(3) {
+                    let rows = r0..(r0 + 3).min(g.oh);
+                    let band = &mut banded[r0 * g.ow * c..];
+                    depthwise_rows(isa, &g, &xs, &ws, band, rows);
+                }
+                assert_eq!(got, banded, "{isa:?}: bands");
                 let d = expect
                     .iter()
                     .zip(&got)

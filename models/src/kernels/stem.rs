@@ -56,9 +56,17 @@ impl FusedStem {
         // The image as NHWC with its zero padding, so each patch row is one contiguous run.
         let (ph, pw) = ((g.oh - 1) * s + k, (g.ow - 1) * s + k);
         ensure_len(padded, ph * pw * ci);
-        padded.fill(0.0);
         let cols_in = w.min(pw - g.left);
-        for y in 0..h.min(ph - g.top) {
+        let rows_in = h.min(ph - g.top);
+        // Zeros where the image does not reach: the rows above and below, the columns either
+        // side (the image's own pixels are all written below).
+        padded[..g.top * pw * ci].fill(0.0);
+        padded[(g.top + rows_in) * pw * ci..].fill(0.0);
+        for y in g.top..g.top + rows_in {
+            padded[y * pw * ci..(y * pw + g.left) * ci].fill(0.0);
+            padded[(y * pw + g.left + cols_in) * ci..(y + 1) * pw * ci].fill(0.0);
+        }
+        for y in 0..rows_in {
             let row = (y + g.top) * pw + g.left;
             if self.nchw_input {
                 for c in 0..ci {
