@@ -74,13 +74,14 @@ impl FusedBlock {
     ) {
         let (ci, co) = (self.c_in, self.c_out);
         let first = pixels.start;
-        for (p, px) in out[first * co..pixels.end * co]
-            .chunks_exact_mut(co)
-            .enumerate()
-        {
+        let band = &mut out[first * co..pixels.end * co];
+        if co > ci {
+            // The padding channels: one fill for the band rather than a short one per pixel.
+            band.fill(0.0);
+        }
+        for (p, px) in band.chunks_exact_mut(co).enumerate() {
             let p = p + first;
-            let (skip, pad) = px.split_at_mut(ci.min(co));
-            pad.fill(0.0);
+            let skip = &mut px[..ci.min(co)];
             if (oh, ow) == (h, w) {
                 skip.copy_from_slice(&x[p * ci..p * ci + skip.len()]);
                 continue;
