@@ -12,7 +12,7 @@
 
 use super::depthwise::{depthwise_rows, Geometry};
 use super::gemm::{gemm, Epilogue, Init};
-use super::{ensure_len, Isa};
+use super::{ensure_len, Buffer, Isa};
 use crate::layers::Padding;
 
 /// Floats of depthwise output per band (32 KB: a band and the rows of input and output it
@@ -51,7 +51,7 @@ impl FusedBlock {
     /// A block without a depthwise layer as the 1×1 convolution it is, on `pixels` NHWC pixels
     /// (one, for a [`FusedBlock::flatten`] one), starting from `init` (so that the residual may
     /// come from elsewhere than `x`).
-    pub fn pointwise(&self, isa: Isa, x: &[f32], pixels: usize, out: &mut Vec<f32>, init: Init) {
+    pub fn pointwise(&self, isa: Isa, x: &[f32], pixels: usize, out: &mut Buffer, init: Init) {
         debug_assert!(self.dw.is_none());
         ensure_len(out, pixels * self.c_out);
         let ep = Epilogue {
@@ -109,8 +109,8 @@ impl FusedBlock {
         isa: Isa,
         x: &[f32],
         (h, w): (usize, usize),
-        out: &mut Vec<f32>,
-        dw: &mut Vec<f32>,
+        out: &mut Buffer,
+        dw: &mut Buffer,
     ) -> (usize, usize) {
         let (oh, ow) = match &self.dw {
             Some(d) => {

@@ -201,8 +201,7 @@ fn with_f32_slice<T>(x: &Tensor, f: impl FnOnce(&[f32]) -> Result<T>) -> Result<
 /// Runs `blocks` on `x` with the fused kernels and this thread's workspace.
 pub fn run_blocks(isa: Isa, blocks: &[FusedBlock], x: &Nhwc) -> Result<Nhwc> {
     kernels::with_workspace(|ws| {
-        ws.a.clear();
-        ws.a.extend_from_slice(&x.data);
+        ws.a.set_from(&x.data);
         chain(isa, blocks, ws, (x.c, x.h, x.w))
     })
 }

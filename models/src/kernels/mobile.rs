@@ -12,7 +12,7 @@ use super::block::{Depthwise, FusedBlock};
 use super::depthwise::{depthwise, Geometry};
 use super::gemm::Init;
 use super::stem::FusedStem;
-use super::{ensure_len, Isa, Workspace};
+use super::{ensure_len, Buffer, Isa, Workspace};
 use crate::layers::Padding;
 
 /// A k×k depthwise convolution (k ≤ 5) followed by its bias and activation.
@@ -31,7 +31,7 @@ impl DepthwiseAct {
         isa: Isa,
         x: &[f32],
         (h, w): (usize, usize),
-        out: &mut Vec<f32>,
+        out: &mut Buffer,
     ) -> Result<(usize, usize)> {
         let (k, pad) = (self.dw.k, pad_of(self.dw.padding));
         if h + 2 * pad < k || w + 2 * pad < k {
@@ -78,7 +78,7 @@ pub struct GlobalDepthwise {
 }
 
 impl GlobalDepthwise {
-    fn run(&self, x: &[f32], (h, w): (usize, usize), out: &mut Vec<f32>) -> Result<()> {
+    fn run(&self, x: &[f32], (h, w): (usize, usize), out: &mut Buffer) -> Result<()> {
         if (h, w) != (self.k, self.k) {
             candle_core::bail!(
                 "fused: the {0}×{0} global depthwise layer got {h}×{w}",
@@ -113,7 +113,7 @@ pub struct SqueezeExcite {
 
 impl SqueezeExcite {
     /// Scales `y` (`[pixels, C]`) in place; `scratch` holds the gate.
-    fn run(&self, isa: Isa, y: &mut [f32], pixels: usize, scratch: &mut Vec<f32>) {
+    fn run(&self, isa: Isa, y: &mut [f32], pixels: usize, scratch: &mut Buffer) {
         let c = self.reduce.c_in;
         let mut mean = vec![0.0f32; c];
         for px in y.chunks_exact(c).take(pixels) {
@@ -122,7 +122,7 @@ impl SqueezeExcite {
             }
         }
         mean.iter_mut().for_each(|m| *m /= pixels as f32);
-        let mut squeezed = Vec::new();
+        let mut squeezed = Buffer::default();
         self.reduce
             .pointwise(isa, &mean, 1, &mut squeezed, Init::Zero);
         self.expand
@@ -173,8 +173,7 @@ pub fn run(isa: Isa, layers: &[Layer], x: &Tensor) -> Result<Vec<f32>> {
     }
     let input = x.flatten_all()?.to_vec1::<f32>()?;
     super::with_workspace(|ws| {
-        ws.a.clear();
-        ws.a.extend_from_slice(&input);
+        ws.a.set_from(&input);
         let (mut c, mut size) = (c, (h, w));
         for layer in layers {
             (c, size) = step(isa, layer, ws, c, size)?;

@@ -9,7 +9,7 @@ use candle_core::{Result, Tensor};
 
 use super::gemm::Init;
 use super::stem::FusedStem;
-use super::{ensure_len, Isa, Workspace};
+use super::{ensure_len, Buffer, Isa, Workspace};
 
 /// Two 3×3 layers and a skip; `down` blocks halve the size (see the network's docs).
 #[derive(Debug, Clone)]
@@ -100,12 +100,7 @@ impl ResNet {
 }
 
 /// `dst = maxpool3×3/2(src)` on NHWC `[h, w, c]`, VALID; returns the output's `(h, w)`.
-fn max_pool3s2(
-    src: &[f32],
-    (h, w): (usize, usize),
-    c: usize,
-    dst: &mut Vec<f32>,
-) -> (usize, usize) {
+fn max_pool3s2(src: &[f32], (h, w): (usize, usize), c: usize, dst: &mut Buffer) -> (usize, usize) {
     let (oh, ow) = ((h - 3) / 2 + 1, (w - 3) / 2 + 1);
     ensure_len(dst, oh * ow * c);
     for (p, out) in dst.chunks_exact_mut(c).enumerate() {
@@ -133,7 +128,7 @@ fn merge_down(
     main: &[f32],
     (mh, mw): (usize, usize),
     co: usize,
-    out: &mut Vec<f32>,
+    out: &mut Buffer,
 ) -> Result<(usize, usize)> {
     let (oh, ow) = (h / 2, w / 2);
     if mh > oh || mw > ow || c > co {

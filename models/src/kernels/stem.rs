@@ -6,7 +6,7 @@
 
 use super::depthwise::Geometry;
 use super::gemm::{gemm, Epilogue, Init};
-use super::{ensure_len, Isa};
+use super::{ensure_len, Buffer, Isa};
 use crate::layers::Padding;
 
 /// The first convolution's weights in the layout the kernels read.
@@ -34,8 +34,8 @@ impl FusedStem {
         isa: Isa,
         x: &[f32],
         (h, w): (usize, usize),
-        out: &mut Vec<f32>,
-        scratch: (&mut Vec<f32>, &mut Vec<f32>),
+        out: &mut Buffer,
+        scratch: (&mut Buffer, &mut Buffer),
     ) -> (usize, usize) {
         self.forward_onto(isa, x, (h, w), out, scratch, Init::Zero)
     }
@@ -47,8 +47,8 @@ impl FusedStem {
         isa: Isa,
         x: &[f32],
         (h, w): (usize, usize),
-        out: &mut Vec<f32>,
-        (padded, cols): (&mut Vec<f32>, &mut Vec<f32>),
+        out: &mut Buffer,
+        (padded, cols): (&mut Buffer, &mut Buffer),
         init: Init,
     ) -> (usize, usize) {
         let g = Geometry::new(self.c_in, (h, w), self.k, self.stride, self.padding);
@@ -124,7 +124,7 @@ pub fn max_pool2_relu(
     src: &[f32],
     (h, w): (usize, usize),
     c: usize,
-    dst: &mut Vec<f32>,
+    dst: &mut Buffer,
 ) -> (usize, usize) {
     let (oh, ow) = (h / 2, w / 2);
     ensure_len(dst, oh * ow * c);
