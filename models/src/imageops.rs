@@ -1,5 +1,6 @@
-//! Image pre-processing: affine bilinear sampling (letterbox, rotated face crops), conversion to
-//! NCHW tensors, and the simple image statistics (luma, Laplacian variance).
+//! Image pre-processing: affine bilinear sampling (letterbox, rotated face crops), box-averaged
+//! grey crops (the parallax keyframes), conversion to NCHW tensors, and the simple image
+//! statistics (luma, Laplacian variance).
 //!
 //! Coordinates are continuous pixels: pixel `(i, j)` covers `[i, i+1) × [j, j+1)` and its centre
 //! is `(i + 0.5, j + 0.5)`. Every crop is described by an [`Affine`] map from output pixel
@@ -7,7 +8,7 @@
 //! image with the same transform.
 
 use candle_core::{Device, Result, Tensor};
-use image::RgbImage;
+use image::{GrayImage, RgbImage};
 
 /// `src = [a·x + b·y + c, d·x + e·y + f]`, mapping crop coordinates to image coordinates.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -195,6 +196,44 @@ pub fn laplacian_variance(grey: &[f32], w: usize, h: usize) -> f32 {
     (sum2 / n - mean * mean).max(0.0) as f32
 }
 
+/// The grey crop `(x0, y0)..(x1, y1)` of `img` at `scale` (≤ 1) as a `cw`×`ch` image, each of
+/// its pixels the mean luma of the source pixels that fall in it. The source spans of each
+/// column and row are worked out once, and the pixels read from the image's rows directly.
+pub fn box_average_luma(
+    img: &RgbImage,
+    (x0, y0, x1, y1): (u32, u32, u32, u32),
+    (cw, ch): (u32, u32),
+    scale: f64,
+) -> GrayImage {
+    // Crop pixel i covers the source pixels [start + i / scale, start + (i + 1) / scale), at
+    // least one, clipped to `end`.
+    let spans = |start: u32, end: u32, n: u32| -> Vec<(usize, usize)> {
+        (0..n)
+            .map(|i| {
+                let a = start + (i as f64 / scale) as u32;
+                let b = (start + ((i + 1) as f64 / scale) as u32).clamp(a + 1, end);
+                (a as usize, b as usize)
+            })
+            .collect()
+    };
+    let (cols, rows) = (spans(x0, x1, cw), spans(y0, y1, ch));
+    let (raw, stride) = (img.as_raw(), img.width() as usize * 3);
+    let mut out = Vec::with_capacity((cw * ch) as usize);
+    for &(ya, yb) in &rows {
+        for &(xa, xb) in &cols {
+            let mut sum = 0.0f32;
+            for y in ya..yb {
+                for p in raw[y * stride + xa * 3..y * stride + xb * 3].chunks_exact(3) {
+                    sum += 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32;
+                }
+            }
+            let n = ((yb - ya) * (xb - xa)) as f32;
+            out.push((sum / n).round() as u8);
+        }
+    }
+    GrayImage::from_raw(cw, ch, out).expect("cw × ch values")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,5 +284,31 @@ mod tests {
             .map(|i| if (i % 5 + i / 5) % 2 == 0 { 255.0 } else { 0.0 })
             .collect();
         assert!(laplacian_variance(&checker, 5, 5) > 0.0);
+    }
+
+    #[test]
+    fn the_box_average_is_the_mean_luma_of_each_cell() {
+        let img = RgbImage::from_fn(37, 29, |x, y| {
+            image::Rgb([(x * 7 + y) as u8, (x * y) as u8, (200 - x - y) as u8])
+        });
+        let (x0, y0, x1, y1) = (3, 2, 35, 27);
+        let scale = 0.6;
+        let (cw, ch) = (19, 15);
+        let got = box_average_luma(&img, (x0, y0, x1, y1), (cw, ch), scale);
+        for (x, y, v) in got.enumerate_pixels() {
+            let sx0 = x0 + (x as f64 / scale) as u32;
+            let sy0 = y0 + (y as f64 / scale) as u32;
+            let sx1 = (x0 + ((x + 1) as f64 / scale) as u32).clamp(sx0 + 1, x1);
+            let sy1 = (y0 + ((y + 1) as f64 / scale) as u32).clamp(sy0 + 1, y1);
+            let (mut sum, mut n) = (0.0f32, 0.0f32);
+            for sy in sy0..sy1 {
+                for sx in sx0..sx1 {
+                    let p = img.get_pixel(sx, sy);
+                    sum += 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32;
+                    n += 1.0;
+                }
+            }
+            assert_eq!(v[0], (sum / n).round() as u8, "({x}, {y})");
+        }
     }
 }

@@ -90,22 +90,7 @@ impl Keyframe {
             ((w as f64 * scale).round() as u32).max(1),
             ((h as f64 * scale).round() as u32).max(1),
         );
-        let crop = GrayImage::from_fn(cw, ch, |x, y| {
-            // Box-average the source pixels that fall in this crop pixel.
-            let sx0 = x0 + (x as f64 / scale) as u32;
-            let sy0 = y0 + (y as f64 / scale) as u32;
-            let sx1 = (x0 + ((x + 1) as f64 / scale) as u32).clamp(sx0 + 1, x1);
-            let sy1 = (y0 + ((y + 1) as f64 / scale) as u32).clamp(sy0 + 1, y1);
-            let (mut sum, mut n) = (0.0f32, 0.0f32);
-            for sy in sy0..sy1 {
-                for sx in sx0..sx1 {
-                    let p = img.get_pixel(sx, sy);
-                    sum += 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32;
-                    n += 1.0;
-                }
-            }
-            image::Luma([(sum / n.max(1.0)).round() as u8])
-        });
+        let crop = crate::imageops::box_average_luma(img, (x0, y0, x1, y1), (cw, ch), scale);
         let pt = |i: usize| [lm[i][0] as f64, lm[i][1] as f64];
         let eye_mid = {
             let (a, b, c, d) = (pt(33), pt(133), pt(362), pt(263));
