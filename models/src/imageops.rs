@@ -164,7 +164,7 @@ pub fn to_nchw(hwc: &[f32], w: usize, h: usize, scale: f32, offset: f32) -> Resu
 
 /// Decodes a camera frame (JPEG, or any format the `image` crate reads) to RGB.
 pub fn decode_frame(bytes: &[u8]) -> image::ImageResult<RgbImage> {
-    Ok(image::load_from_memory(bytes)?.to_rgb8())
+    Ok(image::load_from_memory(bytes)?.into_rgb8())
 }
 
 /// Rec. 601 luma (0–255) of HWC RGB pixels.

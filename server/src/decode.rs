@@ -126,7 +126,7 @@ pub fn decode(bytes: &[u8], caps: &Caps) -> Result<RgbImage, DecodeError> {
     Ok(if img.color().has_alpha() {
         flatten_on_white(&img)
     } else {
-        img.to_rgb8()
+        img.into_rgb8()
     })
 }
 

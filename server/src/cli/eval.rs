@@ -288,7 +288,7 @@ pub fn rescale(frames: &[Vec<u8>], width: u32) -> anyhow::Result<Vec<Vec<u8>>> {
     frames
         .iter()
         .map(|jpeg| {
-            let img = image::load_from_memory(jpeg)?.to_rgb8();
+            let img = image::load_from_memory(jpeg)?.into_rgb8();
             let height =
                 ((img.height() as f64 * width as f64 / img.width() as f64).round() as u32).max(1);
             let small =

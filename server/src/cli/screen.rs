@@ -131,7 +131,7 @@ impl<'a> SimulatedPage<'a> {
         if k < 0.0 || k as usize >= colours.len() {
             return Ok(jpeg.to_vec());
         }
-        let frame = image::load_from_memory(jpeg)?.to_rgb8();
+        let frame = image::load_from_memory(jpeg)?.into_rgb8();
         if frame.dimensions() != gains.dimensions() {
             return Ok(jpeg.to_vec());
         }
