@@ -57,7 +57,7 @@ pub struct AppState {
     pub captcha: Arc<Captcha>,
     pub metrics: Arc<Metrics>,
     pub webhooks: WebhookSignal,
-    /// The face models, loaded before the state is built, and the permits that share the cores.
+    /// The face models, loaded before the state is built, and the workers that share the cores.
     pub inference: Arc<engine::pool::InferencePool>,
     pub thresholds: engine::Thresholds,
     /// The capture slots: how many captures the cores can serve, and who holds them.

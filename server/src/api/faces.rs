@@ -3,7 +3,7 @@
 //!
 //! Thin handlers: they authenticate, rate-limit and read the multipart upload ([`upload`], at
 //! most 8 MB an image), then hand the images to `crate::faces` on one of the inference pool's
-//! permits, so uploads and live sessions share the cores instead of oversubscribing them.
+//! workers, so uploads and live sessions share the cores instead of oversubscribing them.
 pub mod upload;
 
 use axum::{
@@ -265,7 +265,7 @@ pub(crate) fn decision_from(point: Option<&str>, threshold: Option<f64>) -> Resu
     }
 }
 
-/// Runs face work on a blocking thread under one of the inference pool's permits.
+/// Runs face work on one of the inference pool's workers, in turn with the frames.
 pub(crate) async fn infer<T: Send + 'static>(
     state: &AppState,
     job: impl FnOnce(&FaceModels) -> Result<T> + Send + 'static,

@@ -1,15 +1,21 @@
-//! Runs the face networks off the async runtime. Each analysis is a blocking task; a fair
-//! semaphore sized to the cores bounds how many run at once, so extra sessions wait their turn
+//! Runs the face networks off the async runtime, on a fixed set of worker threads (normally one
+//! per core) that take jobs in arrival order from one queue, so extra sessions wait their turn
 //! (slower feedback) instead of piling up work or memory. Each session keeps at most one frame in
 //! analysis and one waiting (see `ws`), so memory stays bounded under any load.
+//!
+//! A worker that finishes a job takes the next one itself. (Before, each job acquired a permit of
+//! a semaphore on the async runtime and then started a blocking task: a freed permit waited for
+//! a runtime thread to be scheduled between the busy workers, and an overloaded two-core server
+//! left about a tenth of its cores idle while frames queued: `docs/performance.md`.) The
+//! workers also keep their kernels' workspaces warm, one per worker.
 use std::{
     hash::{DefaultHasher, Hash, Hasher},
-    sync::{Arc, Mutex, PoisonError},
+    panic::AssertUnwindSafe,
+    sync::{mpsc, Arc, Mutex, PoisonError},
     time::{Duration, Instant},
 };
 
 use models::{AnalyzeOptions, FaceModels, FaceTracker};
-use tokio::sync::Semaphore;
 
 use super::{parallax::Keyframe, Observation};
 
@@ -25,13 +31,16 @@ pub struct FrameRequest {
     pub light: bool,
 }
 
+/// A job for a worker: it sends its own result back.
+type Job = Box<dyn FnOnce(&FaceModels) + Send>;
+
 pub struct InferencePool {
-    models: Arc<FaceModels>,
-    permits: Arc<Semaphore>,
+    /// The queue the workers take jobs from; dropping the pool ends them.
+    jobs: mpsc::Sender<Job>,
 }
 
-/// Where an analysed frame's time went in the pool: waiting for a worker (a permit and a
-/// blocking thread), then the analysis itself.
+/// Where an analysed frame's time went in the pool: waiting in the queue for a worker, then the
+/// analysis itself.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolTiming {
     pub waited: Duration,
@@ -48,39 +57,44 @@ pub enum FrameError {
 }
 
 impl InferencePool {
-    /// `workers` analyses at once (normally the number of cores).
+    /// `workers` analyses at once (normally the number of cores), each on a thread of its own.
     pub fn new(models: Arc<FaceModels>, workers: usize) -> Self {
-        InferencePool {
-            models,
-            permits: Arc::new(Semaphore::new(workers.max(1))),
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..workers.max(1) {
+            let (rx, models) = (rx.clone(), models.clone());
+            std::thread::Builder::new()
+                .name(format!("ilive-inference-{i}"))
+                .spawn(move || loop {
+                    // One worker waits on the queue at a time; the others wait for the lock.
+                    let job = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                    let Ok(job) = job else { return };
+                    // A job that panics drops its reply (the caller sees an internal error);
+                    // the worker goes on with the next.
+                    let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&models)));
+                })
+                .expect("an inference worker thread starts");
         }
+        InferencePool { jobs: tx }
     }
 
-    /// Runs `job` on a blocking thread under one of the pool's permits: work beside the frame
-    /// analyses (e.g. the face routes' uploads) shares the same cores and the same queue. The
-    /// permit lives as long as the job, not as long as the caller: a client that disconnects
-    /// while its job runs cannot free a slot for more work than there are cores.
+    /// Runs `job` on one of the pool's workers: work beside the frame analyses (e.g. the face
+    /// routes' uploads) shares the same cores and the same queue.
     pub async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce(&FaceModels) -> T + Send + 'static,
     ) -> Result<T, FrameError> {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| FrameError::Internal(e.to_string()))?;
-        let models = self.models.clone();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            job(&models)
-        })
-        .await
-        .map_err(|e| FrameError::Internal(e.to_string()))
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |models| {
+            let _ = tx.send(job(models));
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| FrameError::Internal("the inference workers have stopped".into()))?;
+        rx.await
+            .map_err(|_| FrameError::Internal("the analysis panicked".into()))
     }
 
-    /// Decodes and analyses one JPEG frame; `t` is its arrival time in the session. `tracker`
-    /// is the capture's: its frames are analysed one at a time, so the lock is never contended.
     pub async fn analyze(
         &self,
         jpeg: bytes::Bytes,
