@@ -75,7 +75,7 @@ pub fn moire_peak(img: &RgbImage, cx: i64, cy: i64) -> f32 {
             })
             .collect()
     };
-    let grey = channel(&|p| 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32);
+    let grey = channel(&|p| crate::imageops::luma_of(p[0].into(), p[1].into(), p[2].into()));
     let red_green = channel(&|p| p[0] as f32 - p[1] as f32);
     let blue_green = channel(&|p| p[2] as f32 - p[1] as f32);
     [grey, red_green, blue_green]

@@ -167,10 +167,16 @@ pub fn decode_frame(bytes: &[u8]) -> image::ImageResult<RgbImage> {
     Ok(image::load_from_memory(bytes)?.into_rgb8())
 }
 
+/// Rec. 601 luma (0–255) of one RGB pixel.
+#[inline(always)]
+pub fn luma_of(r: f32, g: f32, b: f32) -> f32 {
+    0.299 * r + 0.587 * g + 0.114 * b
+}
+
 /// Rec. 601 luma (0–255) of HWC RGB pixels.
 pub fn luma(hwc: &[f32]) -> Vec<f32> {
     hwc.chunks_exact(3)
-        .map(|p| 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2])
+        .map(|p| luma_of(p[0], p[1], p[2]))
         .collect()
 }
 
@@ -224,7 +230,7 @@ pub fn box_average_luma(
             let mut sum = 0.0f32;
             for y in ya..yb {
                 for p in raw[y * stride + xa * 3..y * stride + xb * 3].chunks_exact(3) {
-                    sum += 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32;
+                    sum += luma_of(p[0].into(), p[1].into(), p[2].into());
                 }
             }
             let n = ((yb - ya) * (xb - xa)) as f32;

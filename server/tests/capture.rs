@@ -368,3 +368,22 @@ async fn a_handshake_dropped_before_the_upgrade_leaves_no_session_open() {
     }
     srv.stop().await;
 }
+
+/// The inference pool's workers take jobs from one queue: a job that panics answers its caller
+/// with an error, and the worker goes on with the next job (one worker, so the same thread).
+#[tokio::test]
+async fn a_panicking_analysis_answers_an_error_and_the_worker_goes_on() {
+    let models = models::FaceModels::load(&models::cache_dir("ILIVE_MODELS_DIR", "models"))
+        .expect("weights (run bash scripts/models/setup.sh)");
+    let pool = server::engine::pool::InferencePool::new(std::sync::Arc::new(models), 1);
+    let failed = pool.run(|_| -> u32 { panic!("a job that fails") }).await;
+    assert!(failed.is_err());
+    let worker = |_: &models::FaceModels| std::thread::current().name().map(str::to_owned);
+    let first = pool
+        .run(worker)
+        .await
+        .expect("the worker survived the panic");
+    let second = pool.run(worker).await.unwrap();
+    assert_eq!(first.as_deref(), Some("ilive-inference-0"));
+    assert_eq!(first, second);
+}

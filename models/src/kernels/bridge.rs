@@ -282,6 +282,9 @@ mod tests {
             (24, 48, 8, 2, false),
             (5, 7, 9, 1, true),
             (128, 128, 6, 2, true),
+            // Several bands of depthwise rows (32 KB each) and a shorter last one.
+            (24, 24, 64, 1, false),
+            (24, 48, 64, 2, true),
         ] {
             let tensors = HashMap::from([
                 ("dw.depthwise".to_string(), random(&[c_in, 1, 3, 3])?),
@@ -300,6 +303,7 @@ mod tests {
             let expect = block.forward(&x)?;
             let fused = block.to_fused()?;
             for isa in Isa::available() {
+                poison_workspace();
                 let got = run_blocks(isa, std::slice::from_ref(&fused), &nhwc(&x)?)?.to_nchw()?;
                 let d = max_diff(&got, &expect)?;
                 assert!(
@@ -314,6 +318,23 @@ mod tests {
 
     /// A first layer (NCHW input, SAME, strided) and a head's last layer (3×3 VALID on 3×3)
     /// equal candle's convolutions.
+    /// Fills this thread's workspace with NaN, as an earlier network could leave it: the
+    /// workspace's buffers are not zeroed when they grow back (`kernels::Buffer`), so a kernel
+    /// that read a value it had not written (a padding border, a skip's channels) would show.
+    fn poison_workspace() {
+        kernels::with_workspace(|ws| {
+            for b in [
+                &mut ws.a,
+                &mut ws.b,
+                &mut ws.dw,
+                &mut ws.cols,
+                &mut ws.third,
+            ] {
+                b.set_from(&vec![f32::NAN; 1 << 18]);
+            }
+        });
+    }
+
     #[test]
     fn fused_stem_and_dense_layers_match_candle() -> Result<()> {
         let prelu = |c: usize| -> Result<Act> {
@@ -339,6 +360,7 @@ mod tests {
         let expect3 = dense.forward(&x3)?.flatten_all()?;
         let (fused_stem, fused_dense) = (stem.to_stem()?, dense.to_dense()?);
         for isa in Isa::available() {
+            poison_workspace();
             let got = run_stem(isa, &fused_stem, &[], &x)?.to_nchw()?;
             assert!(max_diff(&got, &expect)? < 1e-4, "{isa:?}: stem");
             let got3 = run_blocks(isa, std::slice::from_ref(&fused_dense), &nhwc(&x3)?)?;

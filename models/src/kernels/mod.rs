@@ -223,6 +223,20 @@ pub(crate) fn ensure_len(v: &mut Buffer, n: usize) {
 mod tests {
     use std::hint::black_box;
 
+    #[test]
+    fn a_buffer_grows_back_without_rewriting_its_storage() {
+        let mut b = super::Buffer::default();
+        b.set_from(&[1.0, 2.0, 3.0, 4.0]);
+        b.resize(1);
+        assert_eq!(&b[..], &[1.0]);
+        // Back to a length it held: the earlier values, not zeros written again.
+        b.resize(4);
+        assert_eq!(&b[..], &[1.0, 2.0, 3.0, 4.0]);
+        // Past its largest size: grown with zeros.
+        b.resize(6);
+        assert_eq!(&b[4..], &[0.0, 0.0]);
+    }
+
     /// Half the smallest normal float: subnormal unless the flush is on.
     fn halved() -> f32 {
         black_box(f32::MIN_POSITIVE) * black_box(0.5)
