@@ -46,6 +46,7 @@ pub mod kernels;
 pub mod keyframes;
 pub mod layers;
 pub mod light;
+mod ncc;
 pub mod nets;
 pub mod onnx;
 pub mod parallax;

@@ -18,6 +18,7 @@ use image::{GrayImage, RgbImage};
 use crate::{
     face::SKULL_POINTS,
     geometry::{apply_homography, fit_homography, invert, planar_residual},
+    ncc::SearchRegion,
     Face,
 };
 
@@ -315,10 +316,11 @@ pub fn texture_parallax(a: &Keyframe, b: &Keyframe) -> Option<TextureParallax> {
                     .unwrap_or(f64::NAN)
             })
             .collect();
+        let region = SearchRegion::new(&region, span);
         let mut scores = vec![f64::NAN; side * side];
         for sy in 0..side {
             for sx in 0..side {
-                if let Some(s) = ncc_at(&region, span, &tpl, sx, sy, (2 * half + 1) as usize) {
+                if let Some(s) = region.ncc(&tpl, sx, sy, (2 * half + 1) as usize) {
                     scores[sy * side + sx] = s;
                 }
             }
@@ -377,45 +379,6 @@ fn zero_mean(mut v: Vec<f64>) -> Option<Vec<f64>> {
     }
     v.iter_mut().for_each(|x| *x /= norm);
     Some(v)
-}
-
-/// Normalised cross-correlation of a zero-mean unit template (`size`²) with the patch of
-/// `region` (a `span`-wide square) whose corner is at (`x`, `y`); `None` where the patch leaves
-/// the crop or is flat. Called for every candidate offset of every texture point (most of a
-/// capture's conclusion): two passes over the patch's rows, the mean, then the spread and the
-/// correlation together.
-fn ncc_at(
-    region: &[f64],
-    span: usize,
-    tpl: &[f64],
-    x: usize,
-    y: usize,
-    size: usize,
-) -> Option<f64> {
-    let rows = || (0..size).map(move |dy| &region[(y + dy) * span + x..][..size]);
-    let mut sum = 0.0;
-    for row in rows() {
-        for v in row {
-            sum += v;
-        }
-    }
-    let mean = sum / (size * size) as f64;
-    if !mean.is_finite() {
-        return None;
-    }
-    let (mut spread, mut dot) = (0.0, 0.0);
-    for (row, t) in rows().zip(tpl.chunks_exact(size)) {
-        for (v, t) in row.iter().zip(t) {
-            let d = v - mean;
-            spread += d * d;
-            dot += d * t;
-        }
-    }
-    let norm = spread.sqrt();
-    if norm < 1e-9 {
-        return None;
-    }
-    Some(dot / norm)
 }
 
 #[cfg(test)]
