@@ -4,7 +4,7 @@
 use image::RgbImage;
 use serde::Serialize;
 
-use crate::{Face, FaceBox};
+use crate::{fft, Face, FaceBox};
 
 /// Image cues of the face region of one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -100,24 +100,19 @@ fn ring_peak(mut v: Vec<f32>) -> f32 {
             v[y * WIN + x] = (v[y * WIN + x] - mean) * hann[x] * hann[y];
         }
     }
-    // Separable DFT: rows, then columns (only the band's bins).
-    let tw: Vec<(f32, f32)> = (0..WIN)
-        .map(|k| {
-            let a = -2.0 * std::f32::consts::PI * k as f32 / WIN as f32;
-            (a.cos(), a.sin())
-        })
-        .collect();
-    let mut rows = vec![(0f32, 0f32); WIN * WIN];
-    for y in 0..WIN {
-        for u in 0..WIN {
-            let (mut re, mut im) = (0.0, 0.0);
-            for x in 0..WIN {
-                let (c, s) = tw[(u * x) % WIN];
-                re += v[y * WIN + x] * c;
-                im += v[y * WIN + x] * s;
-            }
-            rows[y * WIN + u] = (re, im);
+    // Separable: a transform of every row, then of every column (in place, transposed).
+    let tw = fft::twiddles(WIN);
+    let mut rows: Vec<fft::Complex> = v.iter().map(|&x| (x, 0.0)).collect();
+    for row in rows.chunks_exact_mut(WIN) {
+        fft::forward(row, &tw);
+    }
+    let mut spectrum = vec![(0f32, 0f32); WIN * WIN];
+    for u in 0..WIN {
+        let column = &mut spectrum[u * WIN..(u + 1) * WIN];
+        for (y, c) in column.iter_mut().enumerate() {
+            *c = rows[y * WIN + u];
         }
+        fft::forward(column, &tw);
     }
     // Magnitudes by ring (rounded radius).
     let mut rings: Vec<Vec<f32>> = vec![vec![]; WIN];
@@ -129,13 +124,7 @@ fn ring_peak(mut v: Vec<f32>) -> f32 {
             if r2 < (WIN / 8) * (WIN / 8) || du % 8 == 0 || dv % 8 == 0 {
                 continue;
             }
-            let (mut re, mut im) = (0.0, 0.0);
-            for y in 0..WIN {
-                let (c, s) = tw[(fv * y) % WIN];
-                let (a, b) = rows[y * WIN + u];
-                re += a * c - b * s;
-                im += a * s + b * c;
-            }
+            let (re, im) = spectrum[u * WIN + fv];
             let r = ((r2 as f32).sqrt().round() as usize).min(WIN - 1);
             rings[r].push((re * re + im * im).sqrt());
         }

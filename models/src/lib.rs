@@ -40,6 +40,7 @@ pub mod convert;
 pub mod cues;
 pub mod depthwise;
 pub mod face;
+mod fft;
 pub mod geometry;
 pub mod imageops;
 pub mod kernels;

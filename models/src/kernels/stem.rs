@@ -68,7 +68,20 @@ impl FusedStem {
         }
         for y in 0..rows_in {
             let row = (y + g.top) * pw + g.left;
-            if self.nchw_input {
+            if self.nchw_input && ci == 3 {
+                // RGB (every network's first layer): the three planes' rows interleaved in one
+                // pass, without an index computed per value.
+                let plane = |c: usize| &x[(c * h + y) * w..][..cols_in];
+                let dst = &mut padded[row * 3..(row + cols_in) * 3];
+                for (((d, r), g), b) in dst
+                    .chunks_exact_mut(3)
+                    .zip(plane(0))
+                    .zip(plane(1))
+                    .zip(plane(2))
+                {
+                    d.copy_from_slice(&[*r, *g, *b]);
+                }
+            } else if self.nchw_input {
                 for c in 0..ci {
                     let src = &x[(c * h + y) * w..(c * h + y) * w + cols_in];
                     for (xx, v) in src.iter().enumerate() {
