@@ -369,4 +369,31 @@ mod tests {
         }
         Ok(())
     }
+
+    /// Stems whose gathered patches span several bands, the last one short: RGB at 18 rows a
+    /// band (4 bands), and 64 channels at 2 rows a band (11 bands).
+    #[test]
+    fn banded_stems_match_candle() -> Result<()> {
+        for (c_in, c_out, padding, (h, w)) in [
+            (3, 8, Padding::Valid, (70, 68)),
+            (64, 16, Padding::Same, (21, 20)),
+        ] {
+            let conv = Conv2d::from_parts(
+                random(&[c_out, c_in, 3, 3])?,
+                random(&[c_out])?,
+                1,
+                padding,
+                Act::Relu,
+            )?;
+            let x = random(&[1, c_in, h, w])?;
+            let expect = conv.forward(&x)?;
+            let stem = conv.to_stem()?;
+            for isa in Isa::available() {
+                poison_workspace();
+                let got = run_stem(isa, &stem, &[], &x)?.to_nchw()?;
+                assert!(max_diff(&got, &expect)? < 1e-4, "{isa:?}: {c_in} channels");
+            }
+        }
+        Ok(())
+    }
 }

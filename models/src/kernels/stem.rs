@@ -9,6 +9,10 @@ use super::gemm::{gemm, Epilogue, Init};
 use super::{ensure_len, Buffer, Isa};
 use crate::layers::Padding;
 
+/// Floats of gathered patches multiplied at a time (128 KB: well inside a core's L2 beside the
+/// weights).
+const BAND_FLOATS: usize = 32 * 1024;
+
 /// The first convolution's weights in the layout the kernels read.
 #[derive(Debug, Clone)]
 pub struct FusedStem {
@@ -101,21 +105,48 @@ impl FusedStem {
                 "the skip is the output's size"
             );
         }
-        ensure_len(cols, g.oh * g.ow * depth);
-        for (p, patch) in cols.chunks_exact_mut(depth).enumerate() {
-            let (oy, ox) = (p / g.ow, p % g.ow);
-            for (ky, dst) in patch.chunks_exact_mut(run).enumerate() {
-                let at = ((oy * s + ky) * pw + ox * s) * ci;
-                copy_run(dst, &padded[at..at + run]);
-            }
-        }
         ensure_len(out, g.oh * g.ow * self.c_out);
         let ep = Epilogue {
             bias: &self.bias,
             slopes: &self.slopes,
         };
-        let dims = (g.oh * g.ow, self.c_out, depth);
-        gemm(isa, dims, cols, &self.weights, out, init, ep);
+        // A band of output rows at a time: its patches are gathered and multiplied while they
+        // are in cache (a whole layer's patches can be megabytes, 9× its input). Only where the
+        // weights are small: each band reads all of them again.
+        let rows = if depth * self.c_out <= BAND_FLOATS {
+            (BAND_FLOATS / (g.ow * depth).max(1)).clamp(1, g.oh.max(1))
+        } else {
+            g.oh.max(1)
+        };
+        ensure_len(cols, rows * g.ow * depth);
+        let n_out = g.ow * self.c_out;
+        for r0 in (0..g.oh).step_by(rows) {
+            let band = rows.min(g.oh - r0);
+            for (p, patch) in cols[..band * g.ow * depth]
+                .chunks_exact_mut(depth)
+                .enumerate()
+            {
+                let (oy, ox) = (r0 + p / g.ow, p % g.ow);
+                for (ky, dst) in patch.chunks_exact_mut(run).enumerate() {
+                    let at = ((oy * s + ky) * pw + ox * s) * ci;
+                    copy_run(dst, &padded[at..at + run]);
+                }
+            }
+            let init = match init {
+                Init::From(skip) => Init::From(&skip[r0 * n_out..(r0 + band) * n_out]),
+                other => other,
+            };
+            let dst = &mut out[r0 * n_out..(r0 + band) * n_out];
+            gemm(
+                isa,
+                (band * g.ow, self.c_out, depth),
+                cols,
+                &self.weights,
+                dst,
+                init,
+                ep,
+            );
+        }
         (g.oh, g.ow)
     }
 }
