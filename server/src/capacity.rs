@@ -41,10 +41,12 @@ pub const RETRY_AFTER_SECS: u64 = 15;
 /// a second of the person pressing Start; a session that waits longer competes for a free slot
 /// at its upgrade like a managed one.
 pub const RESERVATION: Duration = Duration::from_secs(30);
-/// A real camera frame (640×480, the page's size and quality): a frame of the `live_astronaut`
-/// test clip, rendered from the NASA portrait of Eileen Collins (public domain; see
-/// `scripts/fixtures/README.md`). A frame with a face runs the whole pipeline; one without would
-/// stop after detection and overstate the capacity.
+/// A real camera frame as the page sends it: a frame of the `live_astronaut` test clip (rendered
+/// from the NASA portrait of Eileen Collins, public domain; see `scripts/fixtures/README.md`),
+/// drawn to a canvas in Chromium and encoded by its `toDataURL("image/jpeg", 0.8)`, the page's
+/// own call: 640×480, quality 80, 4:2:0 chroma, 35 KB. (The clip's stored frames are 4:4:4 at
+/// a higher quality, which costs about twice the decoding.) A frame with a face runs the whole
+/// pipeline; one without would stop after detection and overstate the capacity.
 pub const CALIBRATION_FRAME: &[u8] = include_bytes!("../assets/calibration-frame.jpg");
 /// Frames each worker analyses before the measurement (first-use allocations, caches).
 const WARM_FRAMES: usize = 2;

@@ -70,6 +70,11 @@ struct Cli {
     /// capture (about 5.5 s for `--start-frame 109`) keeps them out of step, as real arrivals are.
     #[arg(long, default_value_t = 0.0)]
     ramp: f64,
+    /// Send the clip's JPEG files as stored. By default each frame is encoded again as the
+    /// session page encodes it (see [`page_jpeg`]): the stored frames are 4:4:4 at high quality,
+    /// about twice the bytes and the decoding work of what a browser sends.
+    #[arg(long)]
+    as_stored: bool,
     /// Print the summary as JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -85,7 +90,11 @@ async fn main() -> Result<()> {
         bail!("--ramp must be between 0 and --seconds");
     }
     let base = cli.url.trim_end_matches('/').to_owned();
-    let frames = load_clip(&cli.clip)?;
+    let mut frames = load_clip(&cli.clip)?;
+    if !cli.as_stored {
+        frames = frames.iter().map(|f| page_jpeg(f)).collect::<Result<_>>()?;
+    }
+    let frame_kb = frames.iter().map(|f| f.len()).sum::<usize>() as f64 / frames.len() as f64 / 1e3;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?;
@@ -143,7 +152,7 @@ async fn main() -> Result<()> {
         s.abort();
     }
     let memory = pid.and_then(rss::memory);
-    let summary = summarise(
+    let mut summary = summarise(
         &cli,
         &reports,
         wall,
@@ -152,6 +161,12 @@ async fn main() -> Result<()> {
         memory,
         peak_rss.load(std::sync::atomic::Ordering::Relaxed),
     );
+    summary["frames"] = json!(if cli.as_stored {
+        "as stored"
+    } else {
+        "as the page encodes them (JPEG quality 80, 4:2:0)"
+    });
+    summary["frame_kb"] = json!((frame_kb * 10.0).round() / 10.0);
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
@@ -192,6 +207,19 @@ fn load_clip(clip: &str) -> Result<Vec<Bytes>> {
                 .with_context(|| p.display().to_string())
         })
         .collect()
+}
+
+/// A frame encoded as the session page sends it: the page draws the camera to a canvas and
+/// calls `toBlob("image/jpeg", 0.8)`, which Chromium encodes at quality 80 with 4:2:0 chroma
+/// (read from the SOF marker of a frame it encoded).
+fn page_jpeg(stored: &Bytes) -> Result<Bytes> {
+    let rgb = image::load_from_memory(stored)?.into_rgb8();
+    let (w, h) = (u16::try_from(rgb.width())?, u16::try_from(rgb.height())?);
+    let mut out = Vec::new();
+    let mut enc = jpeg_encoder::Encoder::new(&mut out, 80);
+    enc.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
+    enc.encode(rgb.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)?;
+    Ok(Bytes::from(out))
 }
 
 /// The run's numbers, as the table and `--json` print them.
@@ -273,7 +301,7 @@ fn print_table(s: &Value) {
     let mib = |v: &Value| v.as_f64().map_or("–".into(), |x| format!("{x:.0}"));
     let cap = &s["server_capacity"];
     println!(
-        "server capacity: {} captures ({}); {} s at {} fps, clip {} from frame {}, {} mode, users started over {} s",
+        "server capacity: {} captures ({}); {} s at {} fps, clip {} from frame {}, {} mode, users started over {} s; frames {}, {} KB on average",
         cap["captures"],
         cap["source"].as_str().unwrap_or("unknown"),
         format_args!("{:.1}", s["seconds"].as_f64().unwrap_or_default()),
@@ -282,6 +310,8 @@ fn print_table(s: &Value) {
         s["start_frame"],
         s["mode"].as_str().unwrap_or_default(),
         s["ramp_s"],
+        s["frames"].as_str().unwrap_or_default(),
+        s["frame_kb"],
     );
     println!(
         "| sessions | admitted | refused (capacity) | captures | p50 frame→face ms | p99 frame→face ms | frames sent | answered | dropped | verdicts | cut at end | errors | server RSS MiB (peak / HWM) |"
