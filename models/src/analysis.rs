@@ -20,7 +20,7 @@ use image::RgbImage;
 use serde::Serialize;
 
 use crate::face::{EyePair, FaceBox, HeadPose, Landmarks};
-use crate::imageops::{laplacian_variance, luma, sample, to_nchw, Affine};
+use crate::imageops::{laplacian_variance, luma, sample, to_tensor, Affine};
 use crate::layers::Kernels;
 use crate::nets::{
     antispoof, blazeface, emotion, face_recognition, facemesh, minifasnet, mobilefacenet, ultraface,
@@ -201,13 +201,7 @@ impl FaceModels {
     ) -> Result<Vec<blazeface::Detection>> {
         let size = blazeface::INPUT_SIZE;
         let map = Affine::letterbox(img.width(), img.height(), size);
-        let input = to_nchw(
-            &sample(img, &map, size, size),
-            size,
-            size,
-            1.0 / 127.5,
-            -1.0,
-        )?;
+        let input = to_tensor(sample(img, &map, size, size), size, size, 1.0 / 127.5, -1.0)?;
         let dets = self
             .detector
             .detect(&input, opts.min_score, 0.3, opts.max_faces)?;
@@ -263,9 +257,10 @@ impl FaceModels {
         let n = facemesh::INPUT_SIZE;
         let map = Affine::square_crop(center, side, angle, n);
         let crop = sample(img, &map, n, n);
+        let grey = luma(&crop);
         let (raw, mesh_score) = self
             .mesh
-            .landmarks(&to_nchw(&crop, n, n, 1.0 / 255.0, 0.0)?)?;
+            .landmarks(&to_tensor(crop, n, n, 1.0 / 255.0, 0.0)?)?;
         if mesh_score < opts.min_mesh_score {
             return Ok(None);
         }
@@ -284,7 +279,6 @@ impl FaceModels {
 
         let bbox = landmarks.bbox();
         let (mouth_open_ratio, mouth_width_ratio) = landmarks.mouth_ratios();
-        let grey = luma(&crop);
         let sharpness = laplacian_variance(&grey, n, n);
         let box_map = Affine {
             m: [bbox.w / 32.0, 0.0, bbox.x, 0.0, bbox.h / 32.0, bbox.y],
@@ -295,9 +289,14 @@ impl FaceModels {
         let at = |size: usize| Affine::square_crop(center, side, angle, size);
         let smile = if opts.emotion {
             let s = emotion::INPUT_SIZE;
-            let g: Vec<f32> = sample(img, &at(s), s, s)
-                .chunks_exact(3)
-                .map(|p| ((0.2989 * p[0] + 0.5870 * p[1] + 0.1140 * p[2]) / 255.0 - 0.5) * 2.0)
+            let rgb = sample(img, &at(s), s, s);
+            let (r, rest) = rgb.split_at(s * s);
+            let (g, b) = rest.split_at(s * s);
+            let g: Vec<f32> = r
+                .iter()
+                .zip(g)
+                .zip(b)
+                .map(|((r, g), b)| ((0.2989 * r + 0.5870 * g + 0.1140 * b) / 255.0 - 0.5) * 2.0)
                 .collect();
             let x = Tensor::from_vec(g, (1, 1, s, s), &Device::Cpu)?;
             let probs: Vec<f32> = self.emotion.forward(&x)?.flatten_all()?.to_vec1()?;
@@ -307,7 +306,7 @@ impl FaceModels {
         };
         let anti_spoof = if opts.anti_spoof {
             let a = antispoof::INPUT_SIZE;
-            let xa = to_nchw(&sample(img, &at(a), a, a), a, a, 1.0 / 255.0, 0.0)?;
+            let xa = to_tensor(sample(img, &at(a), a, a), a, a, 1.0 / 255.0, 0.0)?;
             let real = self
                 .antispoof
                 .forward(&xa)?
@@ -354,8 +353,8 @@ impl FaceModels {
             angle,
         } = crate::tracking::Region::upright(lm);
         let s = face_recognition::INPUT_SIZE;
-        let x = to_nchw(
-            &sample(img, &Affine::square_crop(center, side, angle, s), s, s),
+        let x = to_tensor(
+            sample(img, &Affine::square_crop(center, side, angle, s), s, s),
             s,
             s,
             1.0,

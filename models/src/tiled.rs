@@ -20,7 +20,7 @@ use image::RgbImage;
 use crate::{
     analysis::{AnalyzeOptions, Face, FaceModels},
     face::FaceBox,
-    imageops::{sample, to_nchw, Affine},
+    imageops::{sample, to_tensor, Affine},
     nets::blazeface::{self, nms, Detection},
 };
 
@@ -73,7 +73,7 @@ impl FaceModels {
                 for x0 in starts(w, side) {
                     let center = [x0 + side / 2.0, y0 + side / 2.0];
                     let map = Affine::square_crop(center, side, 0.0, n);
-                    let input = to_nchw(&sample(img, &map, n, n), n, n, 1.0 / 127.5, -1.0)?;
+                    let input = to_tensor(sample(img, &map, n, n), n, n, 1.0 / 127.5, -1.0)?;
                     for d in self
                         .detector()
                         .detect(&input, opts.min_score, 0.3, PER_TILE)?

@@ -19,7 +19,7 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
 use super::mobile_blocks::{fused_layers, Block, Convs, Unit};
-use crate::imageops::{sample, to_nchw, Affine};
+use crate::imageops::{sample, to_tensor, Affine};
 use crate::kernels::{self, bridge::dense_to_fused, mobile::Layer, Isa};
 use crate::layers::{softmax, Kernels};
 
@@ -154,7 +154,7 @@ impl MiniFasNet {
         let map = Affine {
             m: [w / n as f32, 0.0, x, 0.0, h / n as f32, y],
         };
-        let input = to_nchw(&sample(img, &map, n, n), n, n, 1.0, 0.0)?;
+        let input = to_tensor(sample(img, &map, n, n), n, n, 1.0, 0.0)?;
         let scores = self.scores(&input)?;
         Ok(scores.first().map_or(0.0, PadScores::live))
     }

@@ -18,7 +18,7 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
 use super::mobile_blocks::{fused_layers, Block, Convs, Unit};
-use crate::imageops::{sample, to_nchw, Affine};
+use crate::imageops::{sample, to_tensor, Affine};
 use crate::kernels::{self, mobile::Layer, Isa};
 use crate::layers::Kernels;
 
@@ -116,7 +116,7 @@ impl MobileFaceNet {
     pub fn describe(&self, img: &image::RgbImage, points: &[[f32; 2]; 5]) -> Result<Vec<f32>> {
         let n = INPUT_SIZE;
         let crop = sample(img, &align(points), n, n);
-        let x = to_nchw(&crop, n, n, 1.0 / STD, -MEAN / STD)?;
+        let x = to_tensor(crop, n, n, 1.0 / STD, -MEAN / STD)?;
         let v: Vec<f32> = self.forward(&x)?.flatten_all()?.to_vec1()?;
         let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
         Ok(v.into_iter().map(|x| x / norm).collect())

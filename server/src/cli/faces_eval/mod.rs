@@ -293,8 +293,12 @@ impl Crops {
             "face name {name:?} has a tab or a line break"
         );
         let crop = models::imageops::sample(img, &align(points), INPUT_SIZE, INPUT_SIZE);
-        for v in crop {
-            self.pixels.write_all(&v.to_le_bytes())?;
+        // The file is HWC (`describe_crops.py`); the crop comes as three planes.
+        let n = INPUT_SIZE * INPUT_SIZE;
+        for i in 0..n {
+            for c in 0..3 {
+                self.pixels.write_all(&crop[c * n + i].to_le_bytes())?;
+            }
         }
         self.names.push(name.to_owned());
         Ok(())
