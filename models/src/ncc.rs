@@ -72,7 +72,7 @@ impl SearchRegion {
         let n = (size * size) as f64;
         let s = window(&self.sum);
         let spread = window(&self.squares) - s * s / n;
-        if !(spread > FLAT) {
+        if spread <= FLAT {
             return None;
         }
         let mut acc = [0.0f64; 4];

@@ -92,7 +92,7 @@ async fn main() -> Result<()> {
     let base = cli.url.trim_end_matches('/').to_owned();
     let mut frames = load_clip(&cli.clip)?;
     if !cli.as_stored {
-        frames = frames.iter().map(|f| page_jpeg(f)).collect::<Result<_>>()?;
+        frames = frames.iter().map(page_jpeg).collect::<Result<_>>()?;
     }
     let frame_kb = frames.iter().map(|f| f.len()).sum::<usize>() as f64 / frames.len() as f64 / 1e3;
     let http = reqwest::Client::builder()
