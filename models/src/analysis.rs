@@ -20,7 +20,7 @@ use image::RgbImage;
 use serde::Serialize;
 
 use crate::face::{EyePair, FaceBox, HeadPose, Landmarks};
-use crate::imageops::{laplacian_variance, luma, sample, to_tensor, Affine};
+use crate::imageops::{laplacian_variance, luma, per_pixel, sample, to_tensor, Affine};
 use crate::layers::Kernels;
 use crate::nets::{
     antispoof, blazeface, emotion, face_recognition, facemesh, minifasnet, mobilefacenet, ultraface,
@@ -257,6 +257,7 @@ impl FaceModels {
         let n = facemesh::INPUT_SIZE;
         let map = Affine::square_crop(center, side, angle, n);
         let crop = sample(img, &map, n, n);
+        // Taken before the crop moves into the network's input (wasted when no face is there).
         let grey = luma(&crop);
         let (raw, mesh_score) = self
             .mesh
@@ -289,15 +290,10 @@ impl FaceModels {
         let at = |size: usize| Affine::square_crop(center, side, angle, size);
         let smile = if opts.emotion {
             let s = emotion::INPUT_SIZE;
-            let rgb = sample(img, &at(s), s, s);
-            let (r, rest) = rgb.split_at(s * s);
-            let (g, b) = rest.split_at(s * s);
-            let g: Vec<f32> = r
-                .iter()
-                .zip(g)
-                .zip(b)
-                .map(|((r, g), b)| ((0.2989 * r + 0.5870 * g + 0.1140 * b) / 255.0 - 0.5) * 2.0)
-                .collect();
+            // The emotion network's own grey weights (not `luma`'s), scaled to [-1, 1].
+            let g = per_pixel(&sample(img, &at(s), s, s), |r, g, b| {
+                ((0.2989 * r + 0.5870 * g + 0.1140 * b) / 255.0 - 0.5) * 2.0
+            });
             let x = Tensor::from_vec(g, (1, 1, s, s), &Device::Cpu)?;
             let probs: Vec<f32> = self.emotion.forward(&x)?.flatten_all()?.to_vec1()?;
             probs.get(emotion::HAPPY).copied()

@@ -100,7 +100,8 @@ fn ring_peak(mut v: Vec<f32>) -> f32 {
             v[y * WIN + x] = (v[y * WIN + x] - mean) * hann[x] * hann[y];
         }
     }
-    // Separable: a transform of every row, then of every column (in place, transposed).
+    // Separable: a transform of every row in place, then of every column (copied out, so the
+    // spectrum is stored column by column: bin (fv, u) at `u * WIN + fv`).
     let tw = fft::twiddles(WIN);
     let mut rows: Vec<fft::Complex> = v.iter().map(|&x| (x, 0.0)).collect();
     for row in rows.chunks_exact_mut(WIN) {

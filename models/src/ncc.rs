@@ -3,13 +3,14 @@
 //!
 //! A candidate's score is `Σ (v − mean)·t ÷ ‖v − mean‖` over its window, for a zero-mean unit
 //! template `t`. The window's mean and spread come from summed-area tables of the region (two
-//! lookups each), so each candidate costs one pass — the dot product — instead of three.
+//! lookups each), so each candidate costs one pass — the dot product — instead of two (the mean,
+//! then the spread and the product).
 //! Samples outside the crop are NaN in the region; a window holding one has no score.
 
 /// A window whose grey levels spread by less than this (a sum of squared deviations, in grey
 /// levels²) is flat and has no score. Real texture spreads by ≥ 10 (a standard deviation of half
-/// a grey level over 49 pixels); the tables' rounding is below 1e-7 at these magnitudes (sums of
-/// ≤ 2,000 values of ≤ 255² each, in f64).
+/// a grey level over 49 pixels); the tables' rounding is below 1e-6 at these magnitudes (sums of
+/// at most a few thousand values of ≤ 255² each, in f64: a region is at most about 51² samples).
 const FLAT: f64 = 1e-6;
 
 /// A square search region (`span` × `span` samples, row-major) ready to score windows.

@@ -4,9 +4,10 @@
 //! once the models are loaded, [`calibrate`] runs the capture's own per-frame pipeline (decode,
 //! the networks the session engine asks for, the engine's bookkeeping) on a real camera frame,
 //! on as many threads as the inference pool has workers, and measures the frames per second the
-//! machine sustains (the best of a few short rounds). [`sessions_for`] turns that into a number of captures, with [`HEADROOM`]
-//! left for everything else the cores do (WebSockets, the database, conclusions, the face
-//! routes). `ILIVE_MAX_LIVE_SESSIONS` overrides the measurement.
+//! machine sustains (the best of a few short rounds). [`sessions_for`] turns that into a number
+//! of captures, handing out only the share [`HEADROOM`] of it: the rest is for everything else
+//! the cores do (WebSockets, the database, conclusions, the face routes) and for real frames
+//! dearer than the calibration's. `ILIVE_MAX_LIVE_SESSIONS` overrides the measurement.
 //!
 //! [`Capacity`] admits captures against that number: a direct session is refused at creation
 //! when every slot is taken, and otherwise holds a slot for [`RESERVATION`] while its page
@@ -47,8 +48,8 @@ pub const RETRY_AFTER_SECS: u64 = 15;
 pub const RESERVATION: Duration = Duration::from_secs(30);
 /// A real camera frame as the page sends it: a frame of the `live_astronaut` test clip (rendered
 /// from the NASA portrait of Eileen Collins, public domain; see `scripts/fixtures/README.md`),
-/// drawn to a canvas in Chromium and encoded by its `toDataURL("image/jpeg", 0.8)`, the page's
-/// own call: 640×480, quality 80, 4:2:0 chroma, 35 KB. (The clip's stored frames are 4:4:4 at
+/// drawn to a canvas in Chromium and encoded by its `toDataURL("image/jpeg", 0.8)` (the encoder
+/// behind the page's own `toBlob("image/jpeg", 0.8)`): 640×480, quality 80, 4:2:0 chroma, 35 KB. (The clip's stored frames are 4:4:4 at
 /// a higher quality, which costs about twice the decoding.) A frame with a face runs the whole
 /// pipeline; one without would stop after detection and overstate the capacity.
 pub const CALIBRATION_FRAME: &[u8] = include_bytes!("../assets/calibration-frame.jpg");

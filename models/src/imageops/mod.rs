@@ -211,16 +211,25 @@ pub fn luma_of(r: f32, g: f32, b: f32) -> f32 {
     0.299 * r + 0.587 * g + 0.114 * b
 }
 
-/// Rec. 601 luma (0–255) of [`sample`]'s three planes.
-pub fn luma(planes: &[f32]) -> Vec<f32> {
-    let n = planes.len() / 3;
-    let (r, rest) = planes.split_at(n);
-    let (g, b) = rest.split_at(n);
+/// [`sample`]'s output as its red, green and blue planes.
+pub fn planes(rgb: &[f32]) -> [&[f32]; 3] {
+    let n = rgb.len() / 3;
+    [&rgb[..n], &rgb[n..2 * n], &rgb[2 * n..3 * n]]
+}
+
+/// `f(r, g, b)` of every pixel of [`sample`]'s planes.
+pub fn per_pixel(rgb: &[f32], f: impl Fn(f32, f32, f32) -> f32) -> Vec<f32> {
+    let [r, g, b] = planes(rgb);
     r.iter()
         .zip(g)
-        .zip(&b[..n])
-        .map(|((r, g), b)| luma_of(*r, *g, *b))
+        .zip(b)
+        .map(|((r, g), b)| f(*r, *g, *b))
         .collect()
+}
+
+/// Rec. 601 luma (0–255) of [`sample`]'s three planes.
+pub fn luma(rgb: &[f32]) -> Vec<f32> {
+    per_pixel(rgb, luma_of)
 }
 
 /// Variance of the 4-neighbour Laplacian (`[0 1 0; 1 −4 1; 0 1 0]`) over the interior of a
@@ -340,6 +349,18 @@ mod tests {
                 .zip(&want)
                 .all(|(a, b)| a.to_bits() == b.to_bits());
             assert!(same, "{center:?} {side} {angle} {out}");
+        }
+        // Images too small for a vector block: one pixel, a row, a column, 3×2.
+        for (w, h) in [(1, 1), (9, 1), (1, 9), (3, 2)] {
+            let small =
+                RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 40) as u8, (y * 30) as u8, 9]));
+            let map = Affine::square_crop([w as f32 / 2.0, h as f32 / 2.0], 4.0, 0.2, 16);
+            let got = sample(&small, &map, 16, 16);
+            let mut want = vec![0f32; 16 * 16 * 3];
+            for v in 0..16 {
+                sample_pixels(&small, &map, (16, 16), v, 0..16, &mut want);
+            }
+            assert_eq!(got, want, "{w}×{h}");
         }
     }
 

@@ -247,6 +247,8 @@ mod tests {
     use std::collections::HashMap;
 
     use candle_core::{DType, Device, Module};
+
+    use crate::kernels::gemm::Init;
     use candle_nn::VarBuilder;
 
     use super::*;
@@ -390,10 +392,43 @@ mod tests {
             let x = random(&[1, c_in, h, w])?;
             let expect = conv.forward(&x)?;
             let stem = conv.to_stem()?;
+            // With a residual added before the activation (the descriptor's blocks), band by
+            // band: relu(conv + bias + skip).
+            let linear = Conv2d::from_parts(
+                conv.weight.clone(),
+                conv.bias.flatten_all()?,
+                1,
+                padding,
+                Act::None,
+            )?;
+            let skip = random(expect.dims())?;
+            let expect_skip = (linear.forward(&x)? + &skip)?.relu()?;
+            let (skip, input) = (nhwc(&skip)?, x.flatten_all()?.to_vec1::<f32>()?);
             for isa in Isa::available() {
                 poison_workspace();
                 let got = run_stem(isa, &stem, &[], &x)?.to_nchw()?;
                 assert!(max_diff(&got, &expect)? < 1e-4, "{isa:?}: {c_in} channels");
+                let got = kernels::with_workspace(|ws| {
+                    let (oh, ow) = stem.forward_onto(
+                        isa,
+                        &input,
+                        (h, w),
+                        &mut ws.a,
+                        (&mut ws.dw, &mut ws.cols),
+                        Init::From(&skip.data),
+                    );
+                    Nhwc {
+                        data: ws.a.to_vec(),
+                        c: c_out,
+                        h: oh,
+                        w: ow,
+                    }
+                    .to_nchw()
+                })?;
+                assert!(
+                    max_diff(&got, &expect_skip)? < 1e-4,
+                    "{isa:?}: {c_in} channels, skip"
+                );
             }
         }
         Ok(())

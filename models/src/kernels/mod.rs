@@ -10,7 +10,8 @@
 //! - [`block`]: [`block::FusedBlock`], one residual block (depthwise → pointwise → + skip →
 //!   activation) on those two kernels, with no allocation (buffers come from a [`Workspace`]).
 //!
-//! - [`stem`]: a network's first, dense convolution, as one GEMM over gathered patches.
+//! - [`stem`]: a dense convolution (a network's first, and the descriptor's), as GEMMs over
+//!   gathered patches, a band of output rows at a time.
 //! - [`resnet`]: the face descriptor's residual blocks of two dense 3×3 layers, on [`stem`]'s
 //!   convolution.
 //! - [`mobile`]: MobileFaceNet's and MiniFASNet's inverted-residual blocks (PReLU, squeeze-and-

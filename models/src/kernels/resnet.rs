@@ -1,5 +1,5 @@
 //! The face descriptor's residual network ([`crate::nets::face_recognition`]) on NHWC data with
-//! the fused kernels: every dense convolution one [`FusedStem`] (patches, then one GEMM) with
+//! the fused kernels: every dense convolution one [`FusedStem`] (patches, then GEMMs) with
 //! the layer's per-channel scale folded into its weights and bias, the block's second layer
 //! adding the skip and applying the ReLU as its output is written. A strided block's skip (a
 //! 2×2 average pool, zero channels appended) and the zero row or column its main path may lack

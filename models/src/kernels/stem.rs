@@ -1,8 +1,9 @@
 //! A dense k×k convolution with bias and activation, as one GEMM over gathered patches: a
 //! network's first layer (reading the NCHW input image) or a later one (reading NHWC), written as
 //! NHWC for the layers that follow. The image's patches are
-//! gathered into a `[pixels, k·k·C_in]` matrix (zeros in the padding) and one [`gemm`]
-//! multiplies them by the `[k·k·C_in, C_out]` weights.
+//! gathered into a `[pixels, k·k·C_in]` matrix (zeros in the padding) and [`gemm`] multiplies
+//! them by the `[k·k·C_in, C_out]` weights: a band of output rows at a time while the weights
+//! are small (≤ `BAND_FLOATS` floats), else the whole layer at once.
 
 use super::depthwise::Geometry;
 use super::gemm::{gemm, Epilogue, Init};

@@ -294,12 +294,14 @@ impl Crops {
         );
         let crop = models::imageops::sample(img, &align(points), INPUT_SIZE, INPUT_SIZE);
         // The file is HWC (`describe_crops.py`); the crop comes as three planes.
-        let n = INPUT_SIZE * INPUT_SIZE;
-        for i in 0..n {
-            for c in 0..3 {
-                self.pixels.write_all(&crop[c * n + i].to_le_bytes())?;
+        let [r, g, b] = models::imageops::planes(&crop);
+        let mut hwc = Vec::with_capacity(crop.len() * 4);
+        for ((r, g), b) in r.iter().zip(g).zip(b) {
+            for v in [r, g, b] {
+                hwc.extend_from_slice(&v.to_le_bytes());
             }
         }
+        self.pixels.write_all(&hwc)?;
         self.names.push(name.to_owned());
         Ok(())
     }
