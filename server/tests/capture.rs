@@ -387,3 +387,37 @@ async fn a_panicking_analysis_answers_an_error_and_the_worker_goes_on() {
     assert_eq!(first.as_deref(), Some("ilive-inference-0"));
     assert_eq!(first, second);
 }
+
+/// A queued job whose caller has gone (its future dropped: a capture that ended, a client that
+/// hung up) is skipped when a worker reaches it; the callers still waiting are served.
+#[tokio::test]
+async fn a_job_whose_caller_has_gone_is_skipped() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Barrier};
+    let models = models::FaceModels::load(&models::cache_dir("ILIVE_MODELS_DIR", "models"))
+        .expect("weights (run bash scripts/models/setup.sh)");
+    let pool = server::engine::pool::InferencePool::new(Arc::new(models), 1);
+    let (gate, ran) = (Arc::new(Barrier::new(2)), Arc::new(AtomicUsize::new(0)));
+    // Each call queues its job when first polled. The only worker is busy until the gate opens.
+    let gate_job = gate.clone();
+    let mut busy = Box::pin(pool.run(move |_| {
+        gate_job.wait();
+    }));
+    assert!(futures_util::poll!(busy.as_mut()).is_pending());
+    // A job queued behind it whose caller gives up before it starts.
+    let ran_abandoned = ran.clone();
+    let mut abandoned = Box::pin(pool.run(move |_| ran_abandoned.fetch_add(1, Ordering::SeqCst)));
+    assert!(futures_util::poll!(abandoned.as_mut()).is_pending());
+    drop(abandoned);
+    let ran_waited = ran.clone();
+    let mut waited = Box::pin(pool.run(move |_| ran_waited.fetch_add(10, Ordering::SeqCst)));
+    assert!(futures_util::poll!(waited.as_mut()).is_pending());
+    gate.wait();
+    busy.await.unwrap();
+    waited.await.unwrap();
+    assert_eq!(
+        ran.load(Ordering::SeqCst),
+        10,
+        "only the job still awaited ran"
+    );
+}

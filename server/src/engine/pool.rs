@@ -79,14 +79,18 @@ impl InferencePool {
     }
 
     /// Runs `job` on one of the pool's workers: work beside the frame analyses (e.g. the face
-    /// routes' uploads) shares the same cores and the same queue.
+    /// routes' uploads) shares the same cores and the same queue. A job whose caller has gone
+    /// by the time a worker takes it (a capture that ended, a client that hung up) is skipped:
+    /// under overload the queue holds such jobs, and the cores are for callers still waiting.
     pub async fn run<T: Send + 'static>(
         &self,
         job: impl FnOnce(&FaceModels) -> T + Send + 'static,
     ) -> Result<T, FrameError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move |models| {
-            let _ = tx.send(job(models));
+            if !tx.is_closed() {
+                let _ = tx.send(job(models));
+            }
         });
         self.jobs
             .send(job)
@@ -95,6 +99,8 @@ impl InferencePool {
             .map_err(|_| FrameError::Internal("the analysis panicked".into()))
     }
 
+    /// Decodes and analyses one JPEG frame; `t` is its arrival time in the session. `tracker`
+    /// is the capture's: its frames are analysed one at a time, so the lock is never contended.
     pub async fn analyze(
         &self,
         jpeg: bytes::Bytes,

@@ -71,8 +71,8 @@ impl Indexes {
 
     /// [`duplicates`] of `vectors`, one scan at a time per replica, on a blocking thread beside
     /// the inference pool: seconds of one core that must not hold up the workers the live
-    /// captures' frames wait for. The permit goes with the scan, so a client that hangs up cannot start a
-    /// second one beside it.
+    /// captures' frames wait for. The permit goes with the scan, so a client that hangs up
+    /// cannot start a second one beside it.
     pub async fn find_duplicates(
         &self,
         vectors: Arc<Vectors>,
