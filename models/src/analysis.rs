@@ -43,8 +43,10 @@ pub enum AnalyzeError {
 /// What to compute beyond detection, mesh and the cheap measurements.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AnalyzeOptions {
-    /// Run AntiSpoof (fills [`Face::anti_spoof`]).
+    /// Run AntiSpoof (fills [`AntiSpoofScores::antispoof_real`] of [`Face::anti_spoof`]).
     pub anti_spoof: bool,
+    /// Run MiniFASNet (fills [`AntiSpoofScores::pad_live`] of [`Face::anti_spoof`]).
+    pub pad: bool,
     /// Compute the 128-d descriptor (fills [`Face::embedding`]).
     pub embedding: bool,
     /// Run the expression network (fills [`Face::smile`]).
@@ -62,6 +64,7 @@ impl Default for AnalyzeOptions {
     fn default() -> Self {
         Self {
             anti_spoof: false,
+            pad: false,
             embedding: false,
             emotion: false,
             max_faces: 4,
@@ -71,14 +74,15 @@ impl Default for AnalyzeOptions {
     }
 }
 
-/// Outputs of the two anti-spoof networks: weak signals, one among several (their measured
-/// separation is in `docs/architecture.md`, "Anti-spoof").
+/// Outputs of the two anti-spoof networks, each when it was asked for: weak signals, one among
+/// several (their measured separation is in `docs/architecture.md`, "Anti-spoof").
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct AntiSpoofScores {
-    /// AntiSpoof's sigmoid "real" score in `[0, 1]`.
-    pub antispoof_real: f32,
-    /// MiniFASNet's live probability in `[0, 1]`, on the landmarks' box enlarged 2.7×.
-    pub pad_live: f32,
+    /// AntiSpoof's sigmoid "real" score in `[0, 1]` ([`AnalyzeOptions::anti_spoof`]).
+    pub antispoof_real: Option<f32>,
+    /// MiniFASNet's live probability in `[0, 1]`, on the landmarks' box enlarged 2.7×
+    /// ([`AnalyzeOptions::pad`]).
+    pub pad_live: Option<f32>,
 }
 
 /// A 128-d face descriptor; compare with [`embedding_distance`].
@@ -128,7 +132,8 @@ pub struct Face {
     /// grey levels² (OpenCV's scale): sharp webcam faces score in the hundreds, blurred ones
     /// below ~30.
     pub sharpness: f32,
-    /// The two anti-spoof networks' scores, when [`AnalyzeOptions::anti_spoof`].
+    /// The anti-spoof networks' scores, when [`AnalyzeOptions::anti_spoof`] or
+    /// [`AnalyzeOptions::pad`] asked for either.
     pub anti_spoof: Option<AntiSpoofScores>,
     /// The 128-d descriptor, when [`AnalyzeOptions::embedding`].
     pub embedding: Option<Embedding>,
@@ -173,8 +178,10 @@ impl FaceModels {
                 minifasnet::MiniFasNet::load(vb, &minifasnet::Config::v2_se(), dw)
             })?,
             emotion: build(dir, "emotion", |vb| emotion::Emotion::load(vb, dw))?,
+            // In bfloat16 where the CPU has it: the per-frame consistency check compares
+            // descriptors against a distance cut-off far wider than what that moves them.
             descriptor: build(dir, "face_recognition", |vb| {
-                face_recognition::FaceRecognition::load(vb, dw)
+                face_recognition::FaceRecognition::load(vb, dw).map(|d| d.in_bf16())
             })?,
             recognizer: build(dir, "mobilefacenet", |vb| {
                 mobilefacenet::MobileFaceNet::load(vb, dw)
@@ -300,7 +307,7 @@ impl FaceModels {
         } else {
             None
         };
-        let anti_spoof = if opts.anti_spoof {
+        let antispoof_real = if opts.anti_spoof {
             let a = antispoof::INPUT_SIZE;
             let xa = to_tensor(sample(img, &at(a), a, a), a, a, 1.0 / 255.0, 0.0)?;
             let real = self
@@ -308,15 +315,22 @@ impl FaceModels {
                 .forward(&xa)?
                 .flatten_all()?
                 .to_vec1::<f32>()?;
-            Some(AntiSpoofScores {
-                antispoof_real: real.first().copied().unwrap_or(0.0),
-                pad_live: self
-                    .pad
-                    .live_probability(img, [bbox.x, bbox.y, bbox.w, bbox.h])?,
-            })
+            Some(real.first().copied().unwrap_or(0.0))
         } else {
             None
         };
+        let pad_live = if opts.pad {
+            Some(
+                self.pad
+                    .live_probability(img, [bbox.x, bbox.y, bbox.w, bbox.h])?,
+            )
+        } else {
+            None
+        };
+        let anti_spoof = (opts.anti_spoof || opts.pad).then_some(AntiSpoofScores {
+            antispoof_real,
+            pad_live,
+        });
         let embedding = if opts.embedding {
             Some(self.embed(img, &landmarks)?)
         } else {

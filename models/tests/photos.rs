@@ -162,6 +162,7 @@ fn optional_outputs_follow_the_options() {
     );
     let all = AnalyzeOptions {
         anti_spoof: true,
+        pad: true,
         embedding: true,
         emotion: true,
         ..Default::default()
@@ -172,9 +173,28 @@ fn optional_outputs_follow_the_options() {
     let a = f
         .anti_spoof
         .unwrap_or_else(|| panic!("no anti-spoof scores"));
-    assert!((0.0..=1.0).contains(&a.antispoof_real));
+    assert!(a.antispoof_real.is_some_and(|r| (0.0..=1.0).contains(&r)));
     // MiniFASNet takes a photo of a person for what it is, a photo (a print's content).
-    assert!(a.pad_live < 0.5, "pad_live {}", a.pad_live);
+    assert!(
+        a.pad_live.is_some_and(|p| p < 0.5),
+        "pad_live {:?}",
+        a.pad_live
+    );
+    // Each network runs only when asked for.
+    for (anti_spoof, pad) in [(true, false), (false, true)] {
+        let one = AnalyzeOptions {
+            anti_spoof,
+            pad,
+            ..Default::default()
+        };
+        let a = analyze(&m, &img, &one)[0].anti_spoof;
+        assert!(
+            a.is_some_and(
+                |a| a.antispoof_real.is_some() == anti_spoof && a.pad_live.is_some() == pad
+            ),
+            "{a:?}"
+        );
+    }
 }
 
 /// A large grey "group photo": each portrait shrunk to `scale` and pasted on a 2400×1600 grey

@@ -20,12 +20,16 @@ use std::collections::HashMap;
 
 use candle_core::{Device, Tensor};
 use models::analysis::load_weights;
+use models::kernels::Isa;
 use models::layers::Kernels;
 use models::nets::{
     antispoof, blazeface, emotion, face_recognition, facemesh, minifasnet, mobilefacenet, ultraface,
 };
 
 const TOLERANCE: f32 = 1e-3;
+/// Largest distance of a `bfloat16` descriptor from the `f32` one: a tenth of the 0.25 between
+/// the consistency layer's two cut-offs (0.35, 0.6), so that no verdict turns on the rounding.
+const BF16_DESCRIPTOR_DISTANCE: f32 = 0.025;
 
 /// A reference file: tensors plus the output index → TF node map.
 struct Reference {
@@ -234,6 +238,66 @@ fn face_recognition_matches_face_api() {
             one_at_a_time(x, |x| net.forward(x), &node)
         });
     }
+}
+
+/// The descriptor in `bfloat16` (on a CPU with AVX-512 BF16): each case's descriptor within
+/// [`BF16_DESCRIPTOR_DISTANCE`] of face-api's, in the Euclidean distance the consistency layer
+/// compares against its cut-offs (0.35 sure, 0.6 another person).
+#[test]
+fn face_recognition_in_bf16_stays_near_face_api() {
+    let net = face_recognition::FaceRecognition::load(
+        weights("face_recognition"),
+        Kernels::Fused(Isa::Avx512),
+    )
+    .map(|n| n.in_bf16());
+    let net = match net {
+        Ok(n) if n.is_bf16() => n,
+        _ => {
+            eprintln!("no AVX-512 BF16 here: nothing to test");
+            return;
+        }
+    };
+    let r = reference("face_recognition");
+    let node = r.nodes.get(&0).cloned().unwrap_or_default();
+    let mut worst = 0f32;
+    for case in &r.cases {
+        let input = &r.tensors[&format!("{case}.input")];
+        let input = if r.nchw {
+            input.clone()
+        } else {
+            nhwc_to_nchw(input)
+        };
+        let got =
+            one_at_a_time(&input, |x| net.forward(x), &node).unwrap_or_else(|e| panic!("{e}"));
+        let want = r.tensors[&format!("{case}.output.0")]
+            .flatten_all()
+            .and_then(|t| t.to_vec1::<f32>())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let got = got[&node]
+            .flatten_all()
+            .and_then(|t| t.to_vec1::<f32>())
+            .unwrap_or_else(|e| panic!("{e}"));
+        for (g, w) in got
+            .chunks(face_recognition::DIM)
+            .zip(want.chunks(face_recognition::DIM))
+        {
+            let d = g
+                .iter()
+                .zip(w)
+                .map(|(a, b)| (a - b) * (a - b))
+                .sum::<f32>()
+                .sqrt();
+            let norm = w.iter().map(|v| v * v).sum::<f32>().sqrt();
+            eprintln!(
+                "face_recognition bf16 {case}: distance to face-api {d:.4e} (its norm {norm:.3})"
+            );
+            worst = worst.max(d);
+        }
+    }
+    assert!(
+        worst <= BF16_DESCRIPTOR_DISTANCE,
+        "bf16 descriptor {worst} from face-api's"
+    );
 }
 
 #[test]

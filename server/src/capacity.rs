@@ -56,7 +56,7 @@ pub const CALIBRATION_FRAME: &[u8] = include_bytes!("../assets/calibration-frame
 /// Frames each worker analyses before the measurement (first-use allocations, caches).
 const WARM_FRAMES: usize = 2;
 /// Frames each worker analyses in the measurement: one second of a capture, so the sampled
-/// networks (anti-spoofing every 0.5 s, the embedding every 0.8 s, keyframes every 0.2 s) run
+/// networks (an anti-spoof sample every 0.5 s, the embedding every 0.8 s, keyframes every 0.2 s) run
 /// as often as in a real one.
 const TIMED_FRAMES: usize = SESSION_FPS as usize;
 /// Timed rounds; the fastest is kept.

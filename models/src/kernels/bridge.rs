@@ -114,6 +114,7 @@ impl Conv2d {
             c_in,
             c_out,
             nchw_input: true,
+            bf16: None,
         })
     }
 }

@@ -10,7 +10,8 @@
 //! three `B` vectors, one broadcast `A` value): each `k` step is 3 loads, 4 broadcasts and 12
 //! FMAs. Narrower tiles (16, 8 columns) finish a row; the last `n % 8` columns use masked loads
 //! and stores. The AVX-512 path ([`avx512`]) does the same with 16-lane vectors in 8×48 tiles
-//! (24 of its 32 registers accumulate).
+//! (24 of its 32 registers accumulate). [`bf16`] runs the same tiles with `bfloat16` operands
+//! and `f32` sums on CPUs with AVX-512 BF16, for the face descriptor.
 
 use super::Isa;
 
@@ -172,6 +173,8 @@ impl Tile {
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+
+pub mod bf16;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {

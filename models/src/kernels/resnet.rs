@@ -34,6 +34,34 @@ pub struct ResNet {
 }
 
 impl ResNet {
+    /// Runs every layer's products in `bfloat16` ([`FusedStem::in_bf16`]) where the CPU can;
+    /// false (and nothing changes) where it cannot.
+    pub fn in_bf16(&mut self) -> bool {
+        let layers = std::iter::once(&mut self.stem).chain(
+            self.blocks
+                .iter_mut()
+                .flat_map(|b| [&mut b.conv1, &mut b.conv2]),
+        );
+        // Every layer or none: `FusedStem::in_bf16` fails only on a CPU without it.
+        layers.fold(true, |all, l| all && l.in_bf16())
+    }
+
+    /// Back to `f32` products.
+    pub fn in_f32(&mut self) {
+        std::iter::once(&mut self.stem)
+            .chain(
+                self.blocks
+                    .iter_mut()
+                    .flat_map(|b| [&mut b.conv1, &mut b.conv2]),
+            )
+            .for_each(|l| l.bf16 = None);
+    }
+
+    /// Whether the layers run in `bfloat16`.
+    pub fn is_bf16(&self) -> bool {
+        self.stem.bf16.is_some()
+    }
+
     /// The descriptor of one normalised image `x` (`[1, 3, h, w]`, NCHW).
     pub fn run(&self, isa: Isa, x: &Tensor) -> Result<Vec<f32>> {
         let (n, c, h, w) = x.dims4()?;

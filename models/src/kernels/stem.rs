@@ -6,6 +6,7 @@
 //! are small (≤ `BAND_FLOATS` floats), else the whole layer at once.
 
 use super::depthwise::Geometry;
+use super::gemm::bf16::{self, PackedBf16};
 use super::gemm::{gemm, Epilogue, Init};
 use super::{ensure_len, Buffer, Isa};
 use crate::layers::Padding;
@@ -29,9 +30,22 @@ pub struct FusedStem {
     pub c_out: usize,
     /// The input is NCHW (a network's input image) rather than NHWC.
     pub nchw_input: bool,
+    /// The weights in `bfloat16`, when the layer runs [`bf16::gemm`] (see [`Self::in_bf16`]).
+    pub bf16: Option<PackedBf16>,
 }
 
 impl FusedStem {
+    /// Runs the layer's products in `bfloat16` from now on, with AVX-512 ([`Isa::Avx512`]) on a
+    /// CPU that has AVX-512 BF16; false (and nothing changes) where it has not.
+    pub fn in_bf16(&mut self) -> bool {
+        if !bf16::available() {
+            return false;
+        }
+        let depth = self.k * self.k * self.c_in;
+        self.bf16 = Some(PackedBf16::new(&self.weights, depth, self.c_out));
+        true
+    }
+
     /// `out = act(conv(x))` for `x` of `[C_in, h, w]` (NCHW) or `[h, w, C_in]` (NHWC), `out`
     /// NHWC; returns the output's `(h, w)`. `padded` and `cols` are scratch.
     pub fn forward(
@@ -138,15 +152,13 @@ impl FusedStem {
                 other => other,
             };
             let dst = &mut out[r0 * n_out..(r0 + band) * n_out];
-            gemm(
-                isa,
-                (band * g.ow, self.c_out, depth),
-                cols,
-                &self.weights,
-                dst,
-                init,
-                ep,
-            );
+            let shape = (band * g.ow, self.c_out, depth);
+            match &self.bf16 {
+                Some(packed) if isa == Isa::Avx512 => {
+                    bf16::gemm(shape, cols, packed, dst, init, ep)
+                }
+                _ => gemm(isa, shape, cols, &self.weights, dst, init, ep),
+            }
         }
         (g.oh, g.ow)
     }

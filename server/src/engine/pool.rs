@@ -22,7 +22,10 @@ use super::{parallax::Keyframe, Observation};
 /// What to compute for one frame beyond detection and landmarks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FrameRequest {
+    /// AntiSpoof's score.
     pub anti_spoof: bool,
+    /// MiniFASNet's live probability.
+    pub pad: bool,
     pub embedding: bool,
     pub emotion: bool,
     pub cues: bool,
@@ -137,6 +140,7 @@ pub fn analyze_blocking(
         .map_err(|e| FrameError::Decode(e.to_string()))?;
     let opts = AnalyzeOptions {
         anti_spoof: req.anti_spoof,
+        pad: req.pad,
         embedding: req.embedding,
         emotion: req.emotion,
         ..AnalyzeOptions::default()

@@ -35,7 +35,7 @@ pub fn anti_spoof(samples: &[Sample]) -> LayerScore {
     let faces: Vec<&FaceSample> = samples.iter().filter_map(|s| s.face.as_ref()).collect();
     let nets: Vec<f64> = faces
         .iter()
-        .filter_map(|f| f.anti_spoof.map(|a| a.antispoof_real as f64))
+        .filter_map(|f| f.anti_spoof.and_then(|a| a.antispoof_real).map(f64::from))
         .collect();
     let cues: Vec<ImageCues> = faces.iter().filter_map(|f| f.cues).collect();
     let net_median = median(nets);
@@ -64,7 +64,7 @@ pub fn anti_spoof(samples: &[Sample]) -> LayerScore {
     }
     let pad = faces
         .iter()
-        .filter_map(|f| f.anti_spoof.map(|a| a.pad_live as f64))
+        .filter_map(|f| f.anti_spoof.and_then(|a| a.pad_live).map(f64::from))
         .collect();
     if let Some(m) = median(pad) {
         l.measures.push(("pad_live", m));

@@ -88,6 +88,8 @@ pub struct SessionEngine {
     /// Frames on which a face was found, since the start.
     faces_seen: u32,
     last_antispoof: f64,
+    /// Anti-spoof samples taken: the networks take turns (`sampling`).
+    antispoof_samples: u32,
     last_embedding: f64,
     best: Option<(f32, Arc<image::RgbImage>, models::Face)>,
     incomplete: Vec<Reason>,
@@ -124,6 +126,7 @@ impl SessionEngine {
             last_face_t: 0.0,
             faces_seen: 0,
             last_antispoof: f64::NEG_INFINITY,
+            antispoof_samples: 0,
             last_embedding: f64::NEG_INFINITY,
             best: None,
             incomplete: vec![],
@@ -175,6 +178,7 @@ impl SessionEngine {
             self.faces_seen = self.faces_seen.saturating_add(1);
             if f.anti_spoof.is_some() {
                 self.last_antispoof = o.t;
+                self.antispoof_samples += 1;
             }
             if f.embedding.is_some() {
                 self.last_embedding = o.t;

@@ -208,20 +208,27 @@ fn sampled_frames(n: usize, with_face: impl Fn(usize) -> bool) -> (Vec<usize>, V
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);
     let mut e = SessionEngine::new(Mode::Passive, Thresholds::default(), &mut rng);
     let (mut spoof, mut desc) = (vec![], vec![]);
+    let mut last_pad = None;
     for i in 0..n {
         let t = i as f64 * 0.1;
         let req = e.request(t);
         let found = with_face(i);
-        if found && req.anti_spoof {
+        if found && (req.anti_spoof || req.pad) {
+            assert!(!(req.anti_spoof && req.pad), "one network a sample");
+            assert!(req.cues, "every sample takes the image cues");
+            assert!(!req.embedding, "no descriptor on a sample's frame");
+            // AntiSpoof first, then the networks take turns.
+            assert_ne!(last_pad.unwrap_or(true), req.pad, "frame {i}");
+            last_pad = Some(req.pad);
             spoof.push(i);
         }
         if found && req.embedding {
             desc.push(i);
         }
         let mut f = face(0.0, 0.0, 0.3, 1.0, 0.02, 0.0);
-        f.anti_spoof = req.anti_spoof.then_some(models::AntiSpoofScores {
-            antispoof_real: 0.7,
-            pad_live: 0.9,
+        f.anti_spoof = (req.anti_spoof || req.pad).then_some(models::AntiSpoofScores {
+            antispoof_real: req.anti_spoof.then_some(0.7),
+            pad_live: req.pad.then_some(0.9),
         });
         f.embedding = req.embedding.then_some(models::Embedding([0.0; 128]));
         e.on_frame(obs(t, found.then_some(f)));

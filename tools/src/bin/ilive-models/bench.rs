@@ -6,8 +6,9 @@
 //!    `--rounds` times over the whole sequence; the fastest round's mean counts (a round slowed
 //!    by another process says nothing about the code). Stages: detection on decoded frames;
 //!    decode + detection + mesh on every frame; decode + mesh with tracking; the decode alone.
-//!    iLive also runs the server's mix (tracking plus anti-spoof every 6th frame and the
-//!    descriptor every 10th, as a capture at 12 frames/s asks), which MediaPipe has no match for.
+//!    iLive also runs the server's mix (tracking plus an anti-spoof sample every 6th frame, the
+//!    two networks taking turns, and the descriptor every 10th, as a capture at 12 frames/s
+//!    asks), which MediaPipe has no match for.
 //! 2. **Networks**: the median latency of each network on random input, and of a whole frame
 //!    analysis of `--image` resized to 640×480 as a camera frame.
 
@@ -197,7 +198,8 @@ fn side_by_side(models: &FaceModels, args: &BenchArgs, dir: &Path) -> Result<()>
         || (fresh(), 0usize),
         |(t, i), j| {
             let o = AnalyzeOptions {
-                anti_spoof: *i % 6 == 0,
+                anti_spoof: *i % 12 == 0,
+                pad: *i % 12 == 6,
                 embedding: *i % 10 == 0,
                 ..opts
             };
@@ -239,7 +241,11 @@ fn side_by_side(models: &FaceModels, args: &BenchArgs, dir: &Path) -> Result<()>
         mp.as_ref().map(|m| m.tracked_ms),
     );
     row("decode alone", decode_ms, mp.as_ref().map(|m| m.decode_ms));
-    row("server mix: + anti-spoof/6, descriptor/10", server, None);
+    row(
+        "server mix: + anti-spoof/12 each, descriptor/10",
+        server,
+        None,
+    );
     println!(
         "tracked: detector on {} of {} frames (check every {}), face in {found}",
         tracker.detections, tracker.frames, args.check_every
@@ -307,6 +313,7 @@ fn networks(models: &FaceModels, image_path: &Path, iters: usize) -> Result<()> 
     println!("\nnetworks: {iters} iterations, median ms");
     let all = AnalyzeOptions {
         anti_spoof: true,
+        pad: true,
         embedding: true,
         emotion: true,
         ..Default::default()
@@ -333,7 +340,11 @@ fn networks(models: &FaceModels, image_path: &Path, iters: usize) -> Result<()> 
             median_ms(iters, || Ok(models.emotion().forward(&x64g)?))?,
         ),
         (
-            "face descriptor 150²",
+            if models.descriptor().is_bf16() {
+                "face descriptor 150² (bfloat16)"
+            } else {
+                "face descriptor 150²"
+            },
             median_ms(iters, || Ok(models.descriptor().forward(&x150)?))?,
         ),
         (
@@ -353,6 +364,12 @@ fn networks(models: &FaceModels, image_path: &Path, iters: usize) -> Result<()> 
     ];
     for (name, ms) in rows {
         println!("{name:<44} {ms:>9.2}");
+    }
+    if models.descriptor().is_bf16() {
+        // The same network in `f32`, for the comparison.
+        let f32_net = models.descriptor().clone().in_f32();
+        let ms = median_ms(iters, || Ok(f32_net.forward(&x150)?))?;
+        println!("{:<44} {ms:>9.2}", "face descriptor 150² (f32)");
     }
     // The liveness engine's image parallax test: a face crop every 0.2 s, and at the end of a
     // session up to five pairs of crops matched patch by patch.

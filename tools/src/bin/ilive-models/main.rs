@@ -79,6 +79,7 @@ fn check(models_dir: &Path, images: &Path) -> Result<()> {
     let models = FaceModels::load(models_dir)?;
     let opts = AnalyzeOptions {
         anti_spoof: true,
+        pad: true,
         embedding: true,
         emotion: true,
         ..Default::default()
@@ -119,8 +120,11 @@ fn check(models_dir: &Path, images: &Path) -> Result<()> {
         let eyes_mid = (lm[33][0] + lm[263][0]) / 2.0;
         let eye_dist = (lm[263][0] - lm[33][0]).abs().max(1.0);
         let nose = (lm[1][0] - eyes_mid) / eye_dist;
-        let spoof = face.anti_spoof.map_or(f32::NAN, |a| a.antispoof_real);
-        let pad = face.anti_spoof.map_or(f32::NAN, |a| a.pad_live);
+        let spoof = face
+            .anti_spoof
+            .and_then(|a| a.antispoof_real)
+            .unwrap_or(f32::NAN);
+        let pad = face.anti_spoof.and_then(|a| a.pad_live).unwrap_or(f32::NAN);
         println!(
             "{name:<24} {:>5} {:>5.2} {:>5.2} {:>6.1} {:>6.1} {:>6.1} {:>7.1} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>5.2} {:>6.0}",
             faces.len(),
