@@ -11,7 +11,8 @@
 //! is allocated once the buffers have grown to the network's largest layer.
 
 use super::depthwise::{depthwise_rows, Geometry};
-use super::gemm::{gemm, Epilogue, Init};
+use super::gemm::bf16::{self, PackedBf16};
+use super::gemm::{gemm_by, Epilogue, Init};
 use super::{ensure_len, Buffer, Isa};
 use crate::layers::Padding;
 
@@ -45,9 +46,23 @@ pub struct FusedBlock {
     pub flatten: bool,
     pub c_in: usize,
     pub c_out: usize,
+    /// The pointwise weights in `bfloat16`, when the block runs [`bf16::gemm`] (see
+    /// [`Self::in_bf16`]).
+    pub pw_bf16: Option<PackedBf16>,
 }
 
 impl FusedBlock {
+    /// Runs the block's pointwise product in `bfloat16` from now on, with AVX-512
+    /// ([`Isa::Avx512`]) on a CPU that has AVX-512 BF16; false (and nothing changes) where it
+    /// has not.
+    pub fn in_bf16(&mut self) -> bool {
+        if !bf16::available() {
+            return false;
+        }
+        self.pw_bf16 = Some(PackedBf16::new(&self.pw, self.c_in, self.c_out));
+        true
+    }
+
     /// A block without a depthwise layer as the 1×1 convolution it is, on `pixels` NHWC pixels
     /// (one, for a [`FusedBlock::flatten`] one), starting from `init` (so that the residual may
     /// come from elsewhere than `x`).
@@ -59,7 +74,7 @@ impl FusedBlock {
             slopes: &self.slopes,
         };
         let dims = (pixels, self.c_out, self.c_in);
-        gemm(isa, dims, x, &self.pw, out, init, ep);
+        gemm_by(isa, dims, x, &self.pw, self.pw_bf16.as_ref(), out, init, ep);
     }
 
     /// The skip of the output pixels `pixels`, max-pooled 2×2 when the block strides and
@@ -135,7 +150,8 @@ impl FusedBlock {
                 (true, true) => Init::From(x),
                 (true, false) => Init::InPlace,
             };
-            gemm(isa, (oh * ow, co, ci), x, &self.pw, out, init, ep);
+            let packed = self.pw_bf16.as_ref();
+            gemm_by(isa, (oh * ow, co, ci), x, &self.pw, packed, out, init, ep);
             return (oh, ow);
         };
         // In bands of output rows: each band's depthwise result is multiplied while it is
@@ -156,7 +172,8 @@ impl FusedBlock {
                 (true, false) => Init::InPlace,
             };
             let c = &mut out[p0 * co..p1 * co];
-            gemm(isa, (p1 - p0, co, ci), dw, &self.pw, c, init, ep);
+            let packed = self.pw_bf16.as_ref();
+            gemm_by(isa, (p1 - p0, co, ci), dw, &self.pw, packed, c, init, ep);
         }
         (oh, ow)
     }

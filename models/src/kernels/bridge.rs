@@ -53,6 +53,7 @@ fn fused(dw: Option<&DepthwiseConv>, pw: &Conv2d, act: &Act, residual: bool) -> 
         candle_core::bail!("fused: the pointwise layer is {kh}×{kw}/{}", pw.stride);
     }
     Ok(FusedBlock {
+        pw_bf16: None,
         dw: dw.map(DepthwiseConv::to_kernel).transpose()?,
         pw: pointwise_weights(&pw.weight)?,
         bias: pw.bias.flatten_all()?.to_vec1()?,
@@ -79,6 +80,7 @@ pub fn dense_to_fused(l: &candle_nn::Linear, relu: bool) -> Result<FusedBlock> {
         None => vec![0.0; c_out],
     };
     Ok(FusedBlock {
+        pw_bf16: None,
         dw: None,
         pw: l.weight().t()?.flatten_all()?.to_vec1()?,
         bias,
@@ -125,6 +127,7 @@ impl Conv2d {
     pub fn to_dense(&self) -> Result<FusedBlock> {
         let (c_out, c_in, k, _) = self.weight.dims4()?;
         Ok(FusedBlock {
+            pw_bf16: None,
             dw: None,
             // [C_out, C_in, k, k] → [k·k·C_in, C_out], the order of an NHWC input.
             pw: self

@@ -61,6 +61,25 @@ pub fn gemm(
     }
 }
 
+/// [`gemm`] by a layer's weights `b`, or by their `bfloat16` copy where the layer has one and
+/// runs with AVX-512 ([`bf16::gemm`]).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_by(
+    isa: Isa,
+    dims: (usize, usize, usize),
+    a: &[f32],
+    b: &[f32],
+    packed: Option<&bf16::PackedBf16>,
+    c: &mut [f32],
+    init: Init,
+    ep: Epilogue,
+) {
+    match packed {
+        Some(p) if isa == Isa::Avx512 => bf16::gemm(dims, a, p, c, init, ep),
+        _ => gemm(isa, dims, a, b, c, init, ep),
+    }
+}
+
 /// 4×8 tiles with the accumulators in `[f32; 8]` lanes (which the compiler keeps in vector
 /// registers: two SSE2 or NEON vectors per row), then the odd rows and columns one by one.
 #[allow(clippy::too_many_arguments)]

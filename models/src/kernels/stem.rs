@@ -7,7 +7,7 @@
 
 use super::depthwise::Geometry;
 use super::gemm::bf16::{self, PackedBf16};
-use super::gemm::{gemm, Epilogue, Init};
+use super::gemm::{gemm_by, Epilogue, Init};
 use super::{ensure_len, Buffer, Isa};
 use crate::layers::Padding;
 
@@ -153,12 +153,8 @@ impl FusedStem {
             };
             let dst = &mut out[r0 * n_out..(r0 + band) * n_out];
             let shape = (band * g.ow, self.c_out, depth);
-            match &self.bf16 {
-                Some(packed) if isa == Isa::Avx512 => {
-                    bf16::gemm(shape, cols, packed, dst, init, ep)
-                }
-                _ => gemm(isa, shape, cols, &self.weights, dst, init, ep),
-            }
+            let packed = self.bf16.as_ref();
+            gemm_by(isa, shape, cols, &self.weights, packed, dst, init, ep);
         }
         (g.oh, g.ow)
     }

@@ -39,6 +39,33 @@ struct Fused {
 }
 
 impl AntiSpoof {
+    /// The same network with its convolutions' products in `bfloat16` (the two dense layers
+    /// stay in `f32`), where it runs the fused kernels with AVX-512 on a CPU with AVX-512 BF16;
+    /// elsewhere unchanged. [`Self::is_bf16`] says which.
+    pub fn in_bf16(mut self) -> Self {
+        if let Some(f) = self.fused.as_mut().filter(|f| f.isa == Isa::Avx512) {
+            f.convs.iter_mut().for_each(|c| {
+                c.in_bf16();
+            });
+        }
+        self
+    }
+
+    /// Whether the convolutions run in `bfloat16` ([`Self::in_bf16`]).
+    pub fn is_bf16(&self) -> bool {
+        self.fused
+            .as_ref()
+            .is_some_and(|f| f.convs.iter().all(|c| c.bf16.is_some()))
+    }
+
+    /// The same network with its products back in `f32` (for comparisons).
+    pub fn in_f32(mut self) -> Self {
+        if let Some(f) = self.fused.as_mut() {
+            f.convs.iter_mut().for_each(|c| c.bf16 = None);
+        }
+        self
+    }
+
     /// Loads the weights; `kernels` chooses how the layers run.
     pub fn load(vb: VarBuilder, kernels: Kernels) -> Result<Self> {
         let convs = [

@@ -140,6 +140,34 @@ fn output(vb: &VarBuilder, conv: usize, c_out: usize) -> Result<Step> {
 }
 
 impl FaceMesh {
+    /// The same network with its backbone's products (the stem and every block's pointwise
+    /// layer; the heads stay in `f32`) in `bfloat16`, where it runs the fused kernels with
+    /// AVX-512 on a CPU with AVX-512 BF16; elsewhere unchanged. [`Self::is_bf16`] says which.
+    pub fn in_bf16(mut self) -> Self {
+        if let Some(f) = self.fused.as_mut().filter(|f| f.isa == Isa::Avx512) {
+            if f.stem.in_bf16() {
+                f.backbone.iter_mut().for_each(|b| {
+                    b.in_bf16();
+                });
+            }
+        }
+        self
+    }
+
+    /// Whether the backbone runs in `bfloat16` ([`Self::in_bf16`]).
+    pub fn is_bf16(&self) -> bool {
+        self.fused.as_ref().is_some_and(|f| f.stem.bf16.is_some())
+    }
+
+    /// The same network with its products back in `f32` (for comparisons).
+    pub fn in_f32(mut self) -> Self {
+        if let Some(f) = self.fused.as_mut() {
+            f.stem.bf16 = None;
+            f.backbone.iter_mut().for_each(|b| b.pw_bf16 = None);
+        }
+        self
+    }
+
     /// Loads the weights; `dw` chooses the kernels.
     pub fn load(vb: VarBuilder, dw: Kernels) -> Result<Self> {
         let block = |spec: BlockSpec| block(&vb, spec, dw);

@@ -324,11 +324,19 @@ fn networks(models: &FaceModels, image_path: &Path, iters: usize) -> Result<()> 
             median_ms(iters, || Ok(models.detector().forward_raw(&x256)?))?,
         ),
         (
-            "facemesh 192² (mesh + flag)",
+            if models.mesh().is_bf16() {
+                "facemesh 192² (mesh + flag, bfloat16)"
+            } else {
+                "facemesh 192² (mesh + flag)"
+            },
             median_ms(iters, || Ok(models.mesh().landmarks(&x192)?))?,
         ),
         (
-            "antispoof 128²",
+            if models.antispoof().is_bf16() {
+                "antispoof 128² (bfloat16)"
+            } else {
+                "antispoof 128²"
+            },
             median_ms(iters, || Ok(models.antispoof().forward(&x128)?))?,
         ),
         (
@@ -364,6 +372,16 @@ fn networks(models: &FaceModels, image_path: &Path, iters: usize) -> Result<()> 
     ];
     for (name, ms) in rows {
         println!("{name:<44} {ms:>9.2}");
+    }
+    if models.antispoof().is_bf16() {
+        let f32_net = models.antispoof().clone().in_f32();
+        let ms = median_ms(iters, || Ok(f32_net.forward(&x128)?))?;
+        println!("{:<44} {ms:>9.2}", "antispoof 128² (f32)");
+    }
+    if models.mesh().is_bf16() {
+        let f32_net = models.mesh().clone().in_f32();
+        let ms = median_ms(iters, || Ok(f32_net.landmarks(&x192)?))?;
+        println!("{:<44} {ms:>9.2}", "facemesh 192² (f32)");
     }
     if models.descriptor().is_bf16() {
         // The same network in `f32`, for the comparison.
