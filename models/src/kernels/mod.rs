@@ -21,6 +21,9 @@
 //!
 //! Every kernel has a portable path and an x86-64 AVX2 + FMA path, and the GEMM an AVX-512 one,
 //! chosen at run time ([`Isa::detect`]); the tests run each against candle's reference modules.
+//! Where the CPU also has AVX-512 BF16, the face descriptor, FaceMesh's backbone and AntiSpoof
+//! keep a `bfloat16` copy of their weights and multiply in `bfloat16` with `f32` sums
+//! ([`gemm::bf16`]), each tested against its reference runtime with a bound of its own.
 
 pub mod block;
 pub mod bridge;
@@ -85,6 +88,9 @@ pub fn features() -> String {
         }
         if std::arch::is_x86_feature_detected!("avx512f") {
             f.push("avx512f");
+        }
+        if gemm::bf16::available() {
+            f.push("avx512bf16 (bfloat16 GEMM: descriptor, FaceMesh, AntiSpoof)");
         }
     }
     #[cfg(target_arch = "aarch64")]

@@ -37,13 +37,14 @@ impl ResNet {
     /// Runs every layer's products in `bfloat16` ([`FusedStem::in_bf16`]) where the CPU can;
     /// false (and nothing changes) where it cannot.
     pub fn in_bf16(&mut self) -> bool {
-        let layers = std::iter::once(&mut self.stem).chain(
+        let mut layers = std::iter::once(&mut self.stem).chain(
             self.blocks
                 .iter_mut()
                 .flat_map(|b| [&mut b.conv1, &mut b.conv2]),
         );
-        // Every layer or none: `FusedStem::in_bf16` fails only on a CPU without it.
-        layers.fold(true, |all, l| all && l.in_bf16())
+        // Every layer or none: `FusedStem::in_bf16` fails only on a CPU without it, and then
+        // on the first layer already.
+        layers.all(|l| l.in_bf16())
     }
 
     /// Back to `f32` products.

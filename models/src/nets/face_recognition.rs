@@ -194,9 +194,9 @@ impl FaceRecognition {
     }
 
     /// The same network with its layers' products in `bfloat16` (`kernels::gemm::bf16`: about
-    /// twice as fast, descriptors within ≈ 0.01 of the `f32` ones; `docs/performance.md`, "The
-    /// descriptor in bfloat16"), where it runs the fused kernels with AVX-512 on a CPU with
-    /// AVX-512 BF16; elsewhere unchanged. [`Self::is_bf16`] says which.
+    /// twice as fast, descriptors within 5 × 10⁻³ of face-api's on the test crops;
+    /// `docs/performance.md`, "bfloat16 products"), where it runs the fused kernels with AVX-512
+    /// on a CPU with AVX-512 BF16; elsewhere unchanged. [`Self::is_bf16`] says which.
     pub fn in_bf16(mut self) -> Self {
         if let Some((Isa::Avx512, net)) = self.fused.as_mut() {
             net.in_bf16();

@@ -1,5 +1,6 @@
-//! The GEMM with `bfloat16` operands and `f32` sums, for the face descriptor on CPUs with
-//! AVX-512 BF16 (AMD Zen 4 and later, Intel Cooper Lake and Sapphire Rapids and later).
+//! The GEMM with `bfloat16` operands and `f32` sums, for the face descriptor, FaceMesh's
+//! backbone and AntiSpoof on CPUs with AVX-512 BF16 (AMD Zen 4 and later, Intel Cooper Lake and
+//! Sapphire Rapids and later).
 //!
 //! `vdpbf16ps` multiplies 32 pairs of `bfloat16` values and adds each pair's two products to one
 //! of 16 `f32` lanes: twice the multiply-adds of an `f32` FMA in one instruction, which this
@@ -8,9 +9,9 @@
 //! `k` rows interleaved column by column, as the instruction reads them); the activations are
 //! rounded as each tile's rows are read (`vcvtne2ps2bf16`). Both round to nearest even; the
 //! products are exact in `f32` and the sums are kept in `f32`, so the only loss is the operands'
-//! 8-bit significands (a relative error of at most 2⁻⁹ each). What that does to the descriptor
-//! is measured in `docs/performance.md` ("The descriptor in bfloat16") and tested against the
-//! `f32` network (`models/tests/reference.rs`).
+//! 8-bit significands (a relative error of at most 2⁻⁹ each). What that does to each network's
+//! outputs is measured in `docs/performance.md` ("bfloat16 products") and tested against the
+//! reference runtimes (`models/tests/reference.rs`, the `*_in_bf16_*` tests).
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;

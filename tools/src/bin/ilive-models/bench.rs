@@ -241,11 +241,7 @@ fn side_by_side(models: &FaceModels, args: &BenchArgs, dir: &Path) -> Result<()>
         mp.as_ref().map(|m| m.tracked_ms),
     );
     row("decode alone", decode_ms, mp.as_ref().map(|m| m.decode_ms));
-    row(
-        "server mix: + anti-spoof/12 each, descriptor/10",
-        server,
-        None,
-    );
+    row("server mix: + 1 anti-spoof net/6, desc./10", server, None);
     println!(
         "tracked: detector on {} of {} frames (check every {}), face in {found}",
         tracker.detections, tracker.frames, args.check_every
