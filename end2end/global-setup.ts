@@ -3,13 +3,16 @@
 //   the server trusts it through its test-only `--test-webhook-ca` setting;
 // - the main `ilive` server on a free port with a fresh SQLite database, and a tenant API key
 //   (with its webhook signing secret) made with `ilive keys create`;
-// - a second server with a 3-second session TTL, for the expired-session page.
+// - a second server with a 3-second session TTL, for the expired-session page;
+// - a standalone frontend on an origin the main server allows (CORS), listening for the whole run.
 // Builds nothing: run.sh builds the binary and the browser bundle first.
 import { spawn, execFileSync, ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+
+import { serveFrontend } from './frontend-server';
 
 const repo = path.resolve(__dirname, '..');
 const cache = process.env.ILIVE_CACHE || path.join(os.homedir(), '.cache/ilive');
@@ -154,8 +157,9 @@ export default async function globalSetup() {
   };
   const { key: apiKey, secret } = createKey('main.db');
   const { key: shortApiKey } = createKey('short.db');
-  // A standalone frontend's origin that the main server allows to create direct sessions.
-  const corsOrigin = `http://127.0.0.1:${await freePort()}`;
+  // A standalone frontend whose origin the main server allows to create direct sessions.
+  const frontend = await serveFrontend();
+  const corsOrigin = frontend.origin;
 
   const main = await startServer(dir, 'main', ['--test-webhook-ca', path.join(dir, 'ca.pem'),
     '--cors-origins', corsOrigin,
@@ -174,6 +178,7 @@ export default async function globalSetup() {
     proxy = await startProxy(dir, proxied.url, proxyPort);
   } catch (e) {
     for (const s of [main, short!, proxied!]) if (s) await stop(s);
+    frontend.server.close();
     throw e;
   }
 
@@ -193,6 +198,7 @@ export default async function globalSetup() {
   console.log(`[e2e] ilive at ${main.url} (short TTL at ${short.url}); logs and databases in ${dir}`);
 
   return async () => {
+    frontend.server.close();
     proxy.kill('SIGTERM');
     await stop(proxied);
     await stop(short);

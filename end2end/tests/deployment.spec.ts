@@ -3,7 +3,7 @@
 // expired link), and a standalone frontend on another origin creating a direct session (CORS)
 // while the keyed routes stay closed to browsers.
 import { test, expect, Page } from '@playwright/test';
-import * as http from 'node:http';
+import { serveFrontend } from '../frontend-server';
 import {
   clip, createManaged, env, followFlow, launch, launchFollowing, Shots, startFromWelcome, startIntegrator, ui,
 } from './support';
@@ -93,16 +93,6 @@ test('managed session, expired link: the way back, with status', async () => {
   }
 });
 
-/** A bare page on `origin` (http://127.0.0.1:PORT), standing for an integrator's frontend. */
-async function serveFrontend(origin: string): Promise<http.Server> {
-  const server = http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
-      .end('<!doctype html><title>Standalone frontend</title><h1>Frontend</h1>');
-  });
-  await new Promise<void>((r) => server.listen(Number(new URL(origin).port), '127.0.0.1', r));
-  return server;
-}
-
 /** From the page's origin: create a direct session, read its result, and try a keyed route. */
 async function callFromPage(page: Page, base: string) {
   return page.evaluate(async (base) => {
@@ -134,14 +124,9 @@ async function callFromPage(page: Page, base: string) {
 }
 
 test('a standalone frontend on an allowed origin creates a direct session; keyed routes and other origins are refused', async () => {
-  const allowed = await serveFrontend(env.corsOrigin);
-  const otherPort = await new Promise<number>((resolve) => {
-    const probe = http.createServer().listen(0, '127.0.0.1', () => {
-      const port = (probe.address() as any).port;
-      probe.close(() => resolve(port));
-    });
-  });
-  const other = await serveFrontend(`http://127.0.0.1:${otherPort}`);
+  // The allowed origin's frontend runs for the whole run (global-setup.ts); this one, on an
+  // origin the server does not allow, for this test.
+  const other = await serveFrontend();
   const browser = await launch(null);
   try {
     const { page } = browser;
@@ -151,14 +136,13 @@ test('a standalone frontend on an allowed origin creates a direct session; keyed
     // The rate-limit headers are exposed to the page.
     expect(out.remaining).toMatch(/^\d+$/);
 
-    await page.goto(`http://127.0.0.1:${otherPort}/`);
+    await page.goto(`${other.origin}/`);
     const refused = await callFromPage(page, env.base);
     expect(String(refused.created)).toMatch(/^blocked/);
     expect(refused.keyed).toBe('blocked');
   } finally {
     await browser.close();
-    await new Promise((r) => allowed.close(r));
-    await new Promise((r) => other.close(r));
+    await new Promise((r) => other.server.close(r));
   }
 });
 

@@ -11,7 +11,8 @@
 //! FMAs. Narrower tiles (16, 8 columns) finish a row; the last `n % 8` columns use masked loads
 //! and stores. The AVX-512 path ([`avx512`]) does the same with 16-lane vectors in 8×48 tiles
 //! (24 of its 32 registers accumulate). [`bf16`] runs the same tiles with `bfloat16` operands
-//! and `f32` sums on CPUs with AVX-512 BF16, for the face descriptor.
+//! and `f32` sums on CPUs with AVX-512 BF16, for the face descriptor, FaceMesh's backbone and
+//! AntiSpoof.
 
 use super::Isa;
 

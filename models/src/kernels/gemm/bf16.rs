@@ -192,7 +192,9 @@ mod x86 {
                             }
                         };
                         let lo = _mm512_maskz_loadu_ps(mask(0), src.add(kk));
-                        let hi = _mm512_maskz_loadu_ps(mask(16), src.add(kk + 16));
+                        // Past `k` the address may leave the row (and the slice), but the
+                        // mask reads nothing there.
+                        let hi = _mm512_maskz_loadu_ps(mask(16), src.wrapping_add(kk + 16));
                         let h = _mm512_cvtne2ps_pbh(hi, lo);
                         _mm512_storeu_si512(
                             dst.add(16 * c32) as *mut __m512i,
@@ -276,21 +278,20 @@ mod tests {
             (37, 128, 288),
         ] {
             let (a, b, bias) = (values(m * k, 1), values(k * n, 2), values(n, 3));
-            let ones = vec![1.0; n];
+            // The epilogue is the f32 path's: a skip added (`Init::From`) and a PReLU slope.
+            let (skip, slopes) = (values(m * n, 4), vec![0.25; n]);
             let ep = Epilogue {
                 bias: &bias,
-                slopes: &ones,
+                slopes: &slopes,
             };
             let mut got = vec![f32::NAN; m * n];
-            gemm(
-                (m, n, k),
-                &a,
-                &PackedBf16::new(&b, k, n),
-                &mut got,
-                Init::Zero,
-                ep,
-            );
-            let want = rounded_product((m, n, k), &a, &b, &bias);
+            let packed = PackedBf16::new(&b, k, n);
+            gemm((m, n, k), &a, &packed, &mut got, Init::From(&skip), ep);
+            let want: Vec<f32> = rounded_product((m, n, k), &a, &b, &bias)
+                .iter()
+                .zip(&skip)
+                .map(|(p, s)| if p + s < 0.0 { 0.25 * (p + s) } else { p + s })
+                .collect();
             let d = want
                 .iter()
                 .zip(&got)
