@@ -216,6 +216,7 @@ mod x86 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::{naive, values};
     use super::*;
 
     #[test]
@@ -234,40 +235,12 @@ mod tests {
         }
     }
 
-    /// The product of the operands rounded to `bfloat16`, summed in `f64`.
-    fn rounded_product(
-        (m, n, k): (usize, usize, usize),
-        a: &[f32],
-        b: &[f32],
-        bias: &[f32],
-    ) -> Vec<f32> {
-        let r = |x: f32| from_bf16(to_bf16(x)) as f64;
-        (0..m * n)
-            .map(|ij| {
-                let (i, j) = (ij / n, ij % n);
-                let s: f64 = (0..k).map(|kk| r(a[i * k + kk]) * r(b[kk * n + j])).sum();
-                (s + bias[j] as f64) as f32
-            })
-            .collect()
-    }
-
     #[test]
     fn matches_the_rounded_operands_product() {
         if !available() {
             eprintln!("no AVX-512 BF16 here: nothing to test");
             return;
         }
-        let values = |len: usize, seed: u64| -> Vec<f32> {
-            let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-            (0..len)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    (x % 2001) as f32 / 1000.0 - 1.0
-                })
-                .collect()
-        };
         // Odd `k` (a half-empty last pair), `k` past one 32-value chunk, every tile width and
         // a masked last vector, eight rows and a remainder.
         for (m, n, k) in [
@@ -287,11 +260,10 @@ mod tests {
             let mut got = vec![f32::NAN; m * n];
             let packed = PackedBf16::new(&b, k, n);
             gemm((m, n, k), &a, &packed, &mut got, Init::From(&skip), ep);
-            let want: Vec<f32> = rounded_product((m, n, k), &a, &b, &bias)
-                .iter()
-                .zip(&skip)
-                .map(|(p, s)| if p + s < 0.0 { 0.25 * (p + s) } else { p + s })
-                .collect();
+            // The definition, on the operands rounded as the kernel rounds them.
+            let round =
+                |x: &Vec<f32>| -> Vec<f32> { x.iter().map(|v| from_bf16(to_bf16(*v))).collect() };
+            let want = naive((m, n, k), &round(&a), &round(&b), &skip, &bias, &slopes);
             let d = want
                 .iter()
                 .zip(&got)
